@@ -1,0 +1,183 @@
+"""The ``Assistant`` façade: follow-up handling → retrieval → refusal gate → cited answer.
+
+One instance is shared by all sessions (Streamlit ``cache_resource``); it keeps no per-conversation
+state, so concurrent ``ask``/``stream`` calls are safe.
+
+Without an LLM the answer is extractive (:mod:`assistant.extractive`). With an LLM its tokens are streamed
+through the citation check; when the model cites no valid passage the extractive answer is used instead, and
+when it says that the passages do not cover the question the answer is a refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from typing import Any
+
+from assistant.calibration import RelevanceGate
+from assistant.conversation import contextualize, rewrite_with_llm
+from assistant.extractive import ExtractiveAnswerer, citation_for
+from assistant.models import Answer, RetrievedChunk, Turn
+from assistant.prompts import (
+    EMPTY_QUESTION,
+    INJECTION_REFUSAL,
+    looks_like_injection,
+    not_covered_text,
+    strip_injection,
+)
+from assistant.retrieval import Retriever, content_words
+from assistant.settings import RetrievalMode, Settings
+
+log = logging.getLogger(__name__)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+class Assistant:
+    """Answers questions about the guide with numbered, exact citations."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, chat_model: Any = None) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.chat_model = chat_model
+        self.extractor = ExtractiveAnswerer(retriever)
+        self.gate = RelevanceGate.from_settings(settings)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Assistant":
+        """Load the index of ``settings`` and the configured chat model (none by default)."""
+        from assistant.llm import get_chat_model
+
+        return cls(settings, Retriever.from_settings(settings), get_chat_model(settings))
+
+    # --- public API --------------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        mode: RetrievalMode | None = None,
+        k: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """The finished answer (``timings_ms``: retrieval, answer, total, and rewrite/first_token with an LLM)."""
+        final: Answer | None = None
+        for item in self.stream(question, history, mode=mode, k=k, filters=filters):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        mode: RetrievalMode | None = None,
+        k: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> Iterator[str | Answer]:
+        """Text pieces as they are produced; the last item is the final :class:`Answer`.
+
+        With an LLM the pieces are its tokens after the citation check; the final text is authoritative
+        (whitespace tidied, or the extractive answer when the model cited nothing valid).
+        """
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        question = question.strip()
+        if looks_like_injection(question):  # answer only the part that is a real question
+            question = strip_injection(question)
+            if not content_words(question):
+                yield self._final(Answer(text=INJECTION_REFUSAL, refused=True), start, timings)
+                return
+        if not question:
+            yield self._final(Answer(text=EMPTY_QUESTION, refused=True), start, timings)
+            return
+
+        t = time.perf_counter()
+        if self.chat_model is not None and history:
+            query = rewrite_with_llm(self.chat_model, question, history)
+            timings["rewrite"] = _ms(t)
+        else:
+            query = contextualize(question, history)
+        t = time.perf_counter()
+        chunks = self.retriever.search(query, k=k, mode=mode, filters=filters)
+        # Dense relevance of the searched query; topic words of the user's own words when it has any.
+        relevance = self.gate.assess(self.retriever, query, question if content_words(question) else query,
+                                     filters)
+        timings["retrieval"] = _ms(t)
+
+        t = time.perf_counter()
+        if not chunks or not relevance.relevant:
+            answer = self._refusal(chunks)
+        elif self.chat_model is not None:
+            answer = yield from self._llm_answer(query, chunks, timings)
+        else:
+            answer = self._extractive(query, chunks)
+            yield from _pieces(answer.text)
+        timings["answer"] = _ms(t)
+        yield self._final(answer, start, timings, query)
+
+    # --- internals ---------------------------------------------------------------------------------
+    def _refusal(self, chunks: Sequence[RetrievedChunk]) -> Answer:
+        suggestions = self.retriever.closest_titles(chunks)
+        return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions)
+
+    def _extractive(self, query: str, chunks: Sequence[RetrievedChunk]) -> Answer:
+        text, citations = self.extractor.answer(query, chunks)
+        if not text:  # no usable sentence: point to the best passage as a whole
+            citations = [citation_for(1, chunks[0])]
+            text = f"Det nærmeste, guiden siger, står i »{citations[0].title}« [1]."
+        return Answer(text=text, citations=citations)
+
+    def _llm_answer(self, query: str, chunks: Sequence[RetrievedChunk],
+                    timings: dict[str, float]) -> Generator[str, None, Answer]:
+        from assistant.llm import CitationFilter, check_citations, stream_answer
+
+        raw: list[str] = []
+        checker = CitationFilter(len(chunks))
+        t = time.perf_counter()
+        for token in stream_answer(self.chat_model, query, chunks):
+            if not raw:
+                timings["first_token"] = _ms(t)
+            raw.append(token)
+            if piece := checker.feed(token):
+                yield piece
+        if rest := checker.flush():
+            yield rest
+        checked = check_citations("".join(raw), chunks)
+        if checked.invalid:
+            log.warning("LLM cited passages that do not exist: %s (dropped)", checked.invalid)
+        if checked.grounded:
+            return Answer(text=checked.text, citations=checked.citations)
+        if checked.says_not_covered:
+            return self._refusal(chunks)
+        log.warning("LLM answer cites no passage; using the extractive answer")
+        answer = self._extractive(query, chunks)
+        yield "\n\n"
+        yield from _pieces(answer.text)
+        return answer
+
+    def _final(self, answer: Answer, start: float, timings: dict[str, float], query: str | None = None) -> Answer:
+        timings.setdefault("retrieval", 0.0)
+        timings.setdefault("answer", 0.0)
+        timings["total"] = _ms(start)
+        return answer.model_copy(update={"timings_ms": timings, "retrieval_query": query})
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """A finished text in a few streamable pieces (one per line)."""
+    yield from text.splitlines(keepends=True)
+
+
+def citations_consistent(answer: Answer) -> bool:
+    """Every ``[n]`` in the text has a citation and every citation is used."""
+    used = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    return used == {c.n for c in answer.citations}
+
+
+__all__ = ["Assistant", "citations_consistent"]

@@ -1,0 +1,211 @@
+"""Hybrid retrieval: dense (Chroma + our embeddings) and lexical (BM25) fused by reciprocal-rank fusion.
+
+One :class:`Retriever` is loaded per index and shared by all sessions; reads are thread-safe (the embedding
+model runs under a lock, Chroma and the in-memory BM25 index are only read).
+
+The refusal gate (``assistant.calibration.RelevanceGate``) reads :meth:`Retriever.best_dense` and
+:func:`coverage`; both are independent of the retrieval mode.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from assistant.embeddings import get_embeddings
+from assistant.lexical import LexicalIndex, load_lexical_index, tokenize
+from assistant.models import RetrievedChunk
+from assistant.settings import RetrievalMode, Settings
+
+Filters = Mapping[str, Any]
+FILTER_KEYS = ("kind", "chapter", "doc_id")
+QUERY_CACHE_SIZE = 64
+
+
+def _chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    """Chroma ``where`` clause for equality filters (several keys are AND-ed)."""
+    clauses = [{key: _filter_value(key, value)} for key, value in (filters or {}).items() if value is not None]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _filter_value(key: str, value: Any) -> Any:
+    if key not in FILTER_KEYS:
+        raise ValueError(f"Ukendt filter: {key!r} (tilladt: {', '.join(FILTER_KEYS)})")
+    return int(value) if key == "chapter" else str(value)
+
+
+def _matches(metadata: Mapping[str, Any], filters: Filters | None) -> bool:
+    return all(
+        value is None or metadata.get(key) == _filter_value(key, value) for key, value in (filters or {}).items()
+    )
+
+
+def rrf_fuse(rankings: Sequence[tuple[Sequence[str], float]], rrf_k: int) -> dict[str, float]:
+    """Reciprocal-rank fusion: ``sum(weight / (rrf_k + rank))`` over rankings (ranks start at 1)."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids, start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (rrf_k + rank)
+    return fused
+
+
+class Retriever:
+    """Dense + BM25 search over one index (``Retriever.from_settings``)."""
+
+    def __init__(self, settings: Settings, *, embeddings: Any, collection: Any, lexical: LexicalIndex) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.collection = collection
+        self.lexical = lexical
+        self._model_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.vocabulary: frozenset[str] = frozenset(
+            tok for text, meta in zip(lexical.texts, lexical.metadatas, strict=True)
+            for tok in tokenize(f"{meta.get('title', '')}\n{meta.get('section', '')}\n{text}")
+        )
+        self.doc_titles: dict[str, str] = {}
+        for meta in lexical.metadatas:
+            self.doc_titles.setdefault(str(meta.get("doc_id", "")), str(meta.get("title", "")))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Retriever":
+        from assistant.store import open_collection
+
+        embeddings = get_embeddings(settings)
+        collection = open_collection(settings, embeddings=embeddings)
+        return cls(settings, embeddings=embeddings, collection=collection, lexical=load_lexical_index(settings))
+
+    # --- embeddings (shared with the extractive answerer) -------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        """Query vector (the last few are cached: search, refusal gate and answer embed the same query)."""
+        with self._model_lock:
+            vec = self._query_cache.get(text)
+            if vec is None:
+                vec = np.asarray(self.embeddings.embed_query(text), dtype=np.float32)
+                self._query_cache[text] = vec
+                while len(self._query_cache) > QUERY_CACHE_SIZE:
+                    self._query_cache.popitem(last=False)
+            return vec
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        with self._model_lock:
+            return np.atleast_2d(np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32))
+
+    # --- the two retrievers ------------------------------------------------------------------------
+    def dense(self, query_vec: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """``(chunk_id, cosine similarity)`` best first."""
+        n = min(n, len(self.lexical))
+        if n <= 0:
+            return []
+        got = self.collection.query(
+            query_embeddings=[query_vec.tolist()], n_results=n, where=_chroma_where(filters), include=["distances"]
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def best_dense(self, query: str, filters: Filters | None = None) -> float:
+        """Cosine similarity of the query to its nearest chunk (0.0 for an empty index); mode-independent."""
+        if not query.strip():
+            return 0.0
+        top = self.dense(self.embed_query(query), 1, filters)
+        return top[0][1] if top else 0.0
+
+    def bm25(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """``(chunk_id, BM25 score)`` best first (only chunks sharing a term with the query)."""
+        if not filters:
+            return self.lexical.search(query, n)
+        hits = self.lexical.search(query, len(self.lexical))
+        kept = [(cid, s) for cid, s in hits if _matches(self.lexical.get(cid)[1], filters)]  # type: ignore[index]
+        return kept[:n]
+
+    def cosines(self, query_vec: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of the query to stored chunk vectors (for chunks found by BM25 only)."""
+        if not chunk_ids:
+            return {}
+        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        return {cid: float(v @ query_vec) for cid, v in zip(got["ids"], vectors, strict=True)}
+
+    # --- fused search ------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        filters: Filters | None = None,
+    ) -> list[RetrievedChunk]:
+        """Top-``k`` chunks for ``query``; every chunk carries its cosine similarity (``dense_score``)."""
+        s = self.settings
+        k = k or s.retrieval_k
+        mode = mode or s.retrieval_mode
+        fetch = max(s.fetch_k, k)
+        if not query.strip() or len(self.lexical) == 0:
+            return []
+        qvec = self.embed_query(query)
+        dense = self.dense(qvec, fetch, filters) if mode in ("hybrid", "dense") else []
+        lexical = self.bm25(query, fetch, filters) if mode in ("hybrid", "bm25") else []
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
+        bm25_rank = {cid: r for r, (cid, _) in enumerate(lexical, start=1)}
+        if mode == "dense":
+            scores = dict(dense)
+        elif mode == "bm25":
+            scores = dict(lexical)
+        else:
+            scores = rrf_fuse(
+                [([c for c, _ in dense], s.dense_weight), ([c for c, _ in lexical], s.bm25_weight)], s.rrf_k
+            )
+        top = sorted(scores, key=lambda cid: (-scores[cid], dense_rank.get(cid, 10**6)))[:k]
+        cosine = dict(dense)
+        cosine.update(self.cosines(qvec, [cid for cid in top if cid not in cosine]))
+        out: list[RetrievedChunk] = []
+        for cid in top:
+            record = self.lexical.get(cid)
+            if record is None:  # Chroma changed after the BM25 index was loaded
+                continue
+            text, meta = record
+            out.append(RetrievedChunk(
+                chunk_id=cid, text=text, metadata=dict(meta), score=float(scores[cid]),
+                dense_score=cosine.get(cid), dense_rank=dense_rank.get(cid), bm25_rank=bm25_rank.get(cid),
+            ))
+        return out
+
+    def closest_titles(self, chunks: Iterable[RetrievedChunk], n: int = 3) -> list[str]:
+        """Distinct document titles of the best chunks (suggested topics when refusing)."""
+        titles: list[str] = []
+        for chunk in chunks:
+            title = str(chunk.metadata.get("title") or self.doc_titles.get(chunk.doc_id, ""))
+            if title and title not in titles:
+                titles.append(title)
+        return titles[:n]
+
+
+# --- topic words (refusal gate, follow-ups) ----------------------------------------------------------------
+# Question and filler words that say nothing about the topic (on top of the Snowball stop words).
+QUESTION_STOPWORDS: frozenset[str] = frozenset(
+    """hvordan hvorfor hvornår hvilken hvilke hvilket hvem hvad hvor kan kunne gør gøre gøres får få laver lave
+    står stå giv give fortæl fortælle skriv skrive vis vise forklar forklare sig siger sige mon bare lige gerne
+    vores jeres nogen noget nogle eksempel eksempler fx ting andet andre mere mest godt gode god går gå findes
+    ja nej tak hej""".split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    """The topic words of a text: lower-cased, without stop/question words and digits (not stemmed)."""
+    words = tokenize(text, stem=False)
+    return [w for w in words if w not in QUESTION_STOPWORDS and not w.isdigit() and len(w) > 1]
+
+
+def coverage(question: str, vocabulary: frozenset[str]) -> float:
+    """Share of the question's topic words whose stem occurs in the corpus."""
+    tokens = tokenize(" ".join(content_words(question)), stopwords=False)
+    if not tokens:
+        return 0.0
+    return sum(t in vocabulary for t in tokens) / len(tokens)

@@ -1,0 +1,106 @@
+"""Control messages in the interview: «spring over», «vis udkast», «hvad mangler?», corrections («ret formålet til …»)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.templates.schema import TemplateField, TemplateSchema
+
+@dataclass
+class Command:
+    """A control message: show the draft, skip, correct a field, ..."""
+
+    kind: Literal["show_draft", "skip", "skip_rest", "missing", "help", "correct", "clear"]
+    field_id: str | None = None
+    value: str | None = None
+
+
+_SKIP_RE = re.compile(
+    r"^(?:spring\s+(?:det\s+|den\s+|feltet\s+|spørgsmålet\s+)?over|skip|videre|næste|pas|"
+    r"(?:det\s+)?ved\s+(?:jeg|vi)\s+ikke(?:\s+endnu)?|ikke\s+relevant|det\s+er\s+ikke\s+relevant|"
+    r"det\s+har\s+vi\s+ikke(?:\s+aftalt)?|intet|ingen)[\s.!]*$",
+    re.IGNORECASE,
+)
+_SKIP_REST_RE = re.compile(
+    r"^(?:spring\s+resten\s+over|spring\s+alle\s+valgfrie(?:\s+felter)?\s+over|resten\s+er\s+ikke\s+relevant|"
+    r"det\s+er\s+alt|ikke\s+mere|færdig|jeg\s+er\s+færdig|afslut(?:\s+udkastet)?)[\s.!]*$",
+    re.IGNORECASE,
+)
+_DRAFT_RE = re.compile(r"^(?:vis|se|giv\s+mig|kan\s+jeg\s+se)\s+(?:mig\s+)?(?:et\s+|hele\s+)?"
+                       r"(?:udkast(?:et)?|kladde(?:n)?|aftalen|planen|dokumentet|status)\b", re.IGNORECASE)
+_MISSING_RE = re.compile(r"^hvad\s+mangler(?:\s+der)?(?:\s+endnu)?\s*\??$", re.IGNORECASE)
+_HELP_RE = re.compile(r"^(?:hjælp|\?|hvad\s+mener\s+du|hvad\s+betyder\s+det|forklar|giv\s+(?:mig\s+)?et\s+eksempel|"
+                      r"eksempel|hvad\s+anbefaler\s+guiden)\s*\??$", re.IGNORECASE)
+_CORRECT_RE = re.compile(r"^(?:kan\s+du\s+)?(?:ret|rette|ændr|ændre|skift|skifte|opdater|opdatere|sæt|sætte)\s+"
+                         r"(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
+_SHOULD_BE_RE = re.compile(r"^(?:nej,?\s+)?(?P<target>.{2,60}?)\s+skal\s+(?:være|hedde|ændres\s+til|rettes\s+til)"
+                           r"\s*:?\s+(?P<value>.+)$", re.IGNORECASE | re.DOTALL)
+_CLEAR_RE = re.compile(r"^(?:slet|fjern|nulstil)\s+(?P<target>.+?)[\s.!]*$", re.IGNORECASE)
+_ARTICLE_RE = re.compile(r"^(?:den|det|de|en|et|vores|jeres|feltet)\s+", re.IGNORECASE)
+
+
+def norm_text(text: str) -> str:
+    return re.sub(r"\s+", " ", text.casefold().replace("-", " ")).strip(" .:!?\"'«»")
+
+
+def _variants(name: str) -> set[str]:
+    """A name plus forms without the Danish definite ending (formålet -> formål)."""
+    name = norm_text(_ARTICLE_RE.sub("", name.strip()))
+    out = {name}
+    for suffix in ("erne", "ene", "en", "et", "ne", "n"):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 3:
+            out.add(name[: -len(suffix)])
+    return out
+
+
+def match_field(target: str, schema: TemplateSchema, *, cutoff: float = 0.78) -> TemplateField | None:
+    """The field a user means by ``target`` ("formålet", "slutdato", "partnerens e-mail"), or None."""
+    wanted = _variants(target)
+    best: tuple[float, int, TemplateField] | None = None
+    for field in schema.fields:
+        names = {field.id.replace("_", " "), field.label, *field.aliases}
+        for name in names:
+            cands = _variants(name)
+            if wanted & cands:
+                score = 1.0
+            else:
+                score = max(difflib.SequenceMatcher(None, w, c).ratio() for w in wanted for c in cands)
+            key = (score, len(norm_text(name)), field)
+            if score >= cutoff and (best is None or key[:2] > best[:2]):
+                best = key
+    return best[2] if best else None
+
+
+def parse_command(text: str, schema: TemplateSchema) -> Command | None:
+    """Recognise a control message or a correction; None for ordinary answers."""
+    stripped = text.strip()
+    if len(stripped) <= 60:
+        if _SKIP_REST_RE.match(stripped):
+            return Command("skip_rest")
+        if _SKIP_RE.match(stripped):
+            return Command("skip")
+        if _DRAFT_RE.match(stripped):
+            return Command("show_draft")
+        if _MISSING_RE.match(stripped):
+            return Command("missing")
+        if _HELP_RE.match(stripped):
+            return Command("help")
+        m = _CLEAR_RE.match(stripped)
+        if m and (field := match_field(m.group("target"), schema)):
+            return Command("clear", field.id)
+    m = _CORRECT_RE.match(stripped)
+    if m:
+        rest = m.group("rest")
+        # try every " til " split; the target part must name a field
+        for split in re.finditer(r"\s+til\s*:?\s+", rest, re.IGNORECASE):
+            target, value = rest[: split.start()], rest[split.end():]
+            field = match_field(target, schema)
+            if field and value.strip():
+                return Command("correct", field.id, value.strip())
+    m = _SHOULD_BE_RE.match(stripped)
+    if m and (field := match_field(m.group("target"), schema)):
+        return Command("correct", field.id, m.group("value").strip())
+    return None

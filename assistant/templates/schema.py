@@ -1,0 +1,128 @@
+"""Template schemas: pydantic models validated from ``corpus/templates/<name>.schema.yaml``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+from assistant.settings import Settings
+
+FieldType = Literal["text", "longtext", "date", "amount", "email", "phone", "list", "person"]
+SCHEMA_SUFFIX = ".schema.yaml"
+log = logging.getLogger(__name__)
+
+
+class TemplateError(Exception):
+    """A template is missing or invalid (message in Danish)."""
+
+
+class TemplateField(BaseModel):
+    """One field of a template: what to ask, how to validate it, where it goes in the document."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    question: str
+    help: str = ""
+    required: bool = False
+    type: FieldType = "text"
+    section: str
+    guide_query: str | None = None
+    examples: list[str] = Field(default_factory=list)
+    # extraction hints (rule-based extractor)
+    cues: list[str] = Field(default_factory=list, description="Phrases after which the value follows.")
+    sentence_cues: list[str] = Field(default_factory=list, description="Words that make the sentence the value.")
+    aliases: list[str] = Field(default_factory=list, description="Other names used in corrections.")
+    capture: Literal["auto", "name", "clause"] = "auto"
+    group: str | None = Field(None, description="Party the field belongs to (bibliotek/partner).")
+    after: str | None = Field(None, description="Date field this date must come after.")
+
+
+class TemplateSection(BaseModel):
+    """A section of the exported document."""
+
+    id: str
+    title: str
+    kind: Literal["parties", "clause", "signatures"] = "clause"
+
+
+class TemplateSchema(BaseModel):
+    """A whole template: metadata, document sections and fields in interview order."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    version: int = 1
+    title: str
+    document_title: str
+    description: str = ""
+    guide_doc: str | None = None
+    numbering: Literal["paragraph", "decimal"] = "paragraph"
+    sections: list[TemplateSection]
+    fields: list[TemplateField]
+
+    @property
+    def name(self) -> str:
+        return self.id
+
+    @model_validator(mode="after")
+    def _check_references(self) -> TemplateSchema:
+        section_ids = {s.id for s in self.sections}
+        field_ids = [f.id for f in self.fields]
+        if len(set(field_ids)) != len(field_ids):
+            raise ValueError("field ids must be unique")
+        for f in self.fields:
+            if f.section not in section_ids:
+                raise ValueError(f"field {f.id}: unknown section {f.section}")
+            if f.after and f.after not in field_ids:
+                raise ValueError(f"field {f.id}: unknown 'after' field {f.after}")
+        return self
+
+    def field(self, field_id: str) -> TemplateField:
+        for f in self.fields:
+            if f.id == field_id:
+                return f
+        raise KeyError(field_id)
+
+    def fields_in(self, section_id: str) -> list[TemplateField]:
+        return [f for f in self.fields if f.section == section_id]
+
+    @property
+    def required_ids(self) -> list[str]:
+        return [f.id for f in self.fields if f.required]
+
+
+def schema_path(name: str, settings: Settings) -> Path:
+    return settings.templates_dir / f"{name}{SCHEMA_SUFFIX}"
+
+
+def parse_schema(text: str) -> TemplateSchema:
+    """Validate a schema from YAML text."""
+    return TemplateSchema.model_validate(yaml.safe_load(text))
+
+
+def load_template(name: str, settings: Settings) -> TemplateSchema:
+    """Load and validate one template schema by name (e.g. ``"samarbejdsaftale"``)."""
+    path = schema_path(name, settings)
+    if not path.is_file():
+        known = ", ".join(s.id for s in list_templates(settings)) or "ingen"
+        raise TemplateError(f"Skabelonen «{name}» findes ikke. Tilgængelige skabeloner: {known}.")
+    try:
+        return parse_schema(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, ValueError) as exc:
+        raise TemplateError(f"Skabelonen «{name}» kunne ikke læses: {exc}") from exc
+
+
+def list_templates(settings: Settings) -> list[TemplateSchema]:
+    """All valid template schemas in ``settings.templates_dir``, sorted by id."""
+    folder = settings.templates_dir
+    if not folder.is_dir():
+        return []
+    schemas = []
+    for path in sorted(folder.glob(f"*{SCHEMA_SUFFIX}")):
+        try:
+            schemas.append(parse_schema(path.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, ValueError) as exc:  # one broken file must not hide the others
+            log.warning("ignoring invalid template schema %s: %s", path.name, exc)
+    return sorted(schemas, key=lambda s: s.id)

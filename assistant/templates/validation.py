@@ -1,0 +1,233 @@
+"""Typed values: parse, normalise and validate field values; Danish error messages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Mapping
+
+from assistant.templates.schema import TemplateField, TemplateSchema
+
+Value = str | list[str]
+
+MONTHS: dict[str, int] = {
+    "januar": 1, "jan": 1, "februar": 2, "feb": 2, "marts": 3, "mar": 3, "april": 4, "apr": 4, "maj": 5,
+    "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9,
+    "oktober": 10, "okt": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+MONTH_NAMES = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
+               "oktober", "november", "december"]
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+
+# Each pattern yields groups (day, month, year) or (year, month, day) for ISO.
+DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "ymd"),
+    (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MONTH_RE})\.?\s+(\d{{4}})\b", re.IGNORECASE), "dMy"),
+    (re.compile(r"\b(\d{1,2})[-./](\d{1,2})[-./](\d{4})\b"), "dmy"),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})[\s-]+(\d{4})\b"), "dmy"),
+]
+
+EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+PHONE_RE = re.compile(r"(?<![\d.,])(?:\+45[\s-]?|0045[\s-]?)?(?:\d{2}[\s-]?){3}\d{2}(?![\d.,]*\d)")
+_NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+(?:,\d{1,2})?"
+AMOUNT_RES = [
+    re.compile(rf"(?P<neg>-\s*)?\b(?:kr\.?|dkk)\s*(?P<num>-?\s*(?:{_NUM}))(?![\d.])", re.IGNORECASE),
+    re.compile(rf"(?P<neg>-\s*)?(?<![\d.,])(?P<num>{_NUM})\s*(?P<mult>mio\.?|millioner|tusind)?\s*(?:kr\.?|kroner|dkk)(?![a-zæøå])",
+               re.IGNORECASE),
+]
+
+MISSING = "[mangler]"
+
+
+def _safe_date(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def find_dates(text: str) -> list[tuple[int, int, date | None]]:
+    """All date-like spans in ``text`` as (start, end, date); date is None when the span is not a real date."""
+    found: list[tuple[int, int, date | None]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, order in DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            a, b, c = m.groups()
+            if order == "ymd":
+                value = _safe_date(int(a), int(b), int(c))
+            elif order == "dMy":
+                value = _safe_date(int(c), MONTHS[b.lower()], int(a))
+            else:
+                value = _safe_date(int(c), int(b), int(a))
+            taken.append((m.start(), m.end()))
+            found.append((m.start(), m.end(), value))
+    return sorted(found, key=lambda t: t[0])
+
+
+def parse_date(text: str) -> date | None:
+    """The single date in ``text`` (Danish formats or ISO), or None."""
+    dates = [d for _, _, d in find_dates(text) if d is not None]
+    return dates[0] if len(dates) == 1 else None
+
+
+def format_date(value: date) -> str:
+    """Danish long form: ``1. marts 2027``."""
+    return f"{value.day}. {MONTH_NAMES[value.month - 1]} {value.year}"
+
+
+def _to_decimal(num: str) -> Decimal | None:
+    cleaned = num.replace(" ", "").replace(".", "").replace(",", ".")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        return None
+
+
+def find_amounts(text: str) -> list[tuple[int, int, Decimal]]:
+    """Amounts in kroner in ``text`` ("25.000 kr.", "kr. 10.000", "10000 kroner", "2 mio. kr.")."""
+    found: list[tuple[int, int, Decimal]] = []
+    for pattern in AMOUNT_RES:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e, _ in found):
+                continue
+            num = m.group("num")
+            negative = bool(m.group("neg")) or num.lstrip().startswith("-")
+            value = _to_decimal(num.lstrip(" -"))
+            if value is None:
+                continue
+            mult = (m.groupdict().get("mult") or "").lower()
+            if mult.startswith("mio") or mult.startswith("million"):
+                value *= 1_000_000
+            elif mult == "tusind":
+                value *= 1000
+            found.append((m.start(), m.end(), -value if negative else value))
+    return sorted(found, key=lambda t: t[0])
+
+
+def format_amount(value: Decimal) -> str:
+    """Danish notation: ``25.000 kr.`` / ``1.250,50 kr.``."""
+    whole = int(abs(value))
+    cents = abs(value) - whole
+    text = f"{whole:,}".replace(",", ".")
+    if cents:
+        text += "," + f"{cents:.2f}"[2:]
+    return ("-" if value < 0 else "") + text + " kr."
+
+
+def bare_number(text: str) -> Decimal | None:
+    m = re.fullmatch(rf"\s*(-)?\s*({_NUM})\s*", text)
+    if not m:
+        return None
+    value = _to_decimal(m.group(2))
+    return -value if (value is not None and m.group(1)) else value
+
+
+def find_phones(text: str) -> list[tuple[int, int, str]]:
+    """Danish phone numbers (8 digits, optional +45) with normalised form ``12 34 56 78``."""
+    found = []
+    dates = [(s, e) for s, e, _ in find_dates(text)]
+    for m in PHONE_RE.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in dates):
+            continue
+        digits = re.sub(r"\D", "", m.group(0))
+        prefix = ""
+        if digits.startswith("0045") and len(digits) == 12:
+            digits, prefix = digits[4:], "+45 "
+        elif digits.startswith("45") and len(digits) == 10:
+            digits, prefix = digits[2:], "+45 "
+        if len(digits) != 8:
+            continue
+        found.append((m.start(), m.end(), prefix + " ".join(digits[i:i + 2] for i in range(0, 8, 2))))
+    return found
+
+
+def split_list(raw: str) -> list[str]:
+    """Split a list answer on new lines, semicolons or bullets; fall back to one item."""
+    parts = re.split(r"\s*(?:\n|;|•)\s*", raw.strip())
+    items = [re.sub(r"^[-*•]\s*|^\d+[.)]\s+", "", p).strip().rstrip(".").strip() for p in parts]
+    return [i for i in items if i]
+
+
+def normalise(field: TemplateField, raw: str | list[str]) -> tuple[Value | None, list[str]]:
+    """Parse ``raw`` for ``field``: (normalised value, Danish errors). Empty input gives (None, [])."""
+    if isinstance(raw, list):
+        raw = "\n".join(str(x) for x in raw)
+    text = raw.strip()
+    if not text:
+        return None, []
+    kind = field.type
+    if kind == "date":
+        dates = [d for _, _, d in find_dates(text)]
+        if any(d is None for d in dates):
+            return None, [f"«{text}» er ikke en gyldig dato. Skriv fx 1. marts 2027 eller 01-03-2027."]
+        if len(dates) != 1:
+            return None, [f"Jeg kunne ikke læse én dato i «{text}». Skriv fx 1. marts 2027 eller 01-03-2027."]
+        return dates[0].isoformat(), []
+    if kind == "amount":
+        amounts = [a for _, _, a in find_amounts(text)]
+        if not amounts:
+            bare = bare_number(text)
+            amounts = [bare] if bare is not None else []
+        if len(amounts) != 1:
+            return None, [f"Jeg kunne ikke læse ét beløb i «{text}». Skriv fx 25.000 kr."]
+        if amounts[0] < 0:
+            return None, ["Beløbet kan ikke være negativt."]
+        return format_amount(amounts[0]), []
+    if kind == "email":
+        emails = EMAIL_RE.findall(text)
+        if len(emails) != 1 or len(text) > len(emails[0]) + 40:
+            return None, [f"«{text}» er ikke en gyldig e-mailadresse. Skriv fx navn@bibliotek.dk."]
+        return emails[0].lower(), []
+    if kind == "phone":
+        phones = find_phones(text)
+        if len(phones) != 1:
+            return None, [f"«{text}» er ikke et gyldigt telefonnummer. Skriv 8 cifre, fx 12 34 56 78."]
+        return phones[0][2], []
+    if kind == "list":
+        items = split_list(text)
+        return (items or None), []
+    if kind == "person":
+        value = re.sub(r"\s+", " ", text).strip(" .")
+        if len(value) > 120:
+            return None, ["Skriv kun navn og evt. titel på personen (højst 120 tegn)."]
+        return value, []
+    value = text if kind == "longtext" else re.sub(r"\s+", " ", text)
+    return value.strip(), []
+
+
+def validate_values(schema: TemplateSchema, values: Mapping[str, Value], skipped: set[str] | frozenset[str] = frozenset(),
+                    ) -> dict[str, str]:
+    """Problems of the whole draft: field id -> Danish message (missing required fields, bad values, order)."""
+    problems: dict[str, str] = {}
+    for field in schema.fields:
+        value = values.get(field.id)
+        if not value:
+            if field.required:
+                problems[field.id] = f"«{field.label}» skal udfyldes."
+            continue
+        _, errors = normalise(field, value)
+        if errors:
+            problems[field.id] = errors[0]
+            continue
+        if field.after and values.get(field.after):
+            first, second = parse_date(str(values[field.after])), parse_date(str(value))
+            if first and second and second <= first:
+                other = schema.field(field.after)
+                problems[field.id] = (f"«{field.label}» ({format_date(second)}) skal ligge efter "
+                                      f"«{other.label.lower()}» ({format_date(first)}).")
+    return problems
+
+
+def display(field: TemplateField, value: Value | None) -> str:
+    """A value as shown in drafts and documents (dates in Danish long form)."""
+    if value is None or value == "" or value == []:
+        return MISSING
+    if isinstance(value, list):
+        return "; ".join(value)
+    if field.type == "date":
+        parsed = parse_date(value)
+        return format_date(parsed) if parsed else value
+    return value

@@ -1,0 +1,330 @@
+"""Streamlit AppTest of the chat and maintainer pages against the index built by ``corpus_settings``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from assistant.settings import Settings, get_settings
+from ui.storage import Storage
+
+from _ui_support import ADMIN_SECRET, APP, copy_index, settings_env
+
+QUESTION = "Hvad skal en samarbejdsaftale indeholde?"
+TIMEOUT = 180
+
+
+@pytest.fixture
+def app_env(corpus_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Point the app (via ``PA_*``) at the prebuilt index, with a maintainer secret; no LLM."""
+    for key in list(os.environ):
+        if key.startswith("PA_"):
+            monkeypatch.delenv(key)
+    for key, value in settings_env(corpus_settings).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PA_ADMIN_SECRET", ADMIN_SECRET)
+    monkeypatch.setenv("PA_CONFIG", str(tmp_path / "ingen.toml"))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def _app(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def _ok(at: AppTest) -> AppTest:
+    """No exception and no failed start (the app shows start-up errors in its status box)."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if e.value.startswith("Assistenten kunne ikke startes")], at.error
+    return at
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def _source_labels(at: AppTest) -> list[str]:
+    return [e.label for e in at.expander if e.label.startswith("[")]
+
+
+def test_first_start_builds_the_missing_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_env: Settings
+) -> None:
+    """Empty data dir: the app builds the index from the corpus, showing a status box, then chats."""
+    from ingest.pipeline import index_stats
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "aftaler.md").write_text(
+        "# Aftaler med partnere\n\nEn skriftlig samarbejdsaftale beskriver formål, roller og varighed.\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PA_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("PA_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    at = _ok(_app())
+    assert [s.label for s in at.status] == ["Assistenten er klar"]
+    assert index_stats(get_settings()).documents == 1
+    assert [b for b in at.button if b.key and b.key.startswith("starter_")]
+
+
+def test_first_visit_shows_starter_questions(app_env: Settings) -> None:
+    at = _ok(_app())
+    starters = [b for b in at.button if b.key and b.key.startswith("starter_")]
+    assert len(starters) >= 3
+    assert at.chat_input[0].placeholder.startswith("Stil et spørgsmål")
+
+
+def test_chat_shows_cited_answer_with_sources(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.chat_input[0].set_value(QUESTION).run()
+    _ok(at)
+    assert QUESTION in _texts(at)
+    labels = _source_labels(at)
+    assert labels and labels[0].startswith("[1] ")
+    answer = next(m for m in at.chat_message if m.name == "assistant")
+    assert "[1]" in " ".join(md.value for md in answer.markdown)
+    # the expander quotes the passage and links the source page
+    first = next(e for e in at.expander if e.label.startswith("[1] "))
+    body = " ".join(md.value for md in first.markdown)
+    assert body.startswith(">") and "](http" in body
+    assert any(c.value.startswith("Afsnit: ") for c in first.caption)
+    assert at.query_params.get("c")
+
+
+def test_starter_question_button_asks_it(app_env: Settings) -> None:
+    at = _ok(_app())
+    button = next(b for b in at.button if b.key == "starter_0")
+    button.click().run()
+    _ok(at)
+    assert button.label in _texts(at)
+    assert _source_labels(at)
+    assert not [b for b in at.button if b.key and b.key.startswith("starter_")]
+
+
+def test_refusal_is_shown_with_suggestions(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.chat_input[0].set_value("Hvad er opskriften på en god æblekage med flødeskum?").run()
+    _ok(at)
+    assert at.warning, [m.value for m in at.markdown]  # an off-topic question is refused
+    suggestions = [b for b in at.button if b.key and b.key.startswith("sug_")]
+    assert suggestions and not _source_labels(at)
+
+
+def test_feedback_is_stored_with_question_answer_and_sources(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.chat_input[0].set_value(QUESTION).run()
+    _ok(at)
+    at.feedback[0].set_value(1).run()
+    _ok(at)
+    comment = next(t for t in at.text_input if t.label == "Kommentar (valgfri)")
+    comment.input("Godt svar, men kort").run()
+    _ok(at)
+    conv_id = at.query_params["c"]
+    storage = Storage(app_env.app_db_path)
+    records = [r for r in storage.list_feedback() if r.conversation_id == conv_id]
+    assert len(records) == 1
+    record = records[0]
+    assert (record.score, record.comment, record.question) == (1, "Godt svar, men kort", QUESTION)
+    assert record.answer and record.sources and record.sources[0]["quote"]
+
+
+def test_conversation_survives_reload_and_restart(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.chat_input[0].set_value(QUESTION).run()
+    _ok(at)
+    conv_id = at.query_params["c"]
+    labels = _source_labels(at)
+
+    reloaded = _ok(_app({"c": conv_id}))  # a browser reload is a new session with the same URL
+    assert QUESTION in _texts(reloaded) and _source_labels(reloaded) == labels
+
+    st.cache_resource.clear()  # a server restart: nothing cached in the process survives
+    restarted = _ok(_app({"c": conv_id}))
+    assert QUESTION in _texts(restarted) and _source_labels(restarted) == labels
+    # the sidebar lists it under its first question
+    listed = [b.label for b in restarted.sidebar.button if b.key == f"open_{conv_id}"]
+    assert listed and listed[0].startswith("Hvad skal")
+
+
+def test_unknown_conversation_id_starts_fresh(app_env: Settings) -> None:
+    at = _ok(_app({"c": "findes-ikke"}))
+    assert not at.query_params.get("c")
+    assert [b for b in at.button if b.key and b.key.startswith("starter_")]
+
+
+def test_new_conversation_button_clears_the_chat(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.chat_input[0].set_value(QUESTION).run()
+    old = at.query_params["c"]
+    at.sidebar.button(key="new_conversation").click().run()
+    _ok(at)
+    assert not at.query_params.get("c") and not at.chat_message
+    assert any(b.key == f"open_{old}" for b in at.sidebar.button)
+
+
+def test_delete_conversation_needs_confirmation(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.chat_input[0].set_value(QUESTION).run()
+    conv_id = at.query_params["c"]
+    at.sidebar.button(key=f"del_{conv_id}").click().run()
+    _ok(at)
+    assert Storage(app_env.app_db_path).get_conversation(conv_id) is not None
+    at.sidebar.button(key=f"confirm_del_{conv_id}").click().run()
+    _ok(at)
+    assert Storage(app_env.app_db_path).get_conversation(conv_id) is None
+    assert not at.query_params.get("c")
+
+
+def test_template_flow_start_answer_review_download(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.sidebar.button(key="start_samarbejdsaftale").click().run()
+    _ok(at)
+    assert any(s.value.startswith("Udkast:") for s in at.subheader)
+    assert at.chat_input[0].placeholder == "Svar på spørgsmålet til udkastet …"
+    before = len(at.chat_message)
+
+    at.chat_input[0].set_value("Aarhus Kommunes Biblioteker og Dokk1 Kulturforening").run()
+    _ok(at)
+    assert len(at.chat_message) >= before + 2  # the answer and the assistant's reply
+    progress = at.get("progress")[0].proto.text  # "n af N felter udfyldt"
+    filled, total = (int(x) for x in progress.split()[::2][:2])
+    assert 1 <= filled < total
+    marks = [m.value for m in at.markdown if m.value.startswith(":material/")]
+    assert any("check_circle" in m for m in marks) and any("(skal udfyldes)" in m for m in marks)
+
+    form_fields = [w for w in [*at.text_input, *at.text_area] if w.key and w.key.startswith("rf_")]
+    assert form_fields, "the review form lists the template's fields"
+    field = form_fields[-1]
+    field.input("Redigeret i gennemgangen")
+    submit = next(b for b in at.button if b.label == "Gem ændringer")
+    submit.click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("Redigeret i gennemgangen" in text for text in _texts(at))
+
+    labels = {b.label for b in at.download_button}
+    assert {"Download DOCX", "Download Markdown"} <= labels
+
+    # the draft is persisted with the conversation and reopened on reload
+    conv_id = at.query_params["c"]
+    draft = Storage(app_env.app_db_path).load_draft(conv_id)
+    assert draft and draft.active and "Redigeret i gennemgangen" in draft.session_json
+    reloaded = _ok(_app({"c": conv_id}))
+    assert any(s.value.startswith("Udkast:") for s in reloaded.subheader)
+
+    reloaded.button(key="panel_stop_template").click().run()
+    _ok(reloaded)
+    assert not any(s.value.startswith("Udkast:") for s in reloaded.subheader)
+    assert not Storage(app_env.app_db_path).load_draft(conv_id).active
+
+
+def test_template_started_by_intent_phrase(app_env: Settings) -> None:
+    at = _ok(_app())
+    at.chat_input[0].set_value("Lav et udkast til en kommunikationsplan").run()
+    _ok(at)
+    assert any(s.value.startswith("Udkast:") for s in at.subheader)
+
+
+def _admin(at: AppTest) -> AppTest:
+    return _ok(at.switch_page("views/vedligeholdelse.py").run())
+
+
+def test_admin_refuses_wrong_secret_and_accepts_right(app_env: Settings) -> None:
+    at = _admin(_app())
+    assert [t.value for t in at.title] == ["Vedligeholdelse"]
+    at.text_input(key="admin_secret_input").input("forkert")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Forkert adgangskode."]
+    assert not at.metric
+
+    at.text_input(key="admin_secret_input").input(ADMIN_SECRET)
+    next(b for b in at.button if b.label == "Log ind").click().run()
+    _ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Dokumenter"]) > 10 and int(metrics["Tekststykker"]) > int(metrics["Dokumenter"])
+    assert {"Eksportér CSV", "Eksportér JSON"} <= {b.label for b in at.download_button}
+    assert at.file_uploader
+
+
+def test_admin_disabled_without_secret(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PA_ADMIN_SECRET")
+    get_settings.cache_clear()
+    at = _admin(_app())
+    assert any("slået fra" in i.value for i in at.info)
+    assert not at.text_input and not at.metric
+
+
+def _logged_in_admin() -> AppTest:
+    at = _admin(_app())
+    at.text_input(key="admin_secret_input").input(ADMIN_SECRET)
+    next(b for b in at.button if b.label == "Log ind").click().run()
+    return _ok(at)
+
+
+REFERAT = (
+    "# Referat fra mødet med Vikingeskibsmuseet\n\n"
+    "Biblioteket og Vikingeskibsmuseet aftalte en fælles fortælleaften om skibsbygning i marts. "
+    "Museet stiller en bådebygger til rådighed, og biblioteket står for markedsføringen.\n"
+).encode()
+
+
+@pytest.fixture
+def writable_env(app_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Like ``app_env`` but on a private copy of the index, so a test may upload and re-ingest."""
+    monkeypatch.setenv("PA_DATA_DIR", str(copy_index(app_env, tmp_path / "data").data_dir))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _reingest(at: AppTest, *, dry_run: bool) -> AppTest:
+    box = at.checkbox(key="dry_run")
+    (box.check() if dry_run else box.uncheck()).run()
+    at.button(key="reingest").click().run()
+    return _ok(at)
+
+
+def test_admin_upload_dry_run_and_reingest(writable_env: Settings) -> None:
+    at = _logged_in_admin()
+    documents_before = int(_metrics(at)["Dokumenter"])
+    broken_pdf = (Path(__file__).parent / "fixtures" / "bad" / "beskadiget.pdf").read_bytes()
+    at.file_uploader(key="uploads").set_value([
+        ("../Referat Vikingeskibsmuseet.md", REFERAT, "text/markdown"),
+        ("beskadiget.pdf", broken_pdf, "application/pdf"),
+    ]).run()
+    at.button(key="save_uploads").click().run()
+    _ok(at)
+    uploads = writable_env.data_dir / "uploads"
+    assert sorted(p.name for p in uploads.iterdir() if p.is_file()) == ["referat-vikingeskibsmuseet.md"]
+    assert any("referat-vikingeskibsmuseet.md" in s.value for s in at.success)
+    assert [e.value for e in at.error if "beskadiget.pdf" in e.value and "blev ikke gemt" in e.value]
+
+    at = _reingest(at, dry_run=True)
+    assert any("Prøvekørsel færdig" in s.value for s in at.success)
+    metrics = _metrics(at)
+    assert int(metrics["Tilføjet"]) >= 1 and int(metrics["Slettet"]) == 0
+    assert int(metrics["Dokumenter"]) == documents_before  # a dry run writes nothing
+    details = " ".join(md.value for e in at.expander if e.label == "Detaljer" for md in e.markdown)
+    assert "`referat-vikingeskibsmuseet`" in details
+
+    at = _reingest(at, dry_run=False)
+    assert any("Indekset er opdateret" in s.value for s in at.success)
+    assert int(_metrics(at)["Dokumenter"]) >= documents_before + 1
+
+    # the chat (same process, shared assistant) now answers from the uploaded document
+    chat = _ok(_app())
+    chat.chat_input[0].set_value("Hvad aftalte biblioteket med Vikingeskibsmuseet om fortælleaftenen?").run()
+    _ok(chat)
+    assert any("Vikingeskibsmuseet" in label for label in _source_labels(chat)), _source_labels(chat)

@@ -1,0 +1,112 @@
+"""UI persistence: schema migrations, conversations, drafts, feedback and its export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from assistant.models import Citation
+from ui.storage import MIGRATIONS, Storage
+
+
+def _citation(n: int = 1) -> Citation:
+    return Citation(
+        n=n, doc_id="guide-08-aftaler", title="Aftaler", section="Aftaler > Indhold",
+        source_url="http://bygpartnerskaber.dk/aftaler", quote="En aftale beskriver formål og roller.",
+        chunk_id="guide-08-aftaler:0:abc",
+    )
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    return Storage(tmp_path / "app.sqlite3")
+
+
+def test_fresh_database_is_at_latest_version(storage: Storage) -> None:
+    assert storage.schema_version == len(MIGRATIONS)
+
+
+def test_upgrades_a_version_1_database_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+    conn.execute("INSERT INTO conversations VALUES ('c1', 'Gammel', '2025-01-01', '2025-01-01')")
+    conn.execute(
+        "INSERT INTO messages (conversation_id, role, content, created_at) VALUES ('c1', 'user', 'Hej', 'x')"
+    )
+    conn.commit()
+    conn.close()
+    storage = Storage(path)
+    assert storage.schema_version == len(MIGRATIONS)
+    [message] = storage.messages("c1")
+    assert message.kind == "chat" and message.content == "Hej"
+    assert Storage(path).schema_version == len(MIGRATIONS)  # re-opening is a no-op
+
+
+def test_conversation_title_messages_and_citations_roundtrip(storage: Storage) -> None:
+    cid = storage.create_conversation()
+    storage.add_message(cid, "user", "Hvad skal en samarbejdsaftale indeholde?")
+    storage.add_message(cid, "assistant", "Formål og roller [1].", citations=[_citation()])
+    storage.add_message(cid, "user", "Og hvad mere?")
+    assert storage.get_conversation(cid).title == "Hvad skal en samarbejdsaftale indeholde?"
+    messages = storage.messages(cid)
+    assert [m.role for m in messages] == ["user", "assistant", "user"]
+    assert messages[1].citations == [_citation()]
+    assert [c.id for c in storage.list_conversations()] == [cid]
+
+
+def test_refusal_keeps_suggestions(storage: Storage) -> None:
+    cid = storage.create_conversation()
+    storage.add_message(cid, "assistant", "Det står ikke i guiden.", refused=True, suggestions=["Aftaler"])
+    [message] = storage.messages(cid)
+    assert message.refused and message.suggestions == ["Aftaler"]
+
+
+def test_delete_cascades(storage: Storage) -> None:
+    cid = storage.create_conversation()
+    answer = storage.add_message(cid, "assistant", "Svar")
+    storage.save_draft(cid, "samarbejdsaftale", "{}")
+    storage.save_feedback(answer, score=1)
+    assert storage.delete_conversation(cid)
+    assert storage.get_conversation(cid) is None
+    assert storage.messages(cid) == [] and storage.load_draft(cid) is None and storage.list_feedback() == []
+
+
+def test_draft_upsert_and_deactivate(storage: Storage) -> None:
+    cid = storage.create_conversation()
+    storage.save_draft(cid, "samarbejdsaftale", '{"a": 1}')
+    storage.save_draft(cid, "samarbejdsaftale", '{"a": 2}')
+    draft = storage.load_draft(cid)
+    assert draft.session_json == '{"a": 2}' and draft.active
+    storage.set_draft_active(cid, False)
+    assert not storage.load_draft(cid).active
+
+
+def test_feedback_stores_question_answer_sources_and_exports(storage: Storage) -> None:
+    cid = storage.create_conversation()
+    storage.add_message(cid, "user", "Hvad er en aftale?")
+    answer = storage.add_message(cid, "assistant", "En aftale [1].", citations=[_citation()])
+    storage.save_feedback(answer, score=0)
+    storage.save_feedback(answer, comment="Mangler eksempler")
+    [record] = storage.list_feedback()
+    assert (record.score, record.comment, record.question, record.answer) == (
+        0, "Mangler eksempler", "Hvad er en aftale?", "En aftale [1]."
+    )
+    assert record.sources[0]["doc_id"] == "guide-08-aftaler"
+
+    exported = json.loads(storage.export_feedback_json())
+    assert exported[0]["rating"] == "ned" and exported[0]["sources"][0]["quote"] == _citation().quote
+    rows = list(csv.DictReader(io.StringIO(storage.export_feedback_csv())))
+    assert rows[0]["question"] == "Hvad er en aftale?" and "Aftaler > Indhold" in rows[0]["sources"]
+
+
+def test_feedback_only_on_assistant_messages(storage: Storage) -> None:
+    cid = storage.create_conversation()
+    question = storage.add_message(cid, "user", "Hej")
+    with pytest.raises(ValueError):
+        storage.save_feedback(question, score=1)

@@ -1,0 +1,5 @@
+"""Chat page."""
+
+from ui.chat import render_page
+
+render_page()

@@ -1,0 +1,5 @@
+"""Maintainer page."""
+
+from ui.admin import render_page
+
+render_page()
