@@ -18,6 +18,7 @@ questions.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,11 +51,11 @@ class RelevanceGate:
         self.coverage_weight = coverage_weight
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "RelevanceGate":
+    def from_settings(cls, settings: Settings) -> RelevanceGate:
         return cls(settings.min_relevance, settings.coverage_weight)
 
-    def assess(self, retriever: "Retriever", query: str, question: str | None = None,
-               filters: "Filters | None" = None) -> Relevance:
+    def assess(self, retriever: Retriever, query: str, question: str | None = None,
+               filters: Filters | None = None) -> Relevance:
         """Relevance of ``query`` (dense) and ``question`` (topic words; defaults to ``query``)."""
         dense = retriever.best_dense(query, filters)
         cov = coverage(question or query, retriever.vocabulary)
@@ -188,7 +189,7 @@ def best_threshold(ins: Sequence[float], outs: Sequence[float]) -> tuple[float, 
     balanced accuracy of ``score >= threshold``, ties broken by the widest gap."""
     points = sorted(set(ins) | set(outs))
     best = (0.0, -1.0, -1.0)
-    for lo, hi in zip(points, points[1:], strict=False):
+    for lo, hi in itertools.pairwise(points):
         t = (lo + hi) / 2
         bacc = (sum(s >= t for s in ins) / len(ins) + sum(s < t for s in outs) / len(outs)) / 2
         if (bacc, hi - lo) > best[1:]:
@@ -196,7 +197,7 @@ def best_threshold(ins: Sequence[float], outs: Sequence[float]) -> tuple[float, 
     return best
 
 
-def calibrate(retriever: "Retriever", in_scope: Sequence[str] = IN_SCOPE,
+def calibrate(retriever: Retriever, in_scope: Sequence[str] = IN_SCOPE,
               out_of_scope: Sequence[str] = OUT_OF_SCOPE,
               weights: Sequence[float] = COVERAGE_WEIGHTS) -> Calibration:
     """Choose ``coverage_weight`` and ``min_relevance`` on labelled questions (see the module docstring)."""
@@ -225,7 +226,7 @@ def _stats(scores: Sequence[float]) -> dict[str, float]:
             "max": round(max(scores), 4)}
 
 
-def run(settings: "Settings") -> Calibration:
+def run(settings: Settings) -> Calibration:
     """Calibrate on the index configured by ``settings``."""
     from assistant.retrieval import Retriever
 

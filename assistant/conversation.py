@@ -17,7 +17,7 @@ from assistant.retrieval import content_words
 
 # Pronouns and deictic words that point back to an earlier topic.
 _REFERRING = frozenset(
-    "det den dem de denne dette disse deres dens dets heraf deraf herom derom hertil dertil samme".split()
+    ["det", "den", "dem", "de", "denne", "dette", "disse", "deres", "dens", "dets", "heraf", "deraf", "herom", "derom", "hertil", "dertil", "samme"]  # noqa: E501
 )
 _FOLLOW_UP_START = re.compile(
     r"^\s*(og|men|så|hvad så|hvad med|hvad nu|hvordan med|og hvad|og hvordan|og hvorfor|og hvem|"
@@ -98,7 +98,7 @@ def rewrite_with_llm(chat_model: Any, question: str, history: Sequence[Turn]) ->
     )
     try:
         reply = chat_model.invoke([SystemMessage(content=REWRITE_SYSTEM), HumanMessage(content=prompt)])
-    except Exception:  # noqa: BLE001 - a failed rewrite must never break answering
+    except Exception:
         return fallback
     text = str(getattr(reply, "content", reply) or "").strip().splitlines()
     candidate = text[0].strip().strip('"').strip() if text else ""

@@ -48,7 +48,7 @@ class Assistant:
         self.gate = RelevanceGate.from_settings(settings)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Assistant":
+    def from_settings(cls, settings: Settings) -> Assistant:
         """Load the index of ``settings`` and the configured chat model (none by default)."""
         from assistant.llm import get_chat_model
 

@@ -9,6 +9,7 @@ their passages. Every quote is an exact substring of the stored chunk text (unit
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections import OrderedDict
@@ -67,7 +68,7 @@ def _lines(text: str) -> list[_Line]:
         pos = marker.end() if marker else len(body) - len(body.lstrip())
         cuts = [pos] + [m.end() for m in _SENTENCE_END.finditer(body, pos)] + [len(body)]
         spans = []
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             piece = body[a:b]
             lead = len(piece) - len(piece.lstrip())
             if piece.strip():

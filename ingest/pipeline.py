@@ -333,7 +333,7 @@ def _run_ingest(
             report.skipped.append((display, str(exc)))
             protected |= _protected_ids(file, root, stored)
             continue
-        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the ingest
+        except Exception as exc:
             report.skipped.append((display, f"uventet fejl ved indlæsning ({type(exc).__name__}: {exc})"))
             protected |= _protected_ids(file, root, stored)
             continue
@@ -385,7 +385,7 @@ def _run_ingest(
     if LexicalIndex.saved_fingerprint(lexical_dir(settings)) != fingerprint or report.changed_anything:
         rebuild_lexical_index(settings, collection=collection)
         report.lexical_rebuilt = True
-    now = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    now = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
     _write_manifest(settings, _manifest_from_chroma(settings, ids, metas, now))
     report.chunks_total = len(ids)
     report.documents_total = len({m.get("doc_id") for m in metas})
@@ -454,7 +454,7 @@ def ensure_default_index(settings: Settings, progress: ProgressCallback | None =
         with FileLock(str(settings.index_dir / LOCK_NAME), timeout=60):
             ids, _, metas = read_chroma_chunks(collection)
             rebuild_lexical_index(settings, collection=collection)
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             last = read_manifest(settings).get("last_ingest") or now
             _write_manifest(settings, _manifest_from_chroma(settings, ids, metas, last))
     return None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import make_settings
 
 from assistant.calibration import IN_SCOPE, OUT_OF_SCOPE, RelevanceGate, best_threshold
 from assistant.core import Assistant, citations_consistent
@@ -14,7 +14,6 @@ from assistant.lexical import tokenize
 from assistant.models import Answer, Turn
 from assistant.prompts import INJECTION_REFUSAL
 from assistant.settings import Settings
-from conftest import make_settings
 
 QUESTIONS = [
     "Hvad skal en samarbejdsaftale indeholde?",

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _ui_support import APP, ROOT, clean_env, copy_index, settings_env
 
 from assistant.settings import Settings
-
-from _ui_support import APP, ROOT, clean_env, copy_index, settings_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -377,7 +377,8 @@ def test_a_second_writer_waits_then_gets_a_clear_error_and_nothing_changes(small
 
     run_ingest(None, small)
     before = open_collection(small).get(include=[])["ids"]
-    (small.corpus_dir / "guide" / "aftaler.md").write_text(DOC_B.replace("tre måneders", "seks måneders"), encoding="utf-8")
+    edited = DOC_B.replace("tre måneders", "seks måneders")
+    (small.corpus_dir / "guide" / "aftaler.md").write_text(edited, encoding="utf-8")
     with FileLock(str(small.index_dir / pipeline.LOCK_NAME)):  # another process is ingesting
         with pytest.raises(pipeline.IngestBusyError, match="kører allerede"):
             run_ingest(None, small, lock_timeout=0.2)

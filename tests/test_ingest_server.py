@@ -44,7 +44,7 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
             try:
                 open_chroma_client(settings).heartbeat()
                 break
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError((tmp_path / "chroma.log").read_text(errors="replace")) from None
                 time.sleep(0.3)

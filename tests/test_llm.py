@@ -6,6 +6,7 @@ import importlib.util
 from typing import Any
 
 import pytest
+from conftest import make_settings
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
@@ -16,7 +17,6 @@ from assistant.llm import CitationFilter, LlamaCppChatModel, build_messages, che
 from assistant.models import Answer, RetrievedChunk, Turn
 from assistant.prompts import REDACTED, SYSTEM_PROMPT
 from assistant.settings import Settings
-from conftest import make_settings
 
 QUESTION = "Hvordan skaber vi klare aftaler med en partner?"
 

@@ -117,7 +117,7 @@ def test_contextualize_folds_previous_topic() -> None:
 
 
 def test_contextualize_resolves_chains() -> None:
-    history = AGREEMENTS + [Turn(role="user", content="Hvad med evalueringen af det?")]
+    history = [*AGREEMENTS, Turn(role="user", content="Hvad med evalueringen af det?")]
     query = contextualize("Og hvem har ansvaret?", history)
     assert "samarbejdsaftale" in query and "evalueringen" in query
 

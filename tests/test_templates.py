@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import make_settings
 
 from assistant.models import Turn
 from assistant.settings import Settings
@@ -18,7 +19,6 @@ from assistant.templates import (
 )
 from assistant.templates.commands import parse_command
 from assistant.templates.validation import MISSING, normalise, validate_values
-from conftest import make_settings
 
 CONVERSATION = [
     Turn(role="user", content="Hvordan laver man en god samarbejdsaftale?"),
@@ -76,7 +76,7 @@ def test_all_template_schemas_load_with_the_required_field_attributes(settings: 
 
 
 def test_unknown_template_gives_a_danish_error(settings: Settings) -> None:
-    with pytest.raises(TemplateError, match="findes ikke.*samarbejdsaftale"):
+    with pytest.raises(TemplateError, match=r"findes ikke.*samarbejdsaftale"):
         load_template("lejekontrakt", settings)
 
 

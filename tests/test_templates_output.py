@@ -14,16 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_settings
 from docx import Document
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, FakeMessagesListChatModel
 from langchain_core.messages import AIMessage
+from test_templates import ANSWERS, CONVERSATION
 
 from assistant.settings import Settings
-from assistant.templates import LLMExtractor, RuleExtractor, TemplateSession, export_docx, export_markdown, load_template
+from assistant.templates import (
+    LLMExtractor,
+    RuleExtractor,
+    TemplateSession,
+    export_docx,
+    export_markdown,
+    load_template,
+)
 from assistant.templates.advice import advice_source
 from assistant.templates.llm_extraction import is_supported
-from conftest import make_settings
-from test_templates import ANSWERS, CONVERSATION
 
 TODAY = date(2027, 2, 1)
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from _ui_support import ADMIN_SECRET, APP, copy_index, settings_env
 from streamlit.testing.v1 import AppTest
 
 from assistant.settings import Settings, get_settings
 from ui.storage import Storage
-
-from _ui_support import ADMIN_SECRET, APP, copy_index, settings_env
 
 QUESTION = "Hvad skal en samarbejdsaftale indeholde?"
 TIMEOUT = 180

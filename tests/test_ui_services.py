@@ -66,7 +66,7 @@ def test_reingest_is_serialised_and_reloads_the_assistant(tmp_path: Path, fake_p
 
 
 def test_dry_run_keeps_the_loaded_assistant(tmp_path: Path, fake_pipeline: dict) -> None:
-    shared, loads = _shared(tmp_path)
+    shared, _loads = _shared(tmp_path)
     before = shared.assistant
     report = shared.reingest(dry_run=True)
     assert report.added == 1 and shared.assistant is before and shared.generation == 0

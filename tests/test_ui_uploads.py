@@ -62,7 +62,7 @@ def test_bad_file_is_rejected_and_keeps_the_earlier_upload(
 
 def test_too_large_and_wrong_type_are_rejected(tmp_settings: Settings) -> None:
     small = tmp_settings.model_copy(update={"max_file_mb": 0.001})
-    with pytest.raises(UploadRejected, match="grænsen er 0.001 MB"):
+    with pytest.raises(UploadRejected, match=r"grænsen er 0\.001 MB"):
         save_upload(b"# Stor\n\n" + b"x" * 4096, "stor.md", small)
     with pytest.raises(UploadRejected, match="understøttes ikke"):
         save_upload((FIXTURES / "bad" / "regneark.xlsx").read_bytes(), "regneark.xlsx", tmp_settings)

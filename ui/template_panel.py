@@ -86,9 +86,8 @@ def render_panel(session: Any, storage: Storage) -> None:
             st.success(f"{changed} felt(er) gemt." if changed else "Ingen ændringer.")
 
     draft_tab, fields_tab, review_tab = st.tabs(["Udkast", "Felter", "Ret felter"])
-    with draft_tab:
-        with st.container(height=420, border=True):
-            st.markdown(session.draft_markdown())
+    with draft_tab, st.container(height=420, border=True):
+        st.markdown(session.draft_markdown())
     with fields_tab:
         missing = [f for f in fields if not f.filled]
         for field in fields:

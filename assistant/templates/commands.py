@@ -1,4 +1,5 @@
-"""Control messages in the interview: «spring over», «vis udkast», «hvad mangler?», corrections («ret formålet til …»)."""
+"""Control messages in the interview: «spring over», «vis udkast», «hvad mangler?»,
+corrections («ret formålet til …»)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant.templates.schema import TemplateField, TemplateSchema
+
 
 @dataclass
 class Command:

@@ -107,12 +107,12 @@ def _party_blocks(schema: TemplateSchema, section: TemplateSection, fields: list
         items = []
         for f in parties:
             role = "biblioteket" if f.id == "bibliotek" else "partneren"
-            items.append(_value_spans(f, values.get(f.id)) + [Span(f" (i det følgende «{role}»)")])
+            items.append([*_value_spans(f, values.get(f.id)), Span(f" (i det følgende «{role}»)")])
         blocks.append(Block("bullets", items=items))
     for f in fields:
         if f in parties and len(parties) == 2:
             continue
-        blocks.append(Block("para", [Span(f"{f.label}: ", bold=True)] + _value_spans(f, values.get(f.id))))
+        blocks.append(Block("para", [Span(f"{f.label}: ", bold=True), *_value_spans(f, values.get(f.id))]))
     return blocks
 
 

@@ -36,7 +36,7 @@ _FILLER_RE = re.compile(
     r"hun\s+hedder|han\s+hedder|vi\s+tænker|jeg\s+tænker|navnet\s+er)\s+",
     re.IGNORECASE,
 )
-_CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)", re.IGNORECASE)
+_CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)", re.IGNORECASE)  # noqa: E501
 _TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(rf"[.!?](?=\s+[{UPPER}\"«(])|[.!?]\s*$|\n+")
 _GENERIC_CONTACT = ["kontaktpersonen er", "kontaktperson er", "kontaktpersonen bliver", "kontaktperson bliver",

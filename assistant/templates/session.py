@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -24,7 +24,7 @@ COMMANDS_HINT = ("Du kan også skrive «spring over», «vis udkast», «hvad ma
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class FieldPrompt(BaseModel):
@@ -280,9 +280,11 @@ class TemplateSession:
             skipped = [fid for fid in self.missing if fid not in self.required]
             for fid in skipped:
                 self.skip(fid)
-            text = f"Jeg har sprunget {len(skipped)} valgfrie felter over." if skipped else "Der var ingen valgfrie felter tilbage."
+            text = (f"Jeg har sprunget {len(skipped)} valgfrie felter over." if skipped
+                    else "Der var ingen valgfrie felter tilbage.")
             if self.required_missing:
-                text += " Disse felter skal stadig udfyldes: " + ", ".join(self._label(f) for f in self.required_missing) + "."
+                missing = ", ".join(self._label(f) for f in self.required_missing)
+                text += f" Disse felter skal stadig udfyldes: {missing}."
             return self._reply(text, updated=skipped)
         field_id = command.field_id or ""
         if command.kind == "clear":
@@ -372,7 +374,10 @@ class TemplateSession:
         assistant: Any = None,
         extractor: Extractor | None = None,
     ) -> TemplateSession:
-        """Resume a saved draft (``schema`` given, else the installed schema of the same version, else the saved copy)."""
+        """Resume a saved draft.
+
+        Schema: ``schema`` if given, else the installed schema of the same version, else the saved copy.
+        """
         data = dict(raw) if isinstance(raw, Mapping) else json.loads(raw)
         if data.get("format") != JSON_FORMAT:
             raise TemplateError("Filen er ikke et gemt udkast fra Partnerskabsassistenten.")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Mapping
 
 from assistant.templates.schema import TemplateField, TemplateSchema
 
@@ -198,8 +198,9 @@ def normalise(field: TemplateField, raw: str | list[str]) -> tuple[Value | None,
     return value.strip(), []
 
 
-def validate_values(schema: TemplateSchema, values: Mapping[str, Value], skipped: set[str] | frozenset[str] = frozenset(),
-                    ) -> dict[str, str]:
+def validate_values(
+    schema: TemplateSchema, values: Mapping[str, Value], skipped: set[str] | frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Problems of the whole draft: field id -> Danish message (missing required fields, bad values, order)."""
     problems: dict[str, str] = {}
     for field in schema.fields:
