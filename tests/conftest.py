@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from assistant.settings import PROJECT_ROOT, Settings  # noqa: E402
+from assistant.settings import PROJECT_ROOT, Settings
 
 REAL_CORPUS = PROJECT_ROOT / "corpus"
 FIXTURES = Path(__file__).parent / "fixtures"
