@@ -1,0 +1,90 @@
+"""CLI: ``python -m evals run [--fast] [--modes ...]`` and ``python -m evals bench [--scales 1,10,100]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def _names(values: list[str]) -> list[str]:
+    """Accept ``--modes a b`` as well as ``--modes a,b``."""
+    return [name for value in values for name in value.split(",") if name]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from evals.runner import DEFAULT_VARIANTS, VARIANTS
+
+    parser = argparse.ArgumentParser(prog="python -m evals", description="Evalueringer og benchmarks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="mål søge- og svarkvalitet på guldsættet")
+    run.add_argument("--fast", action="store_true", help="kun det hurtige udsnit (samme som CI)")
+    run.add_argument("--modes", nargs="+", default=list(DEFAULT_VARIANTS),
+                     help=f"varianter (standard: {' '.join(DEFAULT_VARIANTS)}; mulige: {' '.join(VARIANTS)})")
+    run.add_argument("--retrieval-only", action="store_true", help="spring svar, afvisning og citater over")
+    run.add_argument("--data-dir", type=Path, help="hvor evalueringsindeksene bygges (standard: <data_dir>/evals)")
+    run.add_argument("--out", type=Path, help="mappe til JSON/Markdown (standard: evals/results)")
+
+    bench = sub.add_parser("bench", help="mål hastighed, hukommelse og skalering")
+    bench.add_argument("--scales", default="1,10", help="syntetiske korpusstørrelser, fx 1,10,100")
+    bench.add_argument("--queries", type=int, default=40, help="antal spørgsmål pr. latensmåling")
+    bench.add_argument("--skip-server", action="store_true", help="spring sammenligningen med Chroma-server over")
+    bench.add_argument("--out", type=Path, help="mappe til bench.json/bench.md (standard: evals/results)")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from assistant.settings import get_settings
+    from evals import report
+    from evals.dataset import load_gold
+    from evals.runner import VARIANTS, run_evals
+
+    names = _names(args.modes)
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        print(f"Ukendte varianter: {', '.join(unknown)} (mulige: {', '.join(VARIANTS)})", file=sys.stderr)
+        return 2
+    base = get_settings()
+    gold = load_gold().subset(args.fast)
+    root = args.data_dir or base.data_dir / "evals"
+    started = time.perf_counter()
+    result = run_evals(base, gold, names, root=root, answers=not args.retrieval_only)
+    result = {"meta": {"fast": args.fast, "counts": gold.counts(), "variants": names,
+                       "duration_s": round(time.perf_counter() - started, 1),
+                       "environment": report.environment()}, **result}
+    title = "Evaluering" + (" (hurtigt udsnit)" if args.fast else "")
+    report.print_table(report.eval_table(result, title))
+    templates = result["templates"]
+    if templates["accuracy"] is not None:
+        print(f"Skabelonudfyldning: {report.fmt(templates['accuracy'])} % af {templates['fields']} felter korrekte")
+    stem = "eval-fast" if args.fast else "eval"
+    paths = report.write_results(result, stem, report.eval_markdown(result), args.out or report.RESULTS_DIR)
+    print("Skrev " + " og ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from evals import bench, report
+
+    scales = [int(s) for s in args.scales.split(",") if s.strip()]
+    result = bench.run_bench(scales=scales, n_queries=args.queries, server=not args.skip_server)
+    report.print_table(bench.bench_table(result))
+    paths = report.write_results(result, "bench", bench.bench_markdown(result), args.out or report.RESULTS_DIR)
+    print("Skrev " + " og ".join(str(p) for p in paths))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return cmd_run(args) if args.command == "run" else cmd_bench(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""``python -m evals bench``: ingest throughput, re-ingest, query latency, memory, scaling, Chroma server.
+
+Everything is built in a temporary directory from the real corpus; nothing in ``data/`` is touched.
+Synthetic corpora (scale N) are N copies of the corpus with new doc_ids and a noise sentence per section,
+so every chunk is distinct and is really embedded (no paraphrasing, no model in the loop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from assistant.settings import RetrievalMode, Settings, get_settings
+from evals.metrics import percentile
+from evals.report import environment, fmt, markdown_table
+
+MODES: tuple[RetrievalMode, ...] = ("bm25", "dense", "hybrid")
+NOISE_WORDS = ("kopi", "variant", "syntetisk", "afprøvning", "skala", "måling", "eksemplar", "udgave")
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def latency(fn: Callable[[str], Any], queries: Sequence[str]) -> dict[str, float]:
+    """p50/p95/mean in milliseconds of ``fn(query)`` over ``queries``."""
+    times = []
+    for q in queries:
+        _, seconds = _timed(lambda q=q: fn(q))
+        times.append(seconds * 1000)
+    return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1),
+            "mean_ms": round(sum(times) / len(times), 1), "n": len(times)}
+
+
+def dir_size_mb(path: Path) -> float:
+    total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+    return round(total / 2**20, 2)
+
+
+def bench_settings(base: Settings, data_dir: Path, corpus_dir: Path | None = None, **extra: Any) -> Settings:
+    """Settings for a bench index in ``data_dir`` (embedded Chroma unless ``chroma_host`` is given; no LLM)."""
+    update: dict[str, Any] = {"data_dir": data_dir, "chroma_host": None, "llm_backend": "none", **extra}
+    if corpus_dir is not None:
+        update["corpus_dir"] = corpus_dir
+    return base.model_copy(update=update)
+
+
+# --- ingest ---------------------------------------------------------------------------------------------------
+def bench_ingest(settings: Settings) -> dict[str, Any]:
+    """First ingest (chunks/s), raw embedding throughput of the same texts, and a no-change re-ingest."""
+    from assistant.embeddings import get_embeddings
+    from assistant.lexical import load_lexical_index
+    from ingest.pipeline import run_ingest
+
+    embeddings, load_s = _timed(lambda: get_embeddings(settings))
+    embeddings.embed_documents(["opvarmning"])  # model loaded and warm before anything is timed
+    first = run_ingest(None, settings)
+    lexical = load_lexical_index(settings)
+    texts = [f"{meta.get('section', '')}\n\n{text}" if meta.get("section") else text
+             for text, meta in zip(lexical.texts, lexical.metadatas, strict=True)]
+    _, embed_s = _timed(lambda: embeddings.embed_documents(texts))
+    again = run_ingest(None, settings)
+    return {
+        "model_load_s": round(load_s, 2),
+        "documents": first.documents_total,
+        "chunks": first.chunks_total,
+        "ingest_s": round(first.duration_s, 2),
+        "ingest_chunks_per_s": round(first.embedded / first.duration_s, 1) if first.duration_s else None,
+        "raw_embed_s": round(embed_s, 2),
+        "raw_embed_texts_per_s": round(len(texts) / embed_s, 1) if embed_s else None,
+        "embedding_share_of_ingest": round(embed_s / first.duration_s, 3) if first.duration_s else None,
+        "reingest_s": round(again.duration_s, 2),
+        "reingest_embedded": again.embedded,
+        "index_mb": dir_size_mb(settings.index_dir),
+    }
+
+
+# --- latency ------------------------------------------------------------------------------------------------------
+def bench_latency(settings: Settings, queries: Sequence[str]) -> dict[str, Any]:
+    """Retrieval latency per mode and whole extractive answers (first pass cold, second pass warm).
+
+    Every measurement starts from a new retriever, so no query vector is reused from an earlier mode
+    (the retriever caches recent query vectors); the warm pass repeats the same questions.
+    """
+    from assistant.core import Assistant
+    from assistant.retrieval import Retriever
+
+    def fresh() -> Retriever:
+        retriever = Retriever.from_settings(settings)
+        retriever.search("opvarmning af modellen", mode="hybrid")
+        return retriever
+
+    retriever, load_s = _timed(lambda: Retriever.from_settings(settings))
+    out: dict[str, Any] = {"retriever_load_s": round(load_s, 2), "chunks": len(retriever.lexical)}
+    for mode in MODES:
+        retriever = fresh()
+        out[f"retrieval_{mode}"] = latency(lambda q, r=retriever, mode=mode: r.search(q, mode=mode), queries)
+    assistant = Assistant(settings, fresh(), None)
+    out["answer_cold"] = latency(assistant.ask, queries)
+    out["answer_warm"] = latency(assistant.ask, queries)
+    return out
+
+
+# --- memory --------------------------------------------------------------------------------------------------------
+def memory_probe() -> dict[str, float]:
+    """Run in a fresh interpreter: RSS before imports, after loading the assistant, after one answer."""
+    import psutil
+
+    proc = psutil.Process()
+    mb = lambda: round(proc.memory_info().rss / 2**20, 1)  # noqa: E731
+    baseline = mb()
+    from assistant.core import Assistant
+
+    imported = mb()
+    assistant = Assistant.from_settings(get_settings())
+    loaded = mb()
+    assistant.ask("Hvordan evaluerer man et partnerskab løbende?")
+    return {"baseline_mb": baseline, "after_imports_mb": imported, "assistant_loaded_mb": loaded,
+            "after_first_answer_mb": mb()}
+
+
+def bench_memory(settings: Settings) -> dict[str, Any]:
+    """:func:`memory_probe` in a subprocess, configured through ``PA_*`` environment variables."""
+    env = {**os.environ, "PA_DATA_DIR": str(settings.data_dir), "PA_CORPUS_DIR": str(settings.corpus_dir),
+           "PA_LLM_BACKEND": "none", "PA_EMBEDDING_BACKEND": settings.embedding_backend}
+    env.pop("PA_CHROMA_HOST", None)
+    code = "import json; from evals.bench import memory_probe; print(json.dumps(memory_probe()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=600)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- scaling --------------------------------------------------------------------------------------------------------
+def _with_noise(text: str, copy: int, rng: random.Random) -> str:
+    """The body with a noise sentence after every heading (so every chunk of a copy is distinct)."""
+    out = []
+    for line in text.splitlines():
+        out.append(line)
+        if line.startswith("#"):
+            words = " ".join(rng.choice(NOISE_WORDS) for _ in range(4))
+            out.append(f"\nSyntetisk kopi {copy} til skaleringstest: {words}.\n")
+    return "\n".join(out) + "\n"
+
+
+def synthetic_corpus(source: Path, target: Path, scale: int, seed: int = 7) -> int:
+    """Write ``scale`` copies of the Markdown corpus to ``target`` (copy 0 = the real files); returns files."""
+    import frontmatter
+
+    rng = random.Random(seed)
+    files = sorted(p for p in source.rglob("*.md") if not p.name.startswith(("README", ".")))
+    written = 0
+    for copy in range(scale):
+        for path in files:
+            post = frontmatter.loads(path.read_text(encoding="utf-8"))
+            if copy:
+                post["id"] = f"{post.get('id', path.stem)}-x{copy}"
+                post["title"] = f"{post.get('title', path.stem)} (kopi {copy})"
+                post.content = _with_noise(post.content, copy, rng)
+            out = target / f"copy{copy:03d}" / path.relative_to(source)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(frontmatter.dumps(post) + "\n", encoding="utf-8")
+            written += 1
+    return written
+
+
+def bench_scale(base: Settings, workdir: Path, scale: int, queries: Sequence[str],
+                log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Ingest and query a synthetic corpus of ``scale`` x the real size."""
+    from ingest.pipeline import run_ingest
+
+    root = workdir / f"scale-{scale}"
+    files = synthetic_corpus(base.corpus_dir, root / "corpus", scale)
+    settings = bench_settings(base, root / "data", root / "corpus")
+    log(f"Skala {scale}x: {files} filer …")
+    report = run_ingest(None, settings)
+    out: dict[str, Any] = {
+        "scale": scale, "files": files, "chunks": report.chunks_total, "ingest_s": round(report.duration_s, 2),
+        "ingest_chunks_per_s": round(report.embedded / report.duration_s, 1) if report.duration_s else None,
+        "index_mb": dir_size_mb(settings.index_dir),
+    }
+    again = run_ingest(None, settings)
+    out["reingest_s"] = round(again.duration_s, 2)
+    lat = bench_latency(settings, queries)
+    out.update(retriever_load_s=lat["retriever_load_s"],
+               **{f"{mode}_p50_ms": lat[f"retrieval_{mode}"]["p50_ms"] for mode in MODES},
+               **{f"{mode}_p95_ms": lat[f"retrieval_{mode}"]["p95_ms"] for mode in MODES},
+               answer_p50_ms=lat["answer_cold"]["p50_ms"], answer_p95_ms=lat["answer_cold"]["p95_ms"])
+    shutil.rmtree(root, ignore_errors=True)
+    log(f"  {out['chunks']} tekststykker, ingest {out['ingest_s']} s, hybrid p50 {out['hybrid_p50_ms']} ms")
+    return out
+
+
+def growth(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Cost at each scale relative to the smallest scale (1.0 = same cost)."""
+    if not rows:
+        return {}
+    first = rows[0]
+    keys = ("chunks", "ingest_s", "reingest_s", "index_mb", "bm25_p50_ms", "dense_p50_ms", "hybrid_p50_ms",
+            "answer_p50_ms")
+    return {str(r["scale"]): {k: round(r[k] / first[k], 2) for k in keys if first.get(k)} for r in rows}
+
+
+# --- Chroma server ------------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def chroma_server(path: Path, timeout_s: float = 90) -> Iterator[int]:
+    """``chroma run`` on 127.0.0.1 and a free port; stopped (terminate, then kill) on exit."""
+    from assistant.store import open_chroma_client
+
+    binary = Path(sys.executable).with_name("chroma")
+    command = str(binary) if binary.exists() else shutil.which("chroma")
+    if command is None:
+        raise RuntimeError("chroma CLI findes ikke")
+    port = free_port()
+    path.mkdir(parents=True, exist_ok=True)
+    log_file = (path.parent / "chroma-server.log").open("wb")
+    proc = subprocess.Popen([command, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        probe = get_settings().model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                open_chroma_client(probe).heartbeat()
+                break
+            except Exception:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("Chroma-serveren startede ikke") from None
+                time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log_file.close()
+
+
+def bench_server(base: Settings, workdir: Path, queries: Sequence[str]) -> dict[str, Any]:
+    """The same ingest and queries against a Chroma server on localhost."""
+    with chroma_server(workdir / "server-db") as port:
+        settings = bench_settings(base, workdir / "server-data", chroma_host="127.0.0.1", chroma_port=port)
+        ingest = bench_ingest(settings)
+        ingest.pop("index_mb", None)
+        ingest["server_db_mb"] = dir_size_mb(workdir / "server-db")
+        return {"port": port, "ingest": ingest, "latency": bench_latency(settings, queries)}
+
+
+# --- whole bench ----------------------------------------------------------------------------------------------------
+def run_bench(scales: Sequence[int] = (1, 10), n_queries: int = 40, server: bool = True,
+              log: Callable[[str], None] = print) -> dict[str, Any]:
+    from evals.dataset import load_gold
+    from evals.runner import public_settings
+
+    base = get_settings()
+    queries = [q.question for q in load_gold().questions][:n_queries]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pa-bench-") as tmp:
+        work = Path(tmp)
+        embedded = bench_settings(base, work / "embedded")
+        log("Ingest af det rigtige korpus (indlejret Chroma) …")
+        result: dict[str, Any] = {"ingest": bench_ingest(embedded)}
+        log("Svartider …")
+        result["latency"] = bench_latency(embedded, queries)
+        log("Hukommelse …")
+        result["memory"] = bench_memory(embedded)
+        result["scaling"] = [bench_scale(base, work, s, queries, log) for s in scales]
+        result["growth"] = growth(result["scaling"])
+        if server:
+            log("Chroma-server …")
+            try:
+                result["chroma_server"] = bench_server(base, work, queries)
+            except RuntimeError as exc:
+                result["chroma_server"] = {"error": str(exc)}
+        result["meta"] = {"duration_s": round(time.perf_counter() - started, 1), "queries": len(queries),
+                          "scales": list(scales), "settings": public_settings(embedded),
+                          "environment": environment()}
+    return result
+
+
+# --- output ----------------------------------------------------------------------------------------------------------
+def _summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(metric, embedded, server) rows for the side-by-side table."""
+    ing, lat = result["ingest"], result["latency"]
+    srv = result.get("chroma_server") or {}
+    s_ing, s_lat = srv.get("ingest", {}), srv.get("latency", {})
+
+    def row(label: str, a: Any, b: Any, kind: str = "num") -> tuple[str, str, str]:
+        return label, fmt(a, kind), fmt(b, kind) if srv and "error" not in srv else "–"
+
+    rows = [
+        row("tekststykker", ing["chunks"], s_ing.get("chunks")),
+        row("ingest (s)", ing["ingest_s"], s_ing.get("ingest_s")),
+        row("ingest (tekststykker/s)", ing["ingest_chunks_per_s"], s_ing.get("ingest_chunks_per_s")),
+        row("rå embedding (tekster/s)", ing["raw_embed_texts_per_s"], s_ing.get("raw_embed_texts_per_s")),
+        row("re-ingest uden ændringer (s)", ing["reingest_s"], s_ing.get("reingest_s")),
+        row("re-ingest: embeddede tekster", ing["reingest_embedded"], s_ing.get("reingest_embedded")),
+    ]
+    for mode in MODES:
+        key = f"retrieval_{mode}"
+        rows.append(row(f"søgning {mode} p50 / p95 (ms)", f"{lat[key]['p50_ms']:.0f} / {lat[key]['p95_ms']:.0f}",
+                        f"{s_lat[key]['p50_ms']:.0f} / {s_lat[key]['p95_ms']:.0f}" if key in s_lat else None))
+    for key, label in (("answer_cold", "helt svar, kold"), ("answer_warm", "helt svar, varm")):
+        rows.append(row(f"{label} p50 / p95 (ms)", f"{lat[key]['p50_ms']:.0f} / {lat[key]['p95_ms']:.0f}",
+                        f"{s_lat[key]['p50_ms']:.0f} / {s_lat[key]['p95_ms']:.0f}" if key in s_lat else None))
+    return rows
+
+
+def bench_table(result: dict[str, Any]) -> Table:
+    table = Table(title="Benchmark (indlejret Chroma vs. Chroma-server)")
+    for col in ("mål", "indlejret", "server"):
+        table.add_column(col, justify="left" if col == "mål" else "right")
+    for r in _summary_rows(result):
+        table.add_row(*r)
+    mem = result.get("memory", {})
+    if "assistant_loaded_mb" in mem:
+        table.add_row("RSS: indlæst assistent / efter første svar (MB)",
+                      f"{mem['assistant_loaded_mb']:.0f} / {mem['after_first_answer_mb']:.0f}", "")
+    for r in result["scaling"]:
+        table.add_row(f"skala {r['scale']}x: {r['chunks']} stk., ingest {r['ingest_s']} s",
+                      f"hybrid p50 {r['hybrid_p50_ms']:.0f} ms", "")
+    return table
+
+
+def bench_markdown(result: dict[str, Any]) -> str:
+    meta = result["meta"]
+    env = meta["environment"]
+    mem = result.get("memory", {})
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Kørt {env['timestamp']} (commit {env['git_commit']}) på {env['cpus']} kerner, Python {env['python']}, "
+        f"{meta['duration_s']} s i alt. Embedding: `{meta['settings']['embedding_backend']}`; "
+        f"{meta['queries']} spørgsmål fra guldsættet pr. latensmåling; ingen LLM (ekstraktive svar).",
+        "",
+        "## Indlejret Chroma og Chroma-server side om side",
+        "",
+        markdown_table(["mål", "indlejret", "server"], _summary_rows(result)),
+        "",
+        f"Modelindlæsning {result['ingest']['model_load_s']} s; indeks på disk {result['ingest']['index_mb']} MB; "
+        f"embedding udgør {fmt(result['ingest']['embedding_share_of_ingest'])} % af ingest-tiden.",
+        "",
+        "## Hukommelse (RSS, separat proces)",
+        "",
+        ("Fejl: " + mem["error"]) if "error" in mem else
+        markdown_table(["før import", "efter import", "assistent indlæst", "efter første svar"],
+                       [[f"{mem[k]:.0f} MB" for k in ("baseline_mb", "after_imports_mb", "assistant_loaded_mb",
+                                                      "after_first_answer_mb")]]),
+        "",
+        "## Skalering (syntetiske korpusser: N kopier med nye doc_ids og støj)",
+        "",
+        markdown_table(
+            ["skala", "tekststykker", "ingest s", "stk./s", "re-ingest s", "indeks MB", "bm25 p50/p95 ms",
+             "dense p50/p95 ms", "hybrid p50/p95 ms", "svar p50 ms"],
+            [[f"{r['scale']}x", str(r["chunks"]), fmt(r["ingest_s"], "num"), fmt(r["ingest_chunks_per_s"], "num"),
+              fmt(r["reingest_s"], "num"), fmt(r["index_mb"], "num"),
+              *(f"{r[f'{m}_p50_ms']:.0f} / {r[f'{m}_p95_ms']:.0f}" for m in MODES), f"{r['answer_p50_ms']:.0f}"]
+             for r in result["scaling"]]),
+        "",
+        "Vækst i forhold til mindste skala (1,0 = samme omkostning):",
+        "",
+        markdown_table(["skala", *next(iter(result["growth"].values()), {}).keys()],
+                       [[f"{s}x", *(f"{v:.2f}" for v in g.values())] for s, g in result["growth"].items()]),
+    ]
+    return "\n".join(parts) + "\n"
