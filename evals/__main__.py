@@ -1,4 +1,5 @@
-"""CLI: ``python -m evals run [--fast] [--modes ...]`` and ``python -m evals bench [--scales 1,10,100]``."""
+"""CLI: ``python -m evals run [--fast] [--modes ...]``, ``python -m evals bench [--scales 1,10,100]`` and
+``python -m evals readme`` (copy the latest numbers into README.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=40, help="antal spørgsmål pr. latensmåling")
     bench.add_argument("--skip-server", action="store_true", help="spring sammenligningen med Chroma-server over")
     bench.add_argument("--out", type=Path, help="mappe til bench.json/bench.md (standard: evals/results)")
+
+    sub.add_parser("readme", help="skriv de seneste tal fra evals/results ind i README.md")
     return parser
 
 
@@ -83,6 +86,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "readme":
+        from evals.readme import update_readme
+
+        print("README.md opdateret." if update_readme() else "README.md var allerede opdateret.")
+        return 0
     return cmd_run(args) if args.command == "run" else cmd_bench(args)
 
 
