@@ -14,6 +14,7 @@ from assistant.templates import (
     TemplateError,
     TemplateSession,
     default_extractor,
+    export_markdown,
     list_templates,
     load_template,
 )
@@ -192,6 +193,51 @@ def test_corrections_in_plain_language(schema) -> None:
     reply = session.handle("slet slutdatoen")
     assert "slutdato" not in session.values and reply.updated == ["slutdato"]
     assert parse_command("Vi vil gerne rette op på økonomien", schema) is None
+
+
+@pytest.mark.parametrize(("answer", "items"), [
+    ("nye borgere, frivillige", ["nye borgere", "frivillige"]),
+    ("nye borgere, frivillige og forældre til skolebørn", ["nye borgere", "frivillige", "forældre til skolebørn"]),
+    ("plakater, nyhedsbrev, og Facebook.", ["plakater", "nyhedsbrev", "Facebook"]),
+    ("plakater samt opslag på Facebook", ["plakater", "opslag på Facebook"]),
+    ("- plakater\n- nyhedsbrev", ["plakater", "nyhedsbrev"]),
+    ("uge 10: pressemeddelelse, plakater; uge 12: nyhedsbrev", ["uge 10: pressemeddelelse, plakater",
+                                                               "uge 12: nyhedsbrev"]),
+    ("børn og unge", ["børn og unge"]),
+    ("børn og unge, ældre", ["børn og unge", "ældre"]),
+    ("nye borgere, som ikke kender biblioteket", ["nye borgere, som ikke kender biblioteket"]),
+    ("Hvad fik vi ud af det? Hvad gør vi anderledes, og hvorfor?",
+     ["Hvad fik vi ud af det?", "Hvad gør vi anderledes, og hvorfor?"]),
+])
+def test_list_answers_split_into_items(settings: Settings, answer: str, items: list[str]) -> None:
+    field = load_template("kommunikationsplan", settings).field("maalgrupper")
+    assert field.type == "list"
+    assert normalise(field, answer) == (items, [])
+
+
+def test_only_list_fields_split_and_given_items_stay_whole(schema) -> None:
+    text_field = schema.field("bidrag_bibliotek")
+    assert text_field.type != "list"
+    answer = "Lokaler og bøger, formidling samt markedsføring"
+    assert normalise(text_field, answer) == (answer, [])
+    # items that are already separated (LLM output, a whole sentence) are not split again on commas
+    assert normalise(schema.field("aktiviteter"), ["Forfatterbesøg, fx med lokale forfattere"]) == (
+        ["Forfatterbesøg, fx med lokale forfattere"], [])
+
+
+def test_list_answer_in_the_interview_becomes_bullets(settings: Settings) -> None:
+    session = TemplateSession.start(load_template("kommunikationsplan", settings), [], extractor=RuleExtractor())
+    for answer in ["Sprogcafé på Hovedbiblioteket", "Aarhus Bibliotekerne", "FO Aarhus",
+                   "Formålet er at gøre sprogcaféen kendt blandt nye borgere i byen."]:
+        session.next_question()
+        session.handle(answer)
+    assert session.next_question().field.id == "maalgrupper"
+    reply = session.handle("nye borgere, frivillige og forældre")
+    assert not reply.errors and reply.updated == ["maalgrupper"]
+    assert session.values["maalgrupper"] == ["Nye borgere", "Frivillige", "Forældre"]
+    md = export_markdown(session)
+    assert "- Nye borgere\n- Frivillige\n- Forældre\n" in md
+    assert "Nye borgere, frivillige" not in md and "Nye borgere; Frivillige" not in md
 
 
 def test_validation_messages_in_danish(schema) -> None:

@@ -397,9 +397,6 @@ def _capture(f: TemplateField, region: str, cue: str) -> tuple[Value | None, int
     if len(value) < 2:
         return None, 0
     if f.type == "list":
-        items = split_list(region.lstrip().removeprefix(":"))
-        if len(items) == 1 and "," in region:
-            items = re.split(r",\s*(?:og\s+)?|\s+og\s+", value)
-        items = [_capitalise(_clean(i)) for i in items if _clean(i)]
+        items = [_capitalise(_clean(i)) for i in split_list(region.lstrip().removeprefix(":")) if _clean(i)]
         return (items or None), len(region)
     return (_capitalise(value) if f.type == "longtext" else value), len(region)

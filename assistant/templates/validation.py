@@ -144,15 +144,61 @@ def find_phones(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def split_list(raw: str) -> list[str]:
-    """Split a list answer on new lines, semicolons or bullets; fall back to one item."""
-    parts = re.split(r"\s*(?:\n|;|•)\s*", raw.strip())
-    items = [re.sub(r"^[-*•]\s*|^\d+[.)]\s+", "", p).strip().rstrip(".").strip() for p in parts]
+_STRONG_SEP_RE = re.compile(r"\s*(?:\n|;|•)\s*")
+_COMMA_RE = re.compile(r"\s*(?:(?<!\d),|,(?!\d))\s*")  # not a decimal comma (1.250,50)
+_SAMT_RE = re.compile(r"\s+samt\s+", re.IGNORECASE)
+_FINAL_OG_RE = re.compile(r"^(.*\S)\s+og\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
+_LEADING_CONJ_RE = re.compile(r"^(?:og|samt)\s+", re.IGNORECASE)
+_QUESTION_END_RE = re.compile(r"(?<=\?)\s+")
+# A comma part starting like this continues a sentence rather than naming a new item.
+_CLAUSE_START_RE = re.compile(
+    r"^(?:som|der|hvis|hvor|hvilket|fordi|men|mens|så|når|da|især|fx|f\.eks\.|bl\.a\.|eksempelvis|herunder|"
+    r"heraf|både|dvs\.?|altså|og\s+(?:at|som|der|hvor|så))\b",
+    re.IGNORECASE,
+)
+_MAX_ITEM_WORDS = 8
+
+
+def _strip_item(item: str) -> str:
+    """One list item without bullet/number marker, leading conjunction or final full stop."""
+    item = re.sub(r"^[-*•]\s*|^\d+[.)]\s+", "", item.strip())
+    return _LEADING_CONJ_RE.sub("", item).strip().rstrip(".").strip()
+
+
+def _split_enumeration(line: str) -> list[str]:
+    """Split one line written as an enumeration: "a, b og c", "a; b", "a samt b".
+
+    A bare "x og y" without commas stays one item ("børn og unge"); a line that reads as a sentence (long
+    parts, or a part starting a subordinate clause like ", som ...") is not split on commas.
+    """
+    if "?" in line:  # questions keep their inner commas; one item per question
+        return [q for q in _QUESTION_END_RE.split(line) if q.strip()]
+    parts = [p for p in _COMMA_RE.split(line) if p.strip()]
+    if len(parts) > 1:
+        tail = _FINAL_OG_RE.match(parts[-1])
+        if tail and not _CLAUSE_START_RE.match("og " + tail.group(2)):
+            parts[-1:] = [tail.group(1), tail.group(2)]
+        if any(_CLAUSE_START_RE.match(p) or len(p.split()) > _MAX_ITEM_WORDS for p in parts):
+            parts = [line]
+    return [item for p in parts for item in _SAMT_RE.split(p)]
+
+
+def split_list(raw: str, *, enumerations: bool = True) -> list[str]:
+    """Split a list answer into items: new lines, semicolons and bullets always separate items.
+
+    With ``enumerations`` (free text), a single line is also split on commas, a final " og " after commas,
+    and " samt " (see ``_split_enumeration``); without it (items already separated), only strong separators.
+    """
+    lines = [p for p in _STRONG_SEP_RE.split(raw.strip()) if p.strip()]
+    if enumerations and len(lines) == 1:
+        lines = _split_enumeration(lines[0])
+    items = [_strip_item(p) for p in lines]
     return [i for i in items if i]
 
 
 def normalise(field: TemplateField, raw: str | list[str]) -> tuple[Value | None, list[str]]:
     """Parse ``raw`` for ``field``: (normalised value, Danish errors). Empty input gives (None, [])."""
+    given_as_list = isinstance(raw, list)
     if isinstance(raw, list):
         raw = "\n".join(str(x) for x in raw)
     text = raw.strip()
@@ -187,7 +233,7 @@ def normalise(field: TemplateField, raw: str | list[str]) -> tuple[Value | None,
             return None, [f"«{text}» er ikke et gyldigt telefonnummer. Skriv 8 cifre, fx 12 34 56 78."]
         return phones[0][2], []
     if kind == "list":
-        items = split_list(text)
+        items = split_list(text, enumerations=not given_as_list)
         return (items or None), []
     if kind == "person":
         value = re.sub(r"\s+", " ", text).strip(" .")
