@@ -1,12 +1,16 @@
 """Follow-up questions: turn "Hvad med evalueringen af det?" into a query that can be searched alone.
 
 Without an LLM the previous user question's topic words are folded into the query when the new question
-looks like a follow-up (:func:`contextualize`). With an LLM, :func:`rewrite_with_llm` asks for a standalone
+looks like a follow-up (:func:`contextualize`): it refers back with a pronoun ("det", "dem"), opens like
+"hvad med"/"uddyb", or is *elliptic* -- short, at most two topic words, no name of its own, and a definite
+noun ("Hvem er målgruppen?") or an existential "der" ("Hvilke barrierer var der?") that needs a referent
+from the conversation. With an LLM, :func:`rewrite_with_llm` asks for a standalone
 question and falls back to the rule-based query when the model's answer is unusable.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -28,10 +32,22 @@ _FOLLOW_UP_START = re.compile(
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_FOLDED_TERMS = 4
 SHORT_QUESTION_WORDS = 7
+LONG_QUESTION_WORDS = 14
+ELLIPTIC_MAX_TOPIC_WORDS = 2
+_PREPOSITIONS = frozenset(["i", "om", "af", "med", "på", "til", "fra", "ved", "for", "hos", "mod", "under", "efter"])
+# Danish definite suffixes (målgrupp-en, projekt-et, partner-ne) on a topic word of at least this length.
+_DEFINITE_SUFFIXES = ("en", "et", "ne")
+_DEFINITE_MIN_CHARS = 5
+_NOT_DEFINITE = frozenset(["sammen", "igen", "egen", "eget", "åben", "åbent", "reten", "gennem", "hjemmet"])
+# "Hvilke barrierer var der?": an existential "der" closing the question points at a place/case named earlier.
+_EXISTENTIAL = re.compile(r"\b(?:er|var|blev|findes|fandtes)\s+der\s*\W*$", re.IGNORECASE)
+# A name of its own: a capitalised word after the first, a word with "_" or a digit, or quoted text.
+_NAMED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÆØÅ]\w*|\w*_\w+|\d|[\"«»“”]")
 
 
 def is_follow_up(question: str) -> bool:
-    """Heuristic: short and referring back ("det", "dem" ...), or opening like "hvad med", "uddyb"."""
+    """Heuristic: opening like "hvad med", "uddyb"; closing on "det/den + noun"; short and referring back
+    ("det", "dem" ...) or elliptic (:func:`is_elliptic`); or without any topic word."""
     words = _WORD.findall(question.lower())
     if not words:
         return False
@@ -39,7 +55,31 @@ def is_follow_up(question: str) -> bool:
         return True
     topic = set(content_words(question))
     short = len(words) <= SHORT_QUESTION_WORDS
-    return (short and _refers_back(words, topic)) or not topic
+    if len(words) <= LONG_QUESTION_WORDS and _demonstrative_end(words, topic):
+        return True
+    return (short and (_refers_back(words, topic) or is_elliptic(question))) or not topic
+
+
+def is_elliptic(question: str) -> bool:
+    """Short question whose subject is left out: "Hvem er målgruppen?", "Hvilke barrierer var der?".
+
+    At most two topic words, no name of its own, no preposition + topic word anchoring it ("i guiden"), and a
+    cue that it needs a referent: a definite noun or an existential "der" at the end. Questions naming a new
+    topic ("Hvad er en samarbejdsaftale?", "Hvad er Mellem_Rummet?") are not elliptic.
+    """
+    text = question.strip()
+    topic = content_words(text)
+    if not topic or len(topic) > ELLIPTIC_MAX_TOPIC_WORDS or _NAMED.search(text):
+        return False
+    words = _WORD.findall(text.lower())
+    if any(a in _PREPOSITIONS and b in topic for a, b in itertools.pairwise(words)):
+        return False  # anchored to a subject of its own: "… i guiden?", "… i lektiecaféen?"
+    definite = any(_is_definite(w) for w in topic)
+    return definite or bool(_EXISTENTIAL.search(text))
+
+
+def _is_definite(word: str) -> bool:
+    return len(word) >= _DEFINITE_MIN_CHARS and word.endswith(_DEFINITE_SUFFIXES) and word not in _NOT_DEFINITE
 
 
 def _refers_back(words: list[str], topic: set[str]) -> bool:
@@ -52,6 +92,12 @@ def _refers_back(words: list[str], topic: set[str]) -> bool:
         if following is None or (following not in topic and not following.isdigit()):
             return True
     return False
+
+
+def _demonstrative_end(words: list[str], topic: set[str]) -> bool:
+    """Closing on preposition + demonstrative + noun ("… i det partnerskab?", "om den metode?"): Danish marks
+    a definite noun with a suffix, so "det"/"den" right before a closing noun points back."""
+    return len(words) >= 3 and words[-3] in _PREPOSITIONS and words[-2] in _REFERRING and words[-1] in topic
 
 
 def previous_user_questions(history: Sequence[Turn]) -> list[str]:

@@ -25,6 +25,7 @@ from assistant.retrieval import Retriever
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”»)]?\s+(?=[\"“«(]?[A-ZÆØÅ0-9])")
+_QUESTION_END = re.compile(r"\?[\"”»«]*\s*(?:\([^()]*\))?[\"”».)]*$")  # "…?" or "…? (værktøjet …)"
 _MIN_CHARS = 25
 _MAX_CHARS = 450
 _MAX_BLOCK_CHARS = 700
@@ -155,7 +156,7 @@ class ExtractiveAnswerer:
             if _usable(chunk.text, span)
         ]
         if not _asks_for_questions(query):  # the tools list many questions; they rarely answer anything
-            candidates = [c for c in candidates if not c.text.rstrip("\"”»)").endswith("?")]
+            candidates = [c for c in candidates if not _QUESTION_END.search(c.text)]
         if not candidates:
             return []
         qvec = self.retriever.embed_query(query)
@@ -182,15 +183,11 @@ class ExtractiveAnswerer:
         chosen = self.select(query, chunks)
         if not chosen:
             return "", []
-        numbers: dict[str, int] = {}
-        for cand in chosen:
-            numbers.setdefault(cand.chunk.chunk_id, len(numbers) + 1)
-        citations = [
-            citation_for(n, next(c.chunk for c in chosen if c.chunk.chunk_id == cid),
-                         [c.span for c in chosen if c.chunk.chunk_id == cid])
-            for cid, n in numbers.items()
-        ]
-        lines = [_cite(_display(c), numbers[c.chunk.chunk_id]) for c in chosen]
+        groups = _quote_groups(chosen)
+        citations = [citation_for(n, group[0].chunk, [c.span for c in group])
+                     for n, group in enumerate(groups, start=1)]
+        numbers = {id(c): n for n, group in enumerate(groups, start=1) for c in group}
+        lines = [_cite(_display(c), numbers[id(c)]) for c in chosen]
         if len(lines) <= 2 and all(c.span.kind == "sentence" for c in chosen):
             text = "Kort fortalt siger guiden:\n\n" + " ".join(lines)
         else:
@@ -198,6 +195,26 @@ class ExtractiveAnswerer:
         main = citations[0]
         text += f"\n\nLæs mere i »{main.title}« [{main.n}]."
         return text, citations
+
+
+def _quote_groups(chosen: Sequence[_Candidate]) -> list[list[_Candidate]]:
+    """Chosen units grouped into citations: consecutive units of one chunk share a citation while the stretch
+    covering them is a clean quote, so every unit cited with ``[n]`` lies inside citation n's quote."""
+    groups: list[list[_Candidate]] = []
+    for cand in chosen:  # sorted by chunk rank, then position
+        group = groups[-1] if groups else None
+        same_chunk = group is not None and group[0].chunk.chunk_id == cand.chunk.chunk_id
+        if group and same_chunk and _clean_cover(cand.chunk.text, [c.span for c in [*group, cand]]) is not None:
+            group.append(cand)
+        else:
+            groups.append([cand])
+    return groups
+
+
+def _clean_cover(text: str, spans: Sequence[Span]) -> str | None:
+    """The stretch of ``text`` covering ``spans`` when it is short and clean enough to quote, else None."""
+    covering = text[min(s.start for s in spans):max(s.end for s in spans)]
+    return covering if len(covering) <= _MAX_BLOCK_CHARS and not looks_like_injection(covering) else None
 
 
 def _display(cand: _Candidate) -> str:
@@ -214,10 +231,8 @@ def citation_for(n: int, chunk: RetrievedChunk, spans: Sequence[Span] = ()) -> C
     else the first used unit (the whole passage when no unit is given)."""
     quote = chunk.text
     if spans:
-        covering = chunk.text[min(s.start for s in spans):max(s.end for s in spans)]
         first = min(spans, key=lambda s: s.start)
-        clean = len(covering) <= _MAX_BLOCK_CHARS and not looks_like_injection(covering)
-        quote = covering if clean else chunk.text[first.start:first.end]
+        quote = _clean_cover(chunk.text, spans) or chunk.text[first.start:first.end]
     meta = chunk.metadata
     return Citation(
         n=n, doc_id=chunk.doc_id, title=str(meta.get("title", "")), section=str(meta.get("section", "")),

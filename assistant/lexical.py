@@ -25,6 +25,22 @@ DANISH_STOPWORDS: frozenset[str] = frozenset(
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+# Query expansion for BM25 only (dense retrieval handles synonyms itself): a short, curated list of Danish words
+# a librarian would treat as interchangeable in this domain. A query word from a group adds the stems of the
+# other words of its group (:func:`expand_synonyms`). Keep groups to real synonyms; central terms
+# ("partnerskab", "samarbejde") are left out on purpose because expanding them would blur every query.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("faldgrube", "udfordring", "problem", "barriere", "vanskelighed", "forhindring", "risiko", "risici"),
+    ("samarbejdspartner", "partner"),
+    ("tjekliste", "huskeliste", "checkliste"),
+    ("kontrakt", "aftale"),
+    ("fordel", "gevinst", "udbytte"),
+    ("personale", "medarbejder", "ansat"),
+    ("firma", "virksomhed"),
+    ("økonomi", "budget", "finansiering"),
+    ("chef", "leder"),
+)
+
 
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
@@ -41,6 +57,30 @@ def tokenize(text: str, *, stem: bool = True, stopwords: bool = True) -> list[st
     if not stem:
         return words
     return [s for s in _stemmer().stemWords(words) if s]
+
+
+@lru_cache(maxsize=1)
+def _synonym_stems() -> dict[str, tuple[str, ...]]:
+    """Stem -> stems of its synonym group (the group's own stem first)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for group in SYNONYM_GROUPS:
+        stems = tuple(dict.fromkeys(tokenize(" ".join(group), stopwords=False)))
+        for stem in stems:
+            table[stem] = stems
+    return table
+
+
+def expand_synonyms(tokens: Sequence[str]) -> list[str]:
+    """``tokens`` (stemmed) plus the stems of their synonyms, each added once."""
+    table = _synonym_stems()
+    out = list(tokens)
+    seen = set(out)
+    for token in tokens:
+        for stem in table.get(token, ()):
+            if stem not in seen:
+                seen.add(stem)
+                out.append(stem)
+    return out
 
 
 def chunk_fingerprint(chunk_ids: Iterable[str]) -> str:
@@ -96,8 +136,8 @@ class LexicalIndex:
         return cls(ids, texts, metas, bm25)
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
-        """Top-``k`` chunks for ``query`` by BM25 score (empty when nothing matches)."""
-        tokens = tokenize(query)
+        """Top-``k`` chunks for ``query`` by BM25 score (empty when nothing matches); synonyms are added."""
+        tokens = expand_synonyms(tokenize(query))
         if not tokens or self._bm25 is None or k <= 0:
             return []
         vocab = getattr(self._bm25, "vocab_dict", None)
@@ -228,5 +268,6 @@ def load_lexical_index(settings: Any, *, repair: bool = True) -> LexicalIndex:
     return rebuild_lexical_index(settings, collection=collection)
 
 
-__all__ = ["DANISH_STOPWORDS", "LexicalIndex", "chunk_fingerprint", "lexical_dir", "lexical_text",
-           "load_lexical_index", "read_chroma_chunks", "rebuild_lexical_index", "tokenize"]
+__all__ = ["DANISH_STOPWORDS", "SYNONYM_GROUPS", "LexicalIndex", "chunk_fingerprint", "expand_synonyms",
+           "lexical_dir", "lexical_text", "load_lexical_index", "read_chroma_chunks", "rebuild_lexical_index",
+           "tokenize"]

@@ -75,6 +75,37 @@ def test_extractive_answer_is_cited_and_exact(assistant: Assistant, question: st
     assert set(answer.timings_ms) >= {"retrieval", "answer", "total"}
 
 
+def _cited_pieces(text: str) -> list[tuple[int, str]]:
+    """``(n, text)`` for every line or sentence of an answer's body that belongs to a unit cited ``[n]``
+    (the lines of a displayed list belong to the unit whose marker closes it)."""
+    body = text.rpartition("\n\n")[0].partition("\n\n")[2]
+    units = re.split(r"\n(?=- )", body) if body.startswith("- ") else re.split(r"(?<=\][.!?])\s+", body)
+    pieces: list[tuple[int, str]] = []
+    for unit in units:
+        n = int(re.findall(r"\[(\d+)\]", unit)[-1])
+        for line in unit.splitlines():
+            plain = re.sub(r" \[\d+\]", "", re.sub(r"^\s*- ", "", line)).strip().rstrip(".!?,;")
+            pieces.append((n, plain))
+    return pieces
+
+
+GROUNDING_QUESTIONS = [*QUESTIONS, *IN_SCOPE_HELD_OUT, "Hvordan definerer guiden et partnerskab?",
+                       "Hvorfor skal partnerskaber hænge sammen med bibliotekets overordnede mål?",
+                       "Hvad skal vi huske, når vi evaluerer?", "Hvilke roller skal fordeles i et partnerskab?"]
+
+
+@pytest.mark.parametrize("question", GROUNDING_QUESTIONS)
+def test_every_cited_unit_is_inside_its_quote(assistant: Assistant, question: str) -> None:
+    """Each sentence, bullet and list item cited with [n] is contained in citation n's quote."""
+    answer = assistant.ask(question)
+    _assert_grounded(answer, assistant)
+    quotes = {c.n: c.quote for c in answer.citations}
+    pieces = _cited_pieces(answer.text)
+    assert pieces
+    for n, piece in pieces:
+        assert piece in quotes[n], (n, piece, quotes[n])
+
+
 def test_split_sentences_spans_are_exact() -> None:
     text = ("Et partnerskab kræver klare aftaler. Det sparer tid!\n\n"
             "En aftale bør fastlægge:\n\n- opgavefordelingen,\n- varigheden.\n\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.conversation import contextualize, is_follow_up
+from assistant.lexical import expand_synonyms, tokenize
 from assistant.models import Turn
 from assistant.retrieval import Retriever, rrf_fuse
 from assistant.settings import Settings
@@ -114,6 +115,38 @@ def test_contextualize_folds_previous_topic() -> None:
     # standalone questions and first questions are searched as they are
     assert contextualize("Hvad er den 12-fasede model?", AGREEMENTS) == "Hvad er den 12-fasede model?"
     assert contextualize("Hvad med evalueringen af det?") == "Hvad med evalueringen af det?"
+
+
+LEKTIECAFE = [Turn(role="user", content="Fortæl om lektiecaféen på Hovedbiblioteket i Aarhus")]
+
+
+def test_short_follow_up_without_pronoun_folds_previous_topic() -> None:
+    """Elliptic follow-ups (definite noun or "var der", no subject of their own) borrow the previous topic."""
+    for question in ("Hvem er målgruppen?", "Hvilke barrierer var der?", "Hvad kostede projektet?",
+                     "Hvem har skrevet om den metode?", "Hvad var den største udfordring i det partnerskab?"):
+        assert is_follow_up(question), question
+        query = contextualize(question, LEKTIECAFE)
+        assert query.startswith(question) and "lektiecaféen" in query, query
+    # questions with a topic of their own are not polluted by the previous one
+    for question in ("Hvad er en samarbejdsaftale?", "Hvad er Mellem_Rummet?", "Hvad er partnerskaber?",
+                     "Hvem var med i Roskilde Kanon?", "Hvilke kapitler er der i guiden?",
+                     "Hvordan evaluerer vi et partnerskab?", "Hvad er den 12-fasede model?",
+                     "Jeg skal lave en aftale med gymnasiet – hvad skal den indeholde?"):
+        assert contextualize(question, LEKTIECAFE) == question, question
+
+
+def test_short_follow_up_retrieves_the_case(retriever: Retriever) -> None:
+    chunks = retriever.search(contextualize("Hvem er målgruppen?", LEKTIECAFE))
+    assert "case-lektiecafe" in _doc_ids(chunks[:3]), _doc_ids(chunks)
+
+
+def test_bm25_synonyms_expand_the_query(retriever: Retriever) -> None:
+    """"Faldgruber" is not in the guide; its synonym "udfordringer" is (BM25 only, dense is unchanged)."""
+    assert expand_synonyms(tokenize("faldgruber"))[:1] == tokenize("faldgruber")
+    assert set(tokenize("udfordringer problemer")) <= set(expand_synonyms(tokenize("faldgruber")))
+    assert expand_synonyms(tokenize("evaluering")) == tokenize("evaluering")
+    hits = retriever.bm25("Hvilke faldgruber er der i et partnerskab?", 5)
+    assert "vaerktoej-udfordringer" in {retriever.lexical.get(cid)[1]["doc_id"] for cid, _ in hits}  # type: ignore[index]
 
 
 def test_contextualize_resolves_chains() -> None:
