@@ -221,22 +221,10 @@ def lexical_dir(settings: Any) -> Path:
 
 def read_chroma_chunks(collection: Any, *, page: int = 1000) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """All ids, texts and metadatas of a chromadb collection (paged, without embeddings)."""
-    ids: list[str] = []
-    texts: list[str] = []
-    metas: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-        batch = list(got.get("ids") or [])
-        if not batch:
-            break
-        ids.extend(batch)
-        texts.extend(str(t or "") for t in (got.get("documents") or [""] * len(batch)))
-        metas.extend(dict(m or {}) for m in (got.get("metadatas") or [{}] * len(batch)))
-        if len(batch) < page:
-            break
-        offset += page
-    return ids, texts, metas
+    from assistant.store import read_all
+
+    got = read_all(collection, ("documents", "metadatas"), page=page)
+    return got["ids"], [str(t or "") for t in got["documents"]], [dict(m or {}) for m in got["metadatas"]]
 
 
 def rebuild_lexical_index(settings: Any, *, collection: Any = None) -> LexicalIndex:
@@ -259,10 +247,10 @@ def load_lexical_index(settings: Any, *, repair: bool = True) -> LexicalIndex:
     directory = lexical_dir(settings)
     if not repair:
         return LexicalIndex.load(directory)
-    from assistant.store import open_collection
+    from assistant.store import open_collection, read_all
 
     collection = open_collection(settings)
-    ids = collection.get(include=[])["ids"]
+    ids = read_all(collection, ())["ids"]
     if LexicalIndex.saved_fingerprint(directory) == chunk_fingerprint(ids):
         return LexicalIndex.load(directory)
     return rebuild_lexical_index(settings, collection=collection)

@@ -126,3 +126,25 @@ def delete_collection(settings: Settings, *, client: ClientAPI | None = None) ->
     client = client or open_chroma_client(settings)
     with contextlib.suppress(Exception):
         client.delete_collection(settings.collection_name)
+
+
+def read_all(collection: Any, include: tuple[str, ...] = ("metadatas",), *, page: int = 1000) -> dict[str, list[Any]]:
+    """Every id (and the ``include`` fields) of a chromadb collection, read in pages.
+
+    One unpaged ``get()`` fails on large collections (SQLite's "too many SQL variables", ~30k chunks).
+    """
+    out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        got = collection.get(include=list(include), limit=page, offset=offset)
+        batch = list(got.get("ids") or [])
+        if not batch:
+            break
+        out["ids"].extend(batch)
+        for key in include:
+            out[key].extend(got.get(key) or [None] * len(batch))
+        if len(batch) < page:
+            break
+        offset += page
+    return out
+

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -37,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scales", default="1,10", help="syntetiske korpusstørrelser, fx 1,10,100")
     bench.add_argument("--queries", type=int, default=40, help="antal spørgsmål pr. latensmåling")
     bench.add_argument("--skip-server", action="store_true", help="spring sammenligningen med Chroma-server over")
+    bench.add_argument("--reuse-vectors", action="store_true",
+                       help="skalaer fra 100x: embed kun kildeteksterne og genbrug vektorerne til kopierne "
+                            "(embedding ikke med i ingest-tiden)")
+    bench.add_argument("--merge", action="store_true",
+                       help="kør kun skaleringen og flet rækkerne ind i den eksisterende bench.json/bench.md")
     bench.add_argument("--out", type=Path, help="mappe til bench.json/bench.md (standard: evals/results)")
 
     sub.add_parser("readme", help="skriv de seneste tal fra evals/results ind i README.md")
@@ -77,9 +83,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from evals import bench, report
 
     scales = [int(s) for s in args.scales.split(",") if s.strip()]
-    result = bench.run_bench(scales=scales, n_queries=args.queries, server=not args.skip_server)
+    out_dir = args.out or report.RESULTS_DIR
+    previous = out_dir / "bench.json"
+    if args.merge and not previous.exists():
+        print(f"--merge kræver en tidligere {previous}", file=sys.stderr)
+        return 2
+    result = bench.run_bench(scales=scales, n_queries=args.queries, server=not args.skip_server,
+                             reuse_vectors=args.reuse_vectors, scales_only=args.merge)
+    if args.merge:
+        result = bench.merge_scaling(json.loads(previous.read_text(encoding="utf-8")), result)
     report.print_table(bench.bench_table(result))
-    paths = report.write_results(result, "bench", bench.bench_markdown(result), args.out or report.RESULTS_DIR)
+    paths = report.write_results(result, "bench", bench.bench_markdown(result), out_dir)
     print("Skrev " + " og ".join(str(p) for p in paths))
     return 0
 

@@ -69,8 +69,11 @@ def bench_section(result: dict[str, Any]) -> str:
     row("whole extractive answer (cold) p50 / p95, ms", lambda r: _ms(r["latency"]["answer_cold"]))
     memory = result.get("memory", {})
     scaling = "; ".join(
-        f"{s['scale']}x: {s['chunks']} chunks, ingest {s['ingest_s']} s, hybrid p50 {s['hybrid_p50_ms']} ms, "
-        f"answer p50 {s['answer_p50_ms']} ms"
+        f"{s['scale']}x: {s['chunks']} chunks, "
+        + (f"ingest without embedding {s['ingest_s']} s (vectors reused)" if s.get("vectors_reused")
+           else f"ingest {s['ingest_s']} s")
+        + f", hybrid p50 {s['hybrid_p50_ms']} ms, answer p50 {s['answer_p50_ms']} ms"
+        + (" (no-change re-ingest failed, see bench.md)" if s.get("reingest_error") else "")
         for s in result.get("scaling", [])
     )
     return "\n".join([

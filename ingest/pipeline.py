@@ -53,7 +53,7 @@ from assistant.lexical import (
     rebuild_lexical_index,
 )
 from assistant.settings import Settings
-from assistant.store import delete_collection, open_chroma_client, open_collection
+from assistant.store import delete_collection, open_chroma_client, open_collection, read_all
 from ingest.chunking import chunk_document, embedding_text
 from ingest.loaders import IGNORED_EXTS, IngestError, LoadedDocument, fallback_doc_id, load_file
 
@@ -206,7 +206,7 @@ def _manifest_from_chroma(
 # --- the ingest ------------------------------------------------------------------------------------------
 def _stored(collection: Any) -> dict[str, dict[str, dict[str, Any]]]:
     """doc_id -> {chunk_id: metadata} of everything stored."""
-    got = collection.get(include=["metadatas"])
+    got = read_all(collection, ("metadatas",))
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
         meta = dict(meta or {})
@@ -423,7 +423,7 @@ def _display(file: Path, root: Path) -> str:
 def index_stats(settings: Settings) -> IndexStats:
     """Documents, chunks, per-kind counts (from Chroma), last ingest and embedding model (from the manifest)."""
     collection = open_collection(settings)
-    got = collection.get(include=["metadatas"])
+    got = read_all(collection, ("metadatas",))
     metas = [dict(m or {}) for m in (got["metadatas"] or [])]
     docs: dict[str, str] = {str(m.get("doc_id")): str(m.get("kind", "")) for m in metas}
     manifest = read_manifest(settings)
@@ -449,7 +449,7 @@ def ensure_default_index(settings: Settings, progress: ProgressCallback | None =
     collection = open_collection(settings)
     if collection.count() == 0:
         return run_ingest(None, settings, progress=progress)
-    ids = collection.get(include=[])["ids"]
+    ids = read_all(collection, ())["ids"]
     if LexicalIndex.saved_fingerprint(lexical_dir(settings)) != chunk_fingerprint(ids):
         with FileLock(str(settings.index_dir / LOCK_NAME), timeout=60):
             ids, _, metas = read_chroma_chunks(collection)

@@ -385,3 +385,16 @@ def test_a_second_writer_waits_then_gets_a_clear_error_and_nothing_changes(small
         assert run_ingest(None, small, dry_run=True).changed == ["test-aftaler"]  # dry runs never wait
     assert sorted(open_collection(small).get(include=[])["ids"]) == sorted(before)
     assert run_ingest(None, small).changed == ["test-aftaler"]  # lock released: the write goes through
+
+
+def test_reads_of_the_whole_collection_are_paged(small: Settings) -> None:
+    """Large collections must be read in pages (an unpaged get fails past SQLite's variable limit)."""
+    from assistant.store import read_all
+
+    run_ingest(None, small)
+    collection = open_collection(small)
+    paged = read_all(collection, ("metadatas",), page=2)
+    assert len(paged["ids"]) == collection.count() > 2
+    assert sorted(paged["ids"]) == sorted(collection.get(include=[])["ids"])
+    assert [m["chunk_id"] for m in paged["metadatas"]] == paged["ids"]
+    assert run_ingest(None, small).embedded == 0  # the diff built from the paged read sees everything
