@@ -30,7 +30,15 @@ _MIN_CHARS = 25
 _MAX_CHARS = 450
 _MAX_BLOCK_CHARS = 700
 LEXICAL_WEIGHT = 0.06
-RANK_WEIGHT = 0.01
+RANK_WEIGHT = 0.08
+META_PENALTY = 0.03
+LIST_BONUS = 0.03
+# Sentences that describe where something is written (a page, a chapter, a PDF, a tool) rather than what it says.
+_META = re.compile(
+    r"bygpartnerskaber\.dk|\bsom pdf\b|\bpdf-|\b(?:siden|kapitel|kapitlet|guidens kapitel) [\"»“0-9]|\bkapitel \d"
+    r"|er et værktøj i|er beskrevet i|\bbeskriver (?:to|tre|fire|en række)\b|har et afsnit",
+    re.IGNORECASE,
+)
 SCORE_MARGIN = 0.035
 DUPLICATE_JACCARD = 0.6
 MIN_SENTENCES = 2
@@ -164,7 +172,8 @@ class ExtractiveAnswerer:
         qstems = set(tokenize(query))
         for cand, cos in zip(candidates, cosines, strict=True):
             overlap = len(qstems & cand.stems) / len(qstems) if qstems else 0.0
-            cand.score = float(cos) + LEXICAL_WEIGHT * overlap + RANK_WEIGHT / (1 + cand.rank)
+            cand.score = (float(cos) + LEXICAL_WEIGHT * overlap + RANK_WEIGHT / (1 + cand.rank)
+                          - META_PENALTY * bool(_META.search(cand.text)) + LIST_BONUS * (cand.span.kind == "list"))
         ranked = sorted(candidates, key=lambda c: -c.score)
         best = ranked[0].score
         chosen: list[_Candidate] = []
