@@ -14,7 +14,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -301,51 +300,11 @@ def merge_scaling(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- Chroma server ------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def chroma_server(path: Path, timeout_s: float = 90) -> Iterator[int]:
-    """``chroma run`` on 127.0.0.1 and a free port; stopped (terminate, then kill) on exit."""
-    from assistant.store import open_chroma_client
-
-    binary = Path(sys.executable).with_name("chroma")
-    command = str(binary) if binary.exists() else shutil.which("chroma")
-    if command is None:
-        raise RuntimeError("chroma CLI findes ikke")
-    port = free_port()
-    path.mkdir(parents=True, exist_ok=True)
-    log_file = (path.parent / "chroma-server.log").open("wb")
-    proc = subprocess.Popen([command, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        probe = get_settings().model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                open_chroma_client(probe).heartbeat()
-                break
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("Chroma-serveren startede ikke") from None
-                time.sleep(0.3)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log_file.close()
-
-
 def bench_server(base: Settings, workdir: Path, queries: Sequence[str]) -> dict[str, Any]:
     """The same ingest and queries against a Chroma server on localhost."""
-    with chroma_server(workdir / "server-db") as port:
+    from assistant.store import local_chroma_server
+
+    with local_chroma_server(workdir / "server-db") as port:
         settings = bench_settings(base, workdir / "server-data", chroma_host="127.0.0.1", chroma_port=port)
         ingest = bench_ingest(settings)
         ingest.pop("index_mb", None)

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from _ui_support import APP, ROOT, clean_env, copy_index, settings_env
 
 from assistant.settings import Settings
+from assistant.store import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,12 +28,6 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 QUESTION = "Hvad skal en samarbejdsaftale indeholde?"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -54,7 +48,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
 @pytest.fixture
 def server(corpus_settings: Settings, tmp_path: Path) -> Iterator[str]:
     """``streamlit run ui/app.py`` on a free port; temp data dir with a copy of the prebuilt index."""
-    port = _free_port()
+    port = free_port()
     settings = copy_index(corpus_settings, tmp_path / "data")
     env = clean_env(settings_env(settings) | {"PA_CONFIG": str(tmp_path / "ingen.toml")})
     log_path = tmp_path / "streamlit.log"

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,49 +9,16 @@ import pytest
 from conftest import make_settings
 
 from assistant.lexical import load_lexical_index
-from assistant.store import open_chroma_client, open_collection, open_vector_store
+from assistant.store import chroma_cli, local_chroma_server, open_collection, open_vector_store
 from ingest.pipeline import index_stats, run_ingest
-
-CHROMA_BIN = Path(sys.executable).with_name("chroma")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[int]:
-    if not CHROMA_BIN.exists() and shutil.which("chroma") is None:
+    if chroma_cli() is None:
         pytest.skip("chroma CLI not installed")
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("wb")
-    proc = subprocess.Popen(
-        [str(CHROMA_BIN if CHROMA_BIN.exists() else "chroma"), "run", "--path", str(tmp_path / "server-db"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=port)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                open_chroma_client(settings).heartbeat()
-                break
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "chroma.log").read_text(errors="replace")) from None
-                time.sleep(0.3)
+    with local_chroma_server(tmp_path / "server-db", log_path=tmp_path / "chroma.log", timeout_s=60) as port:
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_ingest_against_chroma_server(tmp_path: Path, chroma_server: int) -> None:
