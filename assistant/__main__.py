@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
         result = calibration.run(settings)
         print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
-        print(f"Sæt min_relevance = {result.min_relevance} og coverage_weight = {result.coverage_weight} "
-              "(PA_MIN_RELEVANCE / PA_COVERAGE_WEIGHT eller standardværdierne i assistant/settings.py).",
-              file=sys.stderr)
+        print("Dækningsmodellen er gemt i assistant/coverage_model.json.", file=sys.stderr)
         return 0
     return _ask(args, settings)
 

@@ -16,8 +16,10 @@ import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
-from assistant.calibration import RelevanceGate
+import numpy as np
+
 from assistant.conversation import contextualize, rewrite_with_llm
+from assistant.coverage import MODEL_PATH, Coverage, CoverageSignals, load_model, missing_topic_words
 from assistant.extractive import ExtractiveAnswerer, citation_for
 from assistant.models import Answer, RetrievedChunk, Turn
 from assistant.prompts import (
@@ -25,9 +27,10 @@ from assistant.prompts import (
     INJECTION_REFUSAL,
     looks_like_injection,
     not_covered_text,
+    partial_opening,
     strip_injection,
 )
-from assistant.retrieval import Retriever, content_words
+from assistant.retrieval import Retrieval, Retriever, content_words, coverage
 from assistant.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ class Assistant:
         self.retriever = retriever
         self.chat_model = chat_model
         self.extractor = ExtractiveAnswerer(retriever)
-        self.gate = RelevanceGate.from_settings(settings)
+        self.coverage_model = load_model() if MODEL_PATH.exists() else None  # None only before `calibrate`
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
@@ -105,30 +108,59 @@ class Assistant:
         else:
             query = contextualize(question, history)
         t = time.perf_counter()
-        chunks = self.retriever.search(query, k=k, mode=mode, filters=filters)
-        # Dense relevance of the searched query; topic words of the user's own words when it has any.
-        relevance = self.gate.assess(self.retriever, query, question if content_words(question) else query,
-                                     filters)
+        retrieval = self.retriever.retrieve(query, k=k, mode=mode, filters=filters)
+        chunks = retrieval.chunks
+        # Topic words of the user's own words when it has any (a follow-up borrows the earlier topic).
+        own_words = question if content_words(question) else query
+        decision: Coverage = (self.coverage_model.decide(self._signals(query, own_words, retrieval))
+                              if self.coverage_model else "answered")
         timings["retrieval"] = _ms(t)
 
         t = time.perf_counter()
-        if not chunks or not relevance.relevant:
+        if not chunks or decision == "refused":
             answer = self._refusal(chunks)
+        elif decision == "partial":
+            answer = self._partial(query, own_words, chunks)
+            yield from _pieces(answer.text)
         elif self.chat_model is not None:
             answer = yield from self._llm_answer(query, chunks, timings)
         else:
-            answer = self._extractive(query, chunks)
+            answer = self._extractive(query, chunks, lambda part: self.retriever.search(
+                part, k=k, mode=mode, filters=filters))
             yield from _pieces(answer.text)
         timings["answer"] = _ms(t)
         yield self._final(answer, start, timings, query)
 
+    def coverage_signals(self, question: str) -> CoverageSignals:
+        """The coverage signals of a stand-alone question (used by the calibration)."""
+        return self._signals(question, question, self.retriever.retrieve(question))
+
     # --- internals ---------------------------------------------------------------------------------
+    def _signals(self, query: str, own_words: str, retrieval: Retrieval) -> CoverageSignals:
+        """Coverage signals from the retrieval just done (the only extra work: heading cosines, cached)."""
+        headings = [str(c.metadata.get("section", "")) for c in retrieval.chunks]
+        heading_match = float(np.max(self.extractor.passage_vectors(headings) @ self.retriever.embed_query(query))) \
+            if headings else 0.0
+        return CoverageSignals.from_retrieval(retrieval.dense, retrieval.lexical, heading_match,
+                                              coverage(own_words, self.retriever.vocabulary))
+
     def _refusal(self, chunks: Sequence[RetrievedChunk]) -> Answer:
         suggestions = self.retriever.closest_titles(chunks)
-        return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions)
+        return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions,
+                      coverage="refused")
 
-    def _extractive(self, query: str, chunks: Sequence[RetrievedChunk]) -> Answer:
-        text, citations = self.extractor.answer(query, chunks)
+    def _partial(self, query: str, own_words: str, chunks: Sequence[RetrievedChunk]) -> Answer:
+        """The nearest passage, under an opening that says the guide does not answer the question directly."""
+        missing = missing_topic_words(own_words, self.retriever.vocabulary, content_words)
+        opening = partial_opening(missing)
+        text, citations = self.extractor.answer(query, chunks[:1], opening=opening)
+        return Answer(text=text, citations=citations, coverage="partial")
+
+    def _extractive(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:
+        if self.settings.answer_style == "passage":  # the top passage verbatim (the evals' baseline)
+            text, citations = self.extractor.passage_answer(chunks[0])
+            return Answer(text=text, citations=citations)
+        text, citations = self.extractor.answer(query, chunks, search=search)
         if not text:  # no usable sentence: point to the best passage as a whole
             citations = [citation_for(1, chunks[0])]
             text = f"Det nærmeste, guiden siger, står i »{citations[0].title}« [1]."

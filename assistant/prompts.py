@@ -21,6 +21,14 @@ def not_covered_text(suggestions: Sequence[str]) -> str:
     return text
 
 
+def partial_opening(missing_words: Sequence[str]) -> str:
+    """Opening of a *partial* answer: the guide touches the topic but does not answer the question."""
+    if missing_words:
+        named = ", ".join(f"»{w}«" for w in missing_words[:3])
+        return f"Guiden nævner ikke {named} direkte. Det nærmeste, den siger, er:"
+    return "Guiden svarer ikke direkte på det spørgsmål. Det nærmeste, den siger, er:"
+
+
 INJECTION_REFUSAL = (
     "Jeg kan ikke ændre mine instruktioner eller min rolle. Jeg svarer kun på spørgsmål om strategiske "
     f"partnerskaber for biblioteker ud fra guiden {GUIDE}. Stil gerne et spørgsmål om det."
