@@ -68,12 +68,7 @@ class Assistant:
         filters: Mapping[str, Any] | None = None,
     ) -> Answer:
         """The finished answer (``timings_ms``: retrieval, answer, total, and rewrite/first_token with an LLM)."""
-        final: Answer | None = None
-        for item in self.stream(question, history, mode=mode, k=k, filters=filters):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+        return self.stream(question, history, mode=mode, k=k, filters=filters).finish()
 
     def stream(
         self,
@@ -83,23 +78,33 @@ class Assistant:
         mode: RetrievalMode | None = None,
         k: int | None = None,
         filters: Mapping[str, Any] | None = None,
-    ) -> Iterator[str | Answer]:
-        """Text pieces as they are produced; the last item is the final :class:`Answer`.
+    ) -> AnswerStream:
+        """The answer as an :class:`AnswerStream`: iterate its text pieces, then read ``.answer``.
 
         With an LLM the pieces are its tokens after the citation check; the final text is authoritative
         (whitespace tidied, or the extractive answer when the model cited nothing valid).
         """
+        return AnswerStream(self._run(question, history, mode=mode, k=k, filters=filters))
+
+    def _run(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        *,
+        mode: RetrievalMode | None,
+        k: int | None,
+        filters: Mapping[str, Any] | None,
+    ) -> Generator[str, None, Answer]:
+        """contextualize → retrieve → coverage decision → compose → cite; yields text, returns the Answer."""
         start = time.perf_counter()
         timings: dict[str, float] = {}
         question = question.strip()
         if looks_like_injection(question):  # answer only the part that is a real question
             question = strip_injection(question)
             if not content_words(question):
-                yield self._final(Answer(text=INJECTION_REFUSAL, refused=True), start, timings)
-                return
+                return self._final(Answer(text=INJECTION_REFUSAL, refused=True), start, timings)
         if not question:
-            yield self._final(Answer(text=EMPTY_QUESTION, refused=True), start, timings)
-            return
+            return self._final(Answer(text=EMPTY_QUESTION, refused=True), start, timings)
 
         t = time.perf_counter()
         if self.chat_model is not None and history:
@@ -129,7 +134,7 @@ class Assistant:
                 part, k=k, mode=mode, filters=filters))
             yield from _pieces(answer.text)
         timings["answer"] = _ms(t)
-        yield self._final(answer, start, timings, query)
+        return self._final(answer, start, timings, query)
 
     def coverage_signals(self, question: str) -> CoverageSignals:
         """The coverage signals of a stand-alone question (used by the calibration)."""
@@ -201,6 +206,25 @@ class Assistant:
         return answer.model_copy(update={"timings_ms": timings, "retrieval_query": query})
 
 
+class AnswerStream:
+    """The text pieces of an answer as they are produced; ``.answer`` is the final :class:`Answer` once the
+    pieces are consumed (``finish()`` consumes the rest and returns it)."""
+
+    def __init__(self, run: Generator[str, None, Answer]) -> None:
+        self._run = run
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.answer = yield from self._run
+        return self.answer
+
+    def finish(self) -> Answer:
+        for _ in self:
+            pass
+        assert self.answer is not None
+        return self.answer
+
+
 def _pieces(text: str) -> Iterator[str]:
     """A finished text in a few streamable pieces (one per line)."""
     yield from text.splitlines(keepends=True)
@@ -212,4 +236,4 @@ def citations_consistent(answer: Answer) -> bool:
     return used == {c.n for c in answer.citations}
 
 
-__all__ = ["Assistant", "citations_consistent"]
+__all__ = ["AnswerStream", "Assistant", "citations_consistent"]

@@ -395,6 +395,7 @@ def _citation(n: int, chunk: RetrievedChunk, quote: str) -> Citation:
     return Citation(
         n=n, doc_id=chunk.doc_id, title=str(meta.get("title", "")), section=str(meta.get("section", "")),
         source_url=str(meta.get("source_url", "")), quote=quote, chunk_id=chunk.chunk_id,
+        kind=str(meta.get("kind", "guide")),
     )
 
 

@@ -33,6 +33,7 @@ class Citation(BaseModel):
     source_url: str
     quote: str
     chunk_id: str
+    kind: str = Field("guide", description="Document kind: guide | tool | case | about | template | dokument.")
 
     def public_dict(self) -> dict[str, Any]:
         """The stable JSON shape read by benchmarks and evals."""

@@ -21,6 +21,18 @@ def not_covered_text(suggestions: Sequence[str]) -> str:
     return text
 
 
+SOURCE_LABELS = {
+    "template": "Partnerskabsassistentens egen skabelon (ikke guidens tekst)",
+    "dokument": "Jeres eget dokument (ikke en del af guiden)",
+}
+GUIDE_RENDERING = "Partnerskabsassistentens danske gengivelse af guiden"
+
+
+def source_label(kind: str) -> str:
+    """What a quoted passage is: our Danish rendering of the guide, our own template, or a local document."""
+    return SOURCE_LABELS.get(kind, GUIDE_RENDERING)
+
+
 def partial_opening(missing_words: Sequence[str]) -> str:
     """Opening of a *partial* answer: the guide touches the topic but does not answer the question."""
     if missing_words:
