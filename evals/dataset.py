@@ -34,8 +34,8 @@ class GoldQuestion(BaseModel):
     id: str
     question: str
     relevant: list[str]
-    facts: list[str] = Field(min_length=1, max_length=3, description="Each fact may list synonyms with ' | '.")
-    style: str = "plain"  # plain | short | long | typo | synonym
+    facts: list[str] = Field(min_length=1, max_length=5, description="Each fact may list synonyms with ' | '.")
+    style: str = "plain"  # plain | short | long | typo | synonym | colloquial | multipart
     fast: bool = False
 
     @field_validator("relevant")
@@ -60,7 +60,7 @@ class FollowUp(BaseModel):
     first: str
     follow_up: str
     relevant: list[str]
-    facts: list[str] = Field(min_length=1, max_length=3)
+    facts: list[str] = Field(min_length=1, max_length=5)
     fast: bool = False
 
     @field_validator("relevant")
