@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 DATA_DIR = Path(__file__).parent / "data"
 
 FIXED_DOC_IDS: frozenset[str] = frozenset(
-    ["guide-01-intet-bibliotek-uden-partnerskaber", "guide-02-hvad-er-partnerskaber", "guide-03-strategisk-vaerktoej", "guide-04-hvem-og-hvad", "guide-05-netvaerk", "guide-06-hvad-faar-partneren", "guide-07-organisering", "guide-08-aftaler", "guide-08-kommunikation", "guide-08-evaluering", "guide-tjekliste", "vaerktoej-12-faset-model", "vaerktoej-partnerskaber-udvikler-organisationen", "vaerktoej-partnerskabsdefinitioner", "vaerktoej-to-tilgange-til-organisering", "vaerktoej-standardiseret-samarbejdsaftale", "vaerktoej-eksempel-samarbejdsaftale-mellem-rummet", "vaerktoej-gode-spoergsmaal-til-moedet", "vaerktoej-udfordringer", "vaerktoej-evaluering-strategisk-refleksiv-kommunikation", "vaerktoej-kompetencer", "vaerktoej-kortlaegning-af-styrker", "vaerktoej-fem-hurtige-spoergsmaal", "om-projektet", "om-kildemateriale", "om-delprodukter", "skabelon-samarbejdsaftale", "skabelon-kommunikationsplan", "skabelon-evalueringsplan"]  # noqa: E501
+    ["guide-01-intet-bibliotek-uden-partnerskaber", "guide-02-hvad-er-partnerskaber", "guide-03-strategisk-vaerktoej", "guide-04-hvem-og-hvad", "guide-05-netvaerk", "guide-06-hvad-faar-partneren", "guide-07-organisering", "guide-08-aftaler", "guide-08-kommunikation", "guide-08-evaluering", "guide-tjekliste", "vaerktoej-12-faset-model", "vaerktoej-partnerskaber-udvikler-organisationen", "vaerktoej-partnerskabsdefinitioner", "vaerktoej-to-tilgange-til-organisering", "vaerktoej-standardiseret-samarbejdsaftale", "vaerktoej-eksempel-samarbejdsaftale-mellem-rummet", "vaerktoej-gode-spoergsmaal-til-moedet", "vaerktoej-udfordringer", "vaerktoej-evaluering-strategisk-refleksiv-kommunikation", "vaerktoej-kompetencer", "vaerktoej-kortlaegning-af-styrker", "vaerktoej-fem-hurtige-spoergsmaal", "vaerktoejskassen", "om-projektet", "om-kildemateriale", "om-delprodukter", "skabelon-samarbejdsaftale", "skabelon-kommunikationsplan", "skabelon-evalueringsplan"]  # noqa: E501
 )
 CASE_PREFIX = "case-"
 
@@ -34,8 +34,8 @@ class GoldQuestion(BaseModel):
     id: str
     question: str
     relevant: list[str]
-    facts: list[str] = Field(min_length=1, max_length=3, description="Each fact may list synonyms with ' | '.")
-    style: str = "plain"  # plain | short | long | typo | synonym
+    facts: list[str] = Field(min_length=1, max_length=5, description="Each fact may list synonyms with ' | '.")
+    style: str = "plain"  # plain | short | long | typo | synonym | colloquial | multipart
     fast: bool = False
 
     @field_validator("relevant")
@@ -60,7 +60,7 @@ class FollowUp(BaseModel):
     first: str
     follow_up: str
     relevant: list[str]
-    facts: list[str] = Field(min_length=1, max_length=3)
+    facts: list[str] = Field(min_length=1, max_length=5)
     fast: bool = False
 
     @field_validator("relevant")
