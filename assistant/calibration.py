@@ -12,6 +12,7 @@ The built-in lists below are the base set; ``evals/data/calibration.yaml`` (``qu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "evals" / "data" / "calibration.yaml"
+RESULTS_FILE = Path(__file__).resolve().parent.parent / "evals" / "results" / "calibration.json"  # signals per question
 
 IN_SCOPE: tuple[str, ...] = (
     # chapter 1-8 + checklist
@@ -206,4 +208,7 @@ def run(settings: Settings, *, save: bool = True) -> Calibration:
     result = calibrate(Assistant.from_settings(settings))
     if save:
         result.model.save()
+        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS_FILE.write_text(json.dumps({"summary": result.summary(), "rows": result.rows}, ensure_ascii=False,
+                                           indent=1) + "\n", encoding="utf-8")
     return result

@@ -125,7 +125,8 @@ class Assistant:
         if not chunks or decision == "refused":
             answer = self._refusal(chunks)
         elif decision == "partial":
-            answer = self._partial(query, own_words, chunks)
+            answer = self._partial(query, own_words, chunks, lambda part: self.retriever.search(
+                part, k=k, mode=mode, filters=filters))
             yield from _pieces(answer.text)
         elif self.chat_model is not None:
             answer = yield from self._llm_answer(query, chunks, timings)
@@ -154,11 +155,12 @@ class Assistant:
         return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions,
                       coverage="refused")
 
-    def _partial(self, query: str, own_words: str, chunks: Sequence[RetrievedChunk]) -> Answer:
-        """The nearest passage, under an opening that says the guide does not answer the question directly."""
+    def _partial(self, query: str, own_words: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:
+        """The nearest sections (no complementary points), under an opening that says the guide does not
+        answer the question directly."""
         missing = missing_topic_words(own_words, self.retriever.vocabulary, content_words)
         opening = partial_opening(missing)
-        text, citations = self.extractor.answer(query, chunks[:1], opening=opening)
+        text, citations = self.extractor.answer(query, chunks, search=search, opening=opening, points=False)
         return Answer(text=text, citations=citations, coverage="partial")
 
     def _extractive(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:

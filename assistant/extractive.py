@@ -144,7 +144,8 @@ class ExtractiveAnswerer:
         return out
 
     # --- composition -------------------------------------------------------------------------------------
-    def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None) -> Composition:
+    def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
+                points: bool = True) -> Composition:
         """The blocks of the answer to ``query`` (see the module docstring)."""
         chunks = [c for c in chunks if c.text.strip()]
         if not chunks:
@@ -163,7 +164,8 @@ class ExtractiveAnswerer:
             blocks.append(_whole(top, "part"))
         for part in question_parts(query)[1:]:
             blocks.extend(self._part_block(part, passages, blocks, search))
-        blocks.extend(_points(passages, blocks))
+        if points:
+            blocks.extend(_points(passages, blocks))
         return Composition([b for b in blocks if b.indices])
 
     def _part_block(self, part: str, passages: list[_Passage], blocks: list[Block], search) -> list[Block]:
@@ -188,9 +190,10 @@ class ExtractiveAnswerer:
         return render(Composition([_whole(passage, "lead")]), opening_for(chunk))
 
     def answer(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
-               opening: str | None = None) -> tuple[str, list[Citation]]:
-        """Answer text with ``[n]`` after every block, and the matching citations."""
-        composition = self.compose(query, chunks, search=search)
+               opening: str | None = None, points: bool = True) -> tuple[str, list[Citation]]:
+        """Answer text with ``[n]`` after every block, and the matching citations (``points=False``: only the
+        sections, no complementary points — for a partial answer, where only the nearest text is shown)."""
+        composition = self.compose(query, chunks, search=search, points=points)
         if not composition.blocks:
             return "", []
         return render(composition, opening or opening_for(composition.blocks[0].passage.chunk))

@@ -174,11 +174,19 @@ def unit_embedding_text(text: str, units: Sequence[Unit], i: int) -> str:
     return " ".join(units[j].text(text) for j in with_requirements(units, [i]))
 
 
+def answer_texts(text: str, section: str) -> list[str]:
+    """Every text whose passage vector answering a question about this chunk needs: its units (as embedded
+    by :func:`unit_embedding_text`) and its heading path. The index stores their vectors at ingest, keyed
+    by the text's content hash, so that answering embeds only the query."""
+    units = split_units(text)
+    return [unit_embedding_text(text, units, i) for i in range(len(units))] + ([section] if section else [])
+
+
 def list_items(list_text: str) -> tuple[str, list[str]]:
     """A list unit as its lead-in and its items (markers removed)."""
     lines = [line.strip() for line in list_text.splitlines() if line.strip()]
     return lines[0], [LIST_MARKER.sub("", line, count=1) for line in lines[1:]]
 
 
-__all__ = ["LIST_MARKER", "SPLITTER_VERSION", "Unit", "list_items", "refers_back", "split_units",
+__all__ = ["LIST_MARKER", "SPLITTER_VERSION", "Unit", "answer_texts", "list_items", "refers_back", "split_units",
            "unit_embedding_text", "with_requirements"]

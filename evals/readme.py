@@ -25,8 +25,8 @@ def _load(name: str, results_dir: Path) -> dict[str, Any]:
     return json.loads((results_dir / name).read_text(encoding="utf-8"))
 
 
-def _ms(stats: dict[str, Any]) -> str:
-    return f"{stats['p50_ms']:.0f} / {stats['p95_ms']:.0f}"
+def _ms(stats: dict[str, Any] | None) -> str:
+    return f"{stats['p50_ms']:.0f} / {stats['p95_ms']:.0f}" if stats else "–"
 
 
 def eval_section(result: dict[str, Any]) -> str:
@@ -67,6 +67,8 @@ def bench_section(result: dict[str, Any]) -> str:
     for mode in ("bm25", "dense", "hybrid"):
         row(f"retrieval {mode} p50 / p95, ms", lambda r, m=mode: _ms(r["latency"][f"retrieval_{m}"]))
     row("whole extractive answer (cold) p50 / p95, ms", lambda r: _ms(r["latency"]["answer_cold"]))
+    row("query embedding alone (the floor) p50 / p95, ms", lambda r: _ms(r["latency"].get("query_embedding")))
+    row("whole extractive answer (warm) p50 / p95, ms", lambda r: _ms(r["latency"].get("answer_warm")))
     memory = result.get("memory", {})
     scaling = "; ".join(
         f"{s['scale']}x: {s['chunks']} chunks, "

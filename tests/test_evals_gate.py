@@ -46,7 +46,7 @@ def _fail_message(gate: dict[str, Any], key: str) -> str:
 
 def test_gate_subset_is_the_documented_size() -> None:
     counts = load_gold().subset(True).counts()
-    assert counts["in_scope"] == 30 and counts["out_of_scope"] == 10
+    assert counts["in_scope"] == 42 and counts["out_of_scope"] == 15
 
 
 @pytest.mark.parametrize("key", ["hit@5", "mrr"])
