@@ -19,15 +19,15 @@ from typing import Any
 import numpy as np
 
 from assistant.conversation import contextualize, rewrite_with_llm
-from assistant.coverage import MODEL_PATH, Coverage, CoverageSignals, load_model, missing_topic_words
+from assistant.coverage import MODEL_PATH, Coverage, CoverageSignals, load_model
 from assistant.extractive import ExtractiveAnswerer, citation_for
 from assistant.models import Answer, RetrievedChunk, Turn
 from assistant.prompts import (
     EMPTY_QUESTION,
     INJECTION_REFUSAL,
+    PARTIAL_OPENING,
     looks_like_injection,
     not_covered_text,
-    partial_opening,
     strip_injection,
 )
 from assistant.retrieval import Retrieval, Retriever, content_words, coverage
@@ -125,7 +125,7 @@ class Assistant:
         if not chunks or decision == "refused":
             answer = self._refusal(chunks)
         elif decision == "partial":
-            answer = self._partial(query, own_words, chunks, lambda part: self.retriever.search(
+            answer = self._partial(query, chunks, lambda part: self.retriever.search(
                 part, k=k, mode=mode, filters=filters))
             yield from _pieces(answer.text)
         elif self.chat_model is not None:
@@ -155,12 +155,10 @@ class Assistant:
         return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions,
                       coverage="refused")
 
-    def _partial(self, query: str, own_words: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:
+    def _partial(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:
         """The nearest sections (no complementary points), under an opening that says the guide does not
         answer the question directly."""
-        missing = missing_topic_words(own_words, self.retriever.vocabulary, content_words)
-        opening = partial_opening(missing)
-        text, citations = self.extractor.answer(query, chunks, search=search, opening=opening, points=False)
+        text, citations = self.extractor.answer(query, chunks, search=search, opening=PARTIAL_OPENING, points=False)
         return Answer(text=text, citations=citations, coverage="partial")
 
     def _extractive(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:

@@ -23,8 +23,6 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from assistant.lexical import tokenize
-
 Coverage = Literal["answered", "partial", "refused"]
 COVERAGES: tuple[Coverage, ...] = ("answered", "partial", "refused")
 MODEL_PATH = Path(__file__).with_name("coverage_model.json")
@@ -88,14 +86,9 @@ def load_model(path: Path = MODEL_PATH) -> CoverageModel:
     return CoverageModel.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def missing_topic_words(question: str, vocabulary: frozenset[str], content_words) -> list[str]:
-    """The question's topic words that the corpus never uses ("fjernlån"): named in a partial answer."""
-    return [w for w in content_words(question) if not set(tokenize(w, stopwords=False)) <= vocabulary]
-
-
 def signals_dict(signals: CoverageSignals) -> dict[str, float]:
     return {k: round(v, 4) for k, v in asdict(signals).items()}
 
 
 __all__ = ["COVERAGES", "FEATURES", "Coverage", "CoverageModel", "CoverageSignals", "load_model",
-           "missing_topic_words", "signals_dict"]
+           "signals_dict"]

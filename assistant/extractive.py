@@ -154,7 +154,7 @@ class ExtractiveAnswerer:
         passages = [p for p in passages if any(p.usable(i) for i in range(len(p.units)))]
         if not passages:
             return Composition([])
-        lead = max(passages, key=lambda p: p.lead_score)
+        lead = _choose_lead(passages)
         blocks = [_whole(lead, "lead")]
         top = passages[0]
         for child in self.sections.children(lead.chunk):  # the top passage, when a subsection, is shown whole
@@ -248,6 +248,17 @@ def _first_unit(passage: _Passage, role: str) -> Block:
     return Block(passage, tuple(with_requirements(passage.units, usable[:1])), role)
 
 
+LEAD_RULE = "score"
+POINTS_RULE = "global"
+
+
+def _choose_lead(passages: Sequence[_Passage]) -> _Passage:
+    if LEAD_RULE == "score":
+        return max(passages, key=lambda p: p.lead_score)
+    heading_rank = {id(p): r for r, p in enumerate(sorted(passages, key=lambda p: -p.heading_cosine))}
+    return min(passages, key=lambda p: (p.rank + heading_rank[id(p)], p.rank))
+
+
 # --- selection helpers ---------------------------------------------------------------------------------------
 def _whole(passage: _Passage, role: str) -> Block:
     """All usable units of a passage (with what they depend on), in reading order."""
@@ -268,24 +279,29 @@ def _points(passages: Sequence[_Passage], blocks: Sequence[Block]) -> list[Block
         key=lambda c: -c[0],
     )
     points: list[Block] = []
+    per_passage = POINTS_RULE == "per_passage"
+    used: set[str] = set()
     for cos, passage, i in candidates:
-        if len(points) >= MAX_EXTRA_POINTS or cos < bar:
+        if (not per_passage and len(points) >= MAX_EXTRA_POINTS) or cos < bar:
             break
+        if per_passage and passage.chunk.chunk_id in used:
+            continue
         indices = with_requirements(passage.units, [i])
         stems = set().union(*(passage.stems[j] for j in indices))
         if not stems or len(stems - known) / len(stems) < MIN_NOVELTY:
             continue
         known |= stems
+        used.add(passage.chunk.chunk_id)
         points.append(Block(passage, tuple(indices), "point"))
     return points
 
 
 # --- rendering --------------------------------------------------------------------------------------------------
 OPENINGS = {
-    "guide": "Guiden anbefaler og forklarer:",
-    "tool": "Værktøjet »{title}« i guiden siger:",
-    "case": "Guidens eksempel »{title}« viser:",
-    "about": "Om guiden og projektet:",
+    "guide": "Ifølge guiden:",
+    "tool": "Ifølge værktøjet »{title}« i guiden:",
+    "case": "Guidens eksempel »{title}« fortæller:",
+    "about": "Om guiden og projektet bag den:",
     "template": "Partnerskabsassistentens skabelon »{title}« (assistentens egen vejledning, ikke guidens tekst):",
     "dokument": "Jeres dokument »{title}« (ikke en del af guiden):",
 }

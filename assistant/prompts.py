@@ -33,12 +33,7 @@ def source_label(kind: str) -> str:
     return SOURCE_LABELS.get(kind, GUIDE_RENDERING)
 
 
-def partial_opening(missing_words: Sequence[str]) -> str:
-    """Opening of a *partial* answer: the guide touches the topic but does not answer the question."""
-    if missing_words:
-        named = ", ".join(f"»{w}«" for w in missing_words[:3])
-        return f"Guiden nævner ikke {named} direkte. Det nærmeste, den siger, er:"
-    return "Guiden svarer ikke direkte på det spørgsmål. Det nærmeste, den siger, er:"
+PARTIAL_OPENING = "Guiden svarer ikke direkte på spørgsmålet, men det nærmeste, den siger, er:"
 
 
 INJECTION_REFUSAL = (

@@ -22,7 +22,8 @@ FAITHFULNESS_THRESHOLD = 0.6
 MIN_SENTENCE_TOKENS = 3
 # Fixed framing that the assistant puts around its quotes; it states no fact and is not judged.
 FRAMING = re.compile(
-    r"^(kort fortalt siger guiden|guiden peger især på dette|læs mere i|det nærmeste, guiden siger)",
+    r"^(kort fortalt siger guiden|guiden peger især på dette|læs mere i|det nærmeste, guiden siger"
+    r"|guiden svarer ikke direkte på spørgsmålet|guiden nævner også)",
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"\[(\d+)\]")
