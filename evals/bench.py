@@ -71,15 +71,14 @@ def bench_settings(base: Settings, data_dir: Path, corpus_dir: Path | None = Non
 def bench_ingest(settings: Settings) -> dict[str, Any]:
     """First ingest (chunks/s), raw embedding throughput of the same texts, and a no-change re-ingest."""
     from assistant.embeddings import get_embeddings
-    from assistant.lexical import load_lexical_index
+    from assistant.index import embedding_text, open_index
     from ingest.pipeline import run_ingest
 
     embeddings, load_s = _timed(lambda: get_embeddings(settings))
     embeddings.embed_documents(["opvarmning"])  # model loaded and warm before anything is timed
     first = run_ingest(None, settings)
-    lexical = load_lexical_index(settings)
-    texts = [f"{meta.get('section', '')}\n\n{text}" if meta.get("section") else text
-             for text, meta in zip(lexical.texts, lexical.metadatas, strict=True)]
+    lexical = open_index(settings).lexical
+    texts = [embedding_text(text, meta) for text, meta in zip(lexical.texts, lexical.metadatas, strict=True)]
     _, embed_s = _timed(lambda: embeddings.embed_documents(texts))
     again = run_ingest(None, settings)
     return {
@@ -302,7 +301,7 @@ def merge_scaling(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 # --- Chroma server ------------------------------------------------------------------------------------------------
 def bench_server(base: Settings, workdir: Path, queries: Sequence[str]) -> dict[str, Any]:
     """The same ingest and queries against a Chroma server on localhost."""
-    from assistant.store import local_chroma_server
+    from assistant.index.server import local_chroma_server
 
     with local_chroma_server(workdir / "server-db") as port:
         settings = bench_settings(base, workdir / "server-data", chroma_host="127.0.0.1", chroma_port=port)

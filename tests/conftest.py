@@ -32,6 +32,21 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def fake_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Like :func:`make_settings` with the deterministic ``fake`` embedding backend (fast logic tests)."""
+    return make_settings(tmp_path, **{"embedding_backend": "fake", **overrides})
+
+
+def stored_collection(settings: Settings) -> Any:
+    """The Chroma collection the index writes to right now (the committed one, or an interrupted run's)."""
+    from assistant.index import check
+    from assistant.index.chroma import get_collection, open_collection
+    from assistant.index.health import current_collection
+
+    name = current_collection(settings, check(settings))
+    return get_collection(settings, name) or open_collection(settings, name)
+
+
 @pytest.fixture
 def tmp_settings(tmp_path: Path) -> Settings:
     """Fresh settings in a per-test temp dir (nothing indexed)."""

@@ -1,19 +1,14 @@
-"""Chroma access: one client/collection per embedding configuration, always with our embedding function.
+"""Chroma access for the index package (no module outside ``assistant.index`` opens Chroma).
 
-Chroma's default embedding function downloads an ONNX model on first use and fails offline, so every
-collection handle here carries our own function (``ChromaEmbeddingAdapter``).
+One client/collection per embedding configuration, always with our embedding function: Chroma's default
+embedding function downloads an ONNX model on first use and fails offline, so every collection handle here
+carries our own function (``ChromaEmbeddingAdapter``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import chromadb
@@ -92,46 +87,68 @@ def open_chroma_client(settings: Settings) -> ClientAPI:
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
+def _embedding_function(settings: Settings, embeddings: Embeddings | None) -> ChromaEmbeddingAdapter:
+    return ChromaEmbeddingAdapter(embeddings or (lambda: get_embeddings(settings)), _adapter_config(settings))
+
+
 def open_collection(
     settings: Settings,
+    name: str | None = None,
     *,
     client: ClientAPI | None = None,
     embeddings: Embeddings | None = None,
 ) -> Collection:
-    """The raw chromadb collection (created if missing, cosine space, our embedding function)."""
+    """The raw chromadb collection ``name`` (default ``settings.collection_name``), created if missing
+    (cosine space, our embedding function). Writers only; readers use :func:`get_collection`."""
     client = client or open_chroma_client(settings)
     return client.get_or_create_collection(
-        name=settings.collection_name,
+        name=name or settings.collection_name,
         metadata=dict(COLLECTION_METADATA),
-        embedding_function=ChromaEmbeddingAdapter(  # type: ignore[arg-type]
-            embeddings or (lambda: get_embeddings(settings)), _adapter_config(settings)
-        ),
+        embedding_function=_embedding_function(settings, embeddings),  # type: ignore[arg-type]
     )
+
+
+def get_collection(
+    settings: Settings,
+    name: str,
+    *,
+    client: ClientAPI | None = None,
+    embeddings: Embeddings | None = None,
+) -> Collection | None:
+    """The existing collection ``name``, or None when it does not exist (never creates anything)."""
+    client = client or open_chroma_client(settings)
+    try:
+        return client.get_collection(name=name, embedding_function=_embedding_function(settings, embeddings))  # type: ignore[arg-type]
+    except Exception as exc:  # chromadb raises NotFoundError (or ValueError in older clients)
+        if "does not exist" in str(exc) or type(exc).__name__ in ("NotFoundError", "InvalidCollectionException"):
+            return None
+        raise
 
 
 def open_vector_store(
     settings: Settings,
+    name: str | None = None,
     *,
     client: ClientAPI | None = None,
     embeddings: Embeddings | None = None,
 ) -> Chroma:
-    """``langchain_chroma.Chroma`` over the configured collection, with our embeddings and cosine space."""
+    """``langchain_chroma.Chroma`` over collection ``name``, with our embeddings and cosine space."""
     client = client or open_chroma_client(settings)
     embeddings = embeddings or get_embeddings(settings)
-    open_collection(settings, client=client, embeddings=embeddings)  # create with our EF + cosine first
+    open_collection(settings, name, client=client, embeddings=embeddings)  # create with our EF + cosine first
     return Chroma(
-        collection_name=settings.collection_name,
+        collection_name=name or settings.collection_name,
         embedding_function=embeddings,
         client=client,
         collection_metadata=dict(COLLECTION_METADATA),
     )
 
 
-def delete_collection(settings: Settings, *, client: ClientAPI | None = None) -> None:
-    """Drop the configured collection if it exists (used by ``--rebuild``)."""
+def delete_collection(settings: Settings, name: str, *, client: ClientAPI | None = None) -> None:
+    """Drop collection ``name`` if it exists."""
     client = client or open_chroma_client(settings)
     with contextlib.suppress(Exception):
-        client.delete_collection(settings.collection_name)
+        client.delete_collection(name)
 
 
 def read_all(collection: Any, include: tuple[str, ...] = ("metadatas",), *, page: int = 1000) -> dict[str, list[Any]]:
@@ -148,60 +165,18 @@ def read_all(collection: Any, include: tuple[str, ...] = ("metadatas",), *, page
             break
         out["ids"].extend(batch)
         for key in include:
-            out[key].extend(got.get(key) or [None] * len(batch))
+            values = got.get(key)
+            out[key].extend(list(values) if values is not None else [None] * len(batch))
         if len(batch) < page:
             break
         offset += page
     return out
 
 
-# --- a local Chroma server (tests and benchmarks) ----------------------------------------------------------
-def chroma_cli() -> str | None:
-    """The ``chroma`` command of this environment (next to the interpreter, else on PATH)."""
-    beside = Path(sys.executable).with_name("chroma")
-    return str(beside) if beside.exists() else shutil.which("chroma")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def local_chroma_server(path: Path, *, log_path: Path | None = None, timeout_s: float = 90) -> Iterator[int]:
-    """``chroma run --path path`` on 127.0.0.1 and a free port, yielded once it answers; stopped on exit.
-
-    Raises ``RuntimeError`` (with the server's log) when it does not start within ``timeout_s``.
-    """
-    command = chroma_cli()
-    if command is None:
-        raise RuntimeError("chroma-kommandoen findes ikke i dette miljø")
-    port = free_port()
-    path.mkdir(parents=True, exist_ok=True)
-    log_path = log_path or path.parent / "chroma-server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([command, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                try:  # the client connects on construction, so it is created per attempt
-                    chromadb.HttpClient(host="127.0.0.1", port=port,
-                                        settings=ChromaSettings(anonymized_telemetry=False)).heartbeat()
-                    break
-                except Exception:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        log.flush()
-                        raise RuntimeError("Chroma-serveren startede ikke:\n"
-                                           + log_path.read_text(errors="replace")[-2000:]) from None
-                    time.sleep(0.3)
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
+def get_vectors(collection: Any, ids: list[str], *, page: int = 1000) -> dict[str, Any]:
+    """Stored vectors of ``ids`` (a targeted read, paged like :func:`read_all`); missing ids are left out."""
+    out: dict[str, Any] = {}
+    for start in range(0, len(ids), page):
+        got = collection.get(ids=ids[start : start + page], include=["embeddings"])
+        out.update(zip(got["ids"], got["embeddings"], strict=True))
+    return out
