@@ -26,6 +26,7 @@ from langchain_core.documents import Document
 
 from assistant.embeddings import get_embeddings
 from assistant.index import (
+    LOCK_NAME,
     IndexPlan,
     IndexStats,
     IngestBusyError,
@@ -36,7 +37,6 @@ from assistant.index import (
     open_writer,
     read_snapshot,
 )
-from assistant.index.lock import LOCK_NAME
 from assistant.settings import Settings
 from ingest.chunking import chunk_document
 from ingest.loaders import IGNORED_EXTS, IngestError, fallback_doc_id, load_file

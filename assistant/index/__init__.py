@@ -11,7 +11,7 @@ progress) and ``ingest.lock`` (the writer lock). Nothing outside this package op
 """
 
 from assistant.index.health import IndexHealth, check
-from assistant.index.lock import IngestBusyError
+from assistant.index.lock import LOCK_NAME, IngestBusyError
 from assistant.index.manifest import Manifest, chunk_fingerprint, read_manifest
 from assistant.index.plan import (
     Cleanup,
@@ -26,6 +26,7 @@ from assistant.index.reader import IndexReader, IndexStats, index_stats, open_in
 from assistant.index.writer import ApplyResult, IndexWriter, ProgressCallback, open_writer
 
 __all__ = [
+    "LOCK_NAME",
     "ApplyResult",
     "Cleanup",
     "DocChange",
