@@ -180,3 +180,13 @@ def test_interrupted_ingest_is_detected_and_finished_before_serving(tmp_path: Pa
     assert report is not None and report.embedded == 0  # the vectors written before the crash are kept
     assert check(settings).state == "complete" and open_index(settings).is_complete
     assert index_stats(settings).lexical_in_sync
+
+
+def test_bench_insert_a_section_reports_new_distinct_texts(corpus_copy: Settings) -> None:
+    from evals.bench import bench_insert_section
+
+    first = run_ingest(None, corpus_copy)
+    assert first.collection_reads == 1
+    result = bench_insert_section(corpus_copy)
+    assert result["insert_section_embedded"] == result["insert_section_new_texts"] > 0
+    assert result["insert_section_chunks_deleted"] == 0 and result["insert_section_collection_reads"] == 1
