@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
         result = calibration.run(settings)
         print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
-        print(f"Sæt min_relevance = {result.min_relevance} og coverage_weight = {result.coverage_weight} "
-              "(PA_MIN_RELEVANCE / PA_COVERAGE_WEIGHT eller standardværdierne i assistant/settings.py).",
-              file=sys.stderr)
+        print("Dækningsmodellen er gemt i assistant/coverage_model.json.", file=sys.stderr)
         return 0
     return _ask(args, settings)
 
@@ -81,6 +79,7 @@ def _ensure_index(settings: Any) -> None:
 
 def _ask(args: argparse.Namespace, settings: Any) -> int:
     from assistant.core import Assistant
+    from assistant.prompts import source_label
 
     filters = {key: value for key, value in (("kind", args.kind), ("chapter", args.chapter)) if value is not None}
     assistant = Assistant.from_settings(settings)
@@ -101,7 +100,9 @@ def _ask(args: argparse.Namespace, settings: Any) -> int:
         table.add_column("Dokument / afsnit", ratio=1)
         table.add_column("Citat", ratio=2)
         for c in answer.citations:
-            table.add_row(str(c.n), f"[bold]{c.title}[/bold]\n{c.section}\n[dim]{c.source_url}[/dim]", c.quote)
+            original = f"\n[dim]Original side: {c.source_url}[/dim]" if c.source_url else ""
+            table.add_row(str(c.n), f"[bold]{c.title}[/bold]\n{c.section}\n[italic]{source_label(c.kind)}[/italic]"
+                          f"{original}", c.quote)
         console.print(table)
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
     console.print(f"[dim]{timings}[/dim]")

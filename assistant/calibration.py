@@ -1,67 +1,32 @@
-"""Refusal: the relevance gate and the calibration of its threshold (``python -m assistant calibrate``).
+"""Calibration of the coverage decision (``python -m assistant calibrate``).
 
-A question is answered when its *relevance* reaches ``settings.min_relevance``::
+Fits the :class:`assistant.coverage.CoverageModel` — a multinomial logistic regression over the
+:class:`assistant.coverage.CoverageSignals` of one retrieval — on labelled calibration questions
+(answered / partial / refused) that are kept apart from the eval gold set, and writes its parameters to
+``assistant/coverage_model.json`` with a confusion matrix of the fit (leave-one-out, so the numbers are not
+read off the training fit). Class weights are balanced, so the few partial questions count as much as the
+many answered ones. Re-run it after large corpus changes or with another embedding backend.
 
-    relevance = best_dense + settings.coverage_weight * coverage
-
-``best_dense`` is the cosine similarity of the (contextualised) query to its nearest chunk and ``coverage`` the
-share of the question's topic words found in the corpus (see :mod:`assistant.retrieval`). E5 cosines are
-compressed (about 0.75-0.95), so a weather question still scores ~0.81; the coverage term separates questions
-whose words the guide never uses.
-
-:func:`calibrate` measures both signals for the labelled questions below and picks, for each candidate
-coverage weight, the threshold in the middle of the widest gap with the best balanced accuracy; among the
-weights it keeps the one with the largest gap relative to the spread of the scores. The chosen values are
-the defaults in ``assistant/settings.py`` (with the numbers of the run). The tests check other, held-out
-questions.
+The built-in lists below are the base set; ``evals/data/calibration.yaml`` (``question`` + ``label``) extends it.
 """
 
 from __future__ import annotations
 
-import itertools
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.retrieval import coverage
+import numpy as np
+import yaml
+
+from assistant.coverage import COVERAGES, FEATURES, CoverageModel, CoverageSignals
 
 if TYPE_CHECKING:
-    from assistant.retrieval import Filters, Retriever
+    from assistant.core import Assistant
     from assistant.settings import Settings
 
-COVERAGE_WEIGHTS: tuple[float, ...] = (0.0, 0.025, 0.05, 0.075, 0.1)
-
-
-@dataclass(frozen=True)
-class Relevance:
-    """The signals behind one refusal decision."""
-
-    best_dense: float
-    coverage: float
-    score: float
-    relevant: bool
-
-
-class RelevanceGate:
-    """Decides whether the guide covers a question (thresholds from settings)."""
-
-    def __init__(self, min_relevance: float, coverage_weight: float) -> None:
-        self.min_relevance = min_relevance
-        self.coverage_weight = coverage_weight
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RelevanceGate:
-        return cls(settings.min_relevance, settings.coverage_weight)
-
-    def assess(self, retriever: Retriever, query: str, question: str | None = None,
-               filters: Filters | None = None) -> Relevance:
-        """Relevance of ``query`` (dense) and ``question`` (topic words; defaults to ``query``)."""
-        dense = retriever.best_dense(query, filters)
-        cov = coverage(question or query, retriever.vocabulary)
-        score = dense + self.coverage_weight * cov
-        return Relevance(dense, cov, score, dense > 0 and score >= self.min_relevance)
-
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "evals" / "data" / "calibration.yaml"
 
 IN_SCOPE: tuple[str, ...] = (
     # chapter 1-8 + checklist
@@ -160,74 +125,85 @@ OUT_OF_SCOPE: tuple[str, ...] = (
 )
 
 
+PARTIAL: tuple[str, ...] = (
+    # the guide touches the topic but does not answer the question itself
+    "Hvor mange penge skal vi budgettere med til et partnerskab?",
+    "Hvilke juridiske krav gælder for en samarbejdsaftale med en privat virksomhed?",
+    "Hvordan håndterer vi moms, når en partner betaler for et arrangement?",
+    "Skal samarbejdsaftalen godkendes af byrådet?",
+    "Hvilke forsikringer skal vi have, når frivillige hjælper til?",
+    "Hvordan laver vi en kontrakt om ophavsret til billeder fra en fælles udstilling?",
+    "Hvordan søger vi fondsmidler til et partnerskab?",
+    "Hvad siger GDPR om at dele lånerdata med en partner?",
+)
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """Result of :func:`calibrate`."""
+    """Result of :func:`calibrate`: the fitted model and how well it separates the labelled questions."""
 
-    min_relevance: float
-    coverage_weight: float
-    balanced_accuracy: float
-    gap: float  # distance between the closest in- and out-of-scope scores around the threshold
-    in_scope: list[tuple[str, float]]
-    out_of_scope: list[tuple[str, float]]
+    model: CoverageModel
+    rows: list[dict[str, Any]]
+    confusion: dict[str, dict[str, int]]
 
     def summary(self) -> dict[str, Any]:
-        """Numbers to record next to the settings defaults."""
-        ins = [s for _, s in self.in_scope]
-        outs = [s for _, s in self.out_of_scope]
-        return {
-            "min_relevance": self.min_relevance, "coverage_weight": self.coverage_weight,
-            "balanced_accuracy": self.balanced_accuracy, "gap": self.gap,
-            "in_scope": _stats(ins), "out_of_scope": _stats(outs),
-            "lowest_in_scope": min(self.in_scope, key=lambda x: x[1]),
-            "highest_out_of_scope": max(self.out_of_scope, key=lambda x: x[1]),
-        }
+        return {"n": len(self.rows), "confusion_leave_one_out": self.confusion,
+                "accuracy_leave_one_out": self.model.fitted.get("accuracy_leave_one_out")}
 
 
-def best_threshold(ins: Sequence[float], outs: Sequence[float]) -> tuple[float, float, float]:
-    """``(threshold, balanced accuracy, gap)``: the midpoint between two adjacent scores that maximises the
-    balanced accuracy of ``score >= threshold``, ties broken by the widest gap."""
-    points = sorted(set(ins) | set(outs))
-    best = (0.0, -1.0, -1.0)
-    for lo, hi in itertools.pairwise(points):
-        t = (lo + hi) / 2
-        bacc = (sum(s >= t for s in ins) / len(ins) + sum(s < t for s in outs) / len(outs)) / 2
-        if (bacc, hi - lo) > best[1:]:
-            best = (t, bacc, hi - lo)
-    return best
+def labelled_questions(path: Path = CALIBRATION_FILE) -> list[tuple[str, str]]:
+    """``(question, label)``: the built-in lists plus ``calibration.yaml`` when present (duplicates dropped)."""
+    items = [(q, "answered") for q in IN_SCOPE] + [(q, "partial") for q in PARTIAL]
+    items += [(q, "refused") for q in OUT_OF_SCOPE]
+    if path.exists():
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        entries = raw.get("questions", []) if isinstance(raw, dict) else raw
+        items += [(str(e["question"]), str(e["label"])) for e in entries if e.get("label") in COVERAGES]
+    seen: set[str] = set()
+    return [(q, label) for q, label in items if not (q in seen or seen.add(q))]
 
 
-def calibrate(retriever: Retriever, in_scope: Sequence[str] = IN_SCOPE,
-              out_of_scope: Sequence[str] = OUT_OF_SCOPE,
-              weights: Sequence[float] = COVERAGE_WEIGHTS) -> Calibration:
-    """Choose ``coverage_weight`` and ``min_relevance`` on labelled questions (see the module docstring)."""
-    def signals(questions: Sequence[str]) -> list[tuple[float, float]]:
-        return [(retriever.best_dense(q), coverage(q, retriever.vocabulary)) for q in questions]
+def fit(x: np.ndarray, y: Sequence[str]) -> CoverageModel:
+    """Standardise, then fit a balanced multinomial logistic regression (scikit-learn, at calibration only)."""
+    from sklearn.linear_model import LogisticRegression
 
-    sig_in, sig_out = signals(in_scope), signals(out_of_scope)
-    chosen: tuple[tuple[float, float], Calibration] | None = None
-    for w in weights:
-        ins = [d + w * c for d, c in sig_in]
-        outs = [d + w * c for d, c in sig_out]
-        t, bacc, gap = best_threshold(ins, outs)
-        key = (bacc, gap / (statistics.pstdev(ins + outs) or 1.0))
-        if chosen is None or key > chosen[0]:
-            chosen = (key, Calibration(
-                round(t, 4), w, round(bacc, 4), round(gap, 4),
-                [(q, round(s, 4)) for q, s in zip(in_scope, ins, strict=True)],
-                [(q, round(s, 4)) for q, s in zip(out_of_scope, outs, strict=True)],
-            ))
-    assert chosen is not None
-    return chosen[1]
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    clf = LogisticRegression(class_weight="balanced", max_iter=2000).fit((x - mean) / scale, list(y))
+    return CoverageModel(features=list(FEATURES), classes=[str(c) for c in clf.classes_], mean=mean.tolist(),
+                         scale=scale.tolist(), coef=clf.coef_.tolist(), intercept=clf.intercept_.tolist())
 
 
-def _stats(scores: Sequence[float]) -> dict[str, float]:
-    return {"min": round(min(scores), 4), "median": round(statistics.median(scores), 4),
-            "max": round(max(scores), 4)}
+def confusion(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[str, int]]:
+    """``{true label: {predicted label: count}}`` over the three outcomes."""
+    return {t: {p: sum(a == t and b == p for a, b in zip(truth, predicted, strict=True)) for p in COVERAGES}
+            for t in COVERAGES}
 
 
-def run(settings: Settings) -> Calibration:
-    """Calibrate on the index configured by ``settings``."""
-    from assistant.retrieval import Retriever
+def calibrate(assistant: Assistant, questions: Sequence[tuple[str, str]] | None = None) -> Calibration:
+    """Measure the signals of every labelled question, fit the model, and judge it leave-one-out."""
+    questions = list(questions or labelled_questions())
+    signals: list[CoverageSignals] = [assistant.coverage_signals(q) for q, _ in questions]
+    x = np.stack([s.vector() for s in signals])
+    y = [label for _, label in questions]
+    predicted = []
+    for i in range(len(questions)):
+        keep = np.arange(len(questions)) != i
+        predicted.append(fit(x[keep], [y[j] for j in np.flatnonzero(keep)]).decide(signals[i]))
+    model = fit(x, y)
+    matrix = confusion(y, predicted)
+    model.fitted = {"questions": len(questions), "confusion_leave_one_out": matrix,
+                    "accuracy_leave_one_out": round(sum(a == b for a, b in zip(y, predicted, strict=True))
+                                                    / len(y), 4)}
+    rows = [{"question": q, "label": label, "predicted": p, **s.__dict__}
+            for (q, label), p, s in zip(questions, predicted, signals, strict=True)]
+    return Calibration(model, rows, matrix)
 
-    return calibrate(Retriever.from_settings(settings))
+
+def run(settings: Settings, *, save: bool = True) -> Calibration:
+    """Calibrate on the index configured by ``settings`` and save the model beside the code."""
+    from assistant.core import Assistant
+
+    result = calibrate(Assistant.from_settings(settings))
+    if save:
+        result.model.save()
+    return result

@@ -16,8 +16,10 @@ import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
-from assistant.calibration import RelevanceGate
+import numpy as np
+
 from assistant.conversation import contextualize, rewrite_with_llm
+from assistant.coverage import MODEL_PATH, Coverage, CoverageSignals, load_model, missing_topic_words
 from assistant.extractive import ExtractiveAnswerer, citation_for
 from assistant.models import Answer, RetrievedChunk, Turn
 from assistant.prompts import (
@@ -25,9 +27,10 @@ from assistant.prompts import (
     INJECTION_REFUSAL,
     looks_like_injection,
     not_covered_text,
+    partial_opening,
     strip_injection,
 )
-from assistant.retrieval import Retriever, content_words
+from assistant.retrieval import Retrieval, Retriever, content_words, coverage
 from assistant.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ class Assistant:
         self.retriever = retriever
         self.chat_model = chat_model
         self.extractor = ExtractiveAnswerer(retriever)
-        self.gate = RelevanceGate.from_settings(settings)
+        self.coverage_model = load_model() if MODEL_PATH.exists() else None  # None only before `calibrate`
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
@@ -65,12 +68,7 @@ class Assistant:
         filters: Mapping[str, Any] | None = None,
     ) -> Answer:
         """The finished answer (``timings_ms``: retrieval, answer, total, and rewrite/first_token with an LLM)."""
-        final: Answer | None = None
-        for item in self.stream(question, history, mode=mode, k=k, filters=filters):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+        return self.stream(question, history, mode=mode, k=k, filters=filters).finish()
 
     def stream(
         self,
@@ -80,23 +78,33 @@ class Assistant:
         mode: RetrievalMode | None = None,
         k: int | None = None,
         filters: Mapping[str, Any] | None = None,
-    ) -> Iterator[str | Answer]:
-        """Text pieces as they are produced; the last item is the final :class:`Answer`.
+    ) -> AnswerStream:
+        """The answer as an :class:`AnswerStream`: iterate its text pieces, then read ``.answer``.
 
         With an LLM the pieces are its tokens after the citation check; the final text is authoritative
         (whitespace tidied, or the extractive answer when the model cited nothing valid).
         """
+        return AnswerStream(self._run(question, history, mode=mode, k=k, filters=filters))
+
+    def _run(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        *,
+        mode: RetrievalMode | None,
+        k: int | None,
+        filters: Mapping[str, Any] | None,
+    ) -> Generator[str, None, Answer]:
+        """contextualize → retrieve → coverage decision → compose → cite; yields text, returns the Answer."""
         start = time.perf_counter()
         timings: dict[str, float] = {}
         question = question.strip()
         if looks_like_injection(question):  # answer only the part that is a real question
             question = strip_injection(question)
             if not content_words(question):
-                yield self._final(Answer(text=INJECTION_REFUSAL, refused=True), start, timings)
-                return
+                return self._final(Answer(text=INJECTION_REFUSAL, refused=True), start, timings)
         if not question:
-            yield self._final(Answer(text=EMPTY_QUESTION, refused=True), start, timings)
-            return
+            return self._final(Answer(text=EMPTY_QUESTION, refused=True), start, timings)
 
         t = time.perf_counter()
         if self.chat_model is not None and history:
@@ -105,30 +113,59 @@ class Assistant:
         else:
             query = contextualize(question, history)
         t = time.perf_counter()
-        chunks = self.retriever.search(query, k=k, mode=mode, filters=filters)
-        # Dense relevance of the searched query; topic words of the user's own words when it has any.
-        relevance = self.gate.assess(self.retriever, query, question if content_words(question) else query,
-                                     filters)
+        retrieval = self.retriever.retrieve(query, k=k, mode=mode, filters=filters)
+        chunks = retrieval.chunks
+        # Topic words of the user's own words when it has any (a follow-up borrows the earlier topic).
+        own_words = question if content_words(question) else query
+        decision: Coverage = (self.coverage_model.decide(self._signals(query, own_words, retrieval))
+                              if self.coverage_model else "answered")
         timings["retrieval"] = _ms(t)
 
         t = time.perf_counter()
-        if not chunks or not relevance.relevant:
+        if not chunks or decision == "refused":
             answer = self._refusal(chunks)
+        elif decision == "partial":
+            answer = self._partial(query, own_words, chunks)
+            yield from _pieces(answer.text)
         elif self.chat_model is not None:
             answer = yield from self._llm_answer(query, chunks, timings)
         else:
-            answer = self._extractive(query, chunks)
+            answer = self._extractive(query, chunks, lambda part: self.retriever.search(
+                part, k=k, mode=mode, filters=filters))
             yield from _pieces(answer.text)
         timings["answer"] = _ms(t)
-        yield self._final(answer, start, timings, query)
+        return self._final(answer, start, timings, query)
+
+    def coverage_signals(self, question: str) -> CoverageSignals:
+        """The coverage signals of a stand-alone question (used by the calibration)."""
+        return self._signals(question, question, self.retriever.retrieve(question))
 
     # --- internals ---------------------------------------------------------------------------------
+    def _signals(self, query: str, own_words: str, retrieval: Retrieval) -> CoverageSignals:
+        """Coverage signals from the retrieval just done (the only extra work: heading cosines, cached)."""
+        headings = [str(c.metadata.get("section", "")) for c in retrieval.chunks]
+        heading_match = float(np.max(self.extractor.passage_vectors(headings) @ self.retriever.embed_query(query))) \
+            if headings else 0.0
+        return CoverageSignals.from_retrieval(retrieval.dense, retrieval.lexical, heading_match,
+                                              coverage(own_words, self.retriever.vocabulary))
+
     def _refusal(self, chunks: Sequence[RetrievedChunk]) -> Answer:
         suggestions = self.retriever.closest_titles(chunks)
-        return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions)
+        return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions,
+                      coverage="refused")
 
-    def _extractive(self, query: str, chunks: Sequence[RetrievedChunk]) -> Answer:
-        text, citations = self.extractor.answer(query, chunks)
+    def _partial(self, query: str, own_words: str, chunks: Sequence[RetrievedChunk]) -> Answer:
+        """The nearest passage, under an opening that says the guide does not answer the question directly."""
+        missing = missing_topic_words(own_words, self.retriever.vocabulary, content_words)
+        opening = partial_opening(missing)
+        text, citations = self.extractor.answer(query, chunks[:1], opening=opening)
+        return Answer(text=text, citations=citations, coverage="partial")
+
+    def _extractive(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:
+        if self.settings.answer_style == "passage":  # the top passage verbatim (the evals' baseline)
+            text, citations = self.extractor.passage_answer(chunks[0])
+            return Answer(text=text, citations=citations)
+        text, citations = self.extractor.answer(query, chunks, search=search)
         if not text:  # no usable sentence: point to the best passage as a whole
             citations = [citation_for(1, chunks[0])]
             text = f"Det nærmeste, guiden siger, står i »{citations[0].title}« [1]."
@@ -169,6 +206,25 @@ class Assistant:
         return answer.model_copy(update={"timings_ms": timings, "retrieval_query": query})
 
 
+class AnswerStream:
+    """The text pieces of an answer as they are produced; ``.answer`` is the final :class:`Answer` once the
+    pieces are consumed (``finish()`` consumes the rest and returns it)."""
+
+    def __init__(self, run: Generator[str, None, Answer]) -> None:
+        self._run = run
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.answer = yield from self._run
+        return self.answer
+
+    def finish(self) -> Answer:
+        for _ in self:
+            pass
+        assert self.answer is not None
+        return self.answer
+
+
 def _pieces(text: str) -> Iterator[str]:
     """A finished text in a few streamable pieces (one per line)."""
     yield from text.splitlines(keepends=True)
@@ -180,4 +236,4 @@ def citations_consistent(answer: Answer) -> bool:
     return used == {c.n for c in answer.citations}
 
 
-__all__ = ["Assistant", "citations_consistent"]
+__all__ = ["AnswerStream", "Assistant", "citations_consistent"]

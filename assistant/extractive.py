@@ -1,266 +1,407 @@
-"""Extractive, grounded Danish answers (no LLM): the best sentences of the retrieved passages, each cited.
+"""Extractive, section-aware Danish answers (no LLM), every line cited and every quote exact.
 
-Passages are split into *units*: sentences, list items, and lists introduced by a lead-in sentence ending in
-":" whose items continue it ("… bør fastlægge:" + "- opgavefordelingen …"), which are kept whole because
-the items alone are fragments. Units are scored by cosine similarity to the question (the already-loaded
-embedding model) plus lexical overlap; near-duplicates are dropped, and the chosen units keep the order of
-their passages. Every quote is an exact substring of the stored chunk text (units are character spans).
+The corpus headings are the questions librarians ask, and a chunk is one section (or a part of a long one).
+So the answer is built around sections, not loose sentences:
+
+1. **Lead.** Among the best-ranked passages, the one whose heading path *and* text both match the question
+   leads (question ↔ heading + question ↔ passage cosine). Its answering content is shown whole: every unit
+   of the passage (a lead-in with all of its list items; a list is never cut).
+2. **The top passage is never lost.** When the lead is not the top-ranked passage, the top passage follows
+   it whole, so the answer always covers at least what the single best passage says.
+3. **Other parts of the question.** A multi-part question ("… og hvordan …?", two questions in one) gets the
+   best passage for each further part.
+4. **Complementary points.** At most ``MAX_EXTRA_POINTS`` units from the other passages that are as close to
+   the question as the lead's typical unit and that bring mostly new content words (novelty against what is
+   already chosen, not similarity to the question's names).
+
+Units come from :mod:`assistant.units`; their vectors come from the index when it has them (computed at
+ingest), otherwise they are embedded once and cached.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from assistant.lexical import tokenize
 from assistant.models import Citation, RetrievedChunk
 from assistant.prompts import looks_like_injection
-from assistant.retrieval import Retriever
+from assistant.units import Unit, list_items, split_units, unit_embedding_text, with_requirements
 
-_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”»)]?\s+(?=[\"“«(]?[A-ZÆØÅ0-9])")
-_QUESTION_END = re.compile(r"\?[\"”»«]*\s*(?:\([^()]*\))?[\"”».)]*$")  # "…?" or "…? (værktøjet …)"
-_MIN_CHARS = 25
-_MAX_CHARS = 450
-_MAX_BLOCK_CHARS = 700
-LEXICAL_WEIGHT = 0.06
-RANK_WEIGHT = 0.08
-META_PENALTY = 0.03
-LIST_BONUS = 0.03
-# Sentences that describe where something is written (a page, a chapter, a PDF, a tool) rather than what it says.
-_META = re.compile(
-    r"bygpartnerskaber\.dk|\bsom pdf\b|\bpdf-|\b(?:siden|kapitel|kapitlet|guidens kapitel) [\"»“0-9]|\bkapitel \d"
-    r"|er et værktøj i|er beskrevet i|\bbeskriver (?:to|tre|fire|en række)\b|har et afsnit",
-    re.IGNORECASE,
-)
-SCORE_MARGIN = 0.035
-DUPLICATE_JACCARD = 0.6
-MIN_SENTENCES = 2
+MAX_EXTRA_POINTS = 3
+MAX_SUBSECTIONS = 8  # display limit for the subsections listed under a lead section
+MIN_NOVELTY = 0.5  # a complementary point must bring mostly (more than half) new content words
+QUOTE_LIMIT = 1200  # longest exact quote of one citation; a chunk is at most ~900 characters
+_QUESTION_SPLIT = re.compile(r"(?<=\?)\s+|,?\s+(?:og|samt|eller)\s+(?=(?:hv\w+|hvordan|skal|kan|må|bør)\b)",
+                             re.IGNORECASE)
 
-
-@dataclass(frozen=True)
-class Span:
-    """One unit of a chunk: ``text[start:end]``; ``kind`` is "sentence", "item" or "list"."""
-
-    start: int
-    end: int
-    kind: str = "sentence"
-
-    @property
-    def is_item(self) -> bool:
-        return self.kind == "item"
-
-
-@dataclass(frozen=True)
-class _Line:
-    spans: list[Span]
-    is_item: bool
-    continues: bool  # a list item starting in lower case: it continues a lead-in sentence
-
-
-def _lines(text: str) -> list[_Line]:
-    """Sentences/items per non-empty line (markers, headings, tables and code fences left out)."""
-    lines: list[_Line] = []
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        line_start, offset = offset, offset + len(line)
-        body = line.rstrip()
-        if not body.strip() or body.lstrip().startswith(("#", "|", "```")):
-            continue
-        marker = _LIST_MARKER.match(body)
-        pos = marker.end() if marker else len(body) - len(body.lstrip())
-        cuts = [pos] + [m.end() for m in _SENTENCE_END.finditer(body, pos)] + [len(body)]
-        spans = []
-        for a, b in itertools.pairwise(cuts):
-            piece = body[a:b]
-            lead = len(piece) - len(piece.lstrip())
-            if piece.strip():
-                start = line_start + a + lead
-                spans.append(Span(start, start + len(piece.strip()), "item" if marker else "sentence"))
-        if spans:
-            lines.append(_Line(spans, marker is not None, marker is not None and body[pos:pos + 1].islower()))
-    return lines
-
-
-def split_sentences(text: str) -> list[Span]:
-    """The units of a passage as exact character spans, in reading order."""
-    lines = _lines(text)
-    spans: list[Span] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        j = i + 1
-        while j < len(lines) and lines[j].continues:
-            j += 1
-        lead = line.spans[-1]
-        if j > i + 1 and text[lead.end - 1] == ":":  # lead-in + continuing items = one unit
-            spans.extend(line.spans[:-1])
-            spans.append(Span(lead.start, lines[j - 1].spans[-1].end, "list"))
-            i = j
-            continue
-        spans.extend(line.spans)
-        i += 1
-    return spans
-
-
-def _usable(text: str, span: Span) -> bool:
-    unit = text[span.start:span.end]
-    limit = _MAX_BLOCK_CHARS if span.kind == "list" else _MAX_CHARS
-    return (
-        _MIN_CHARS <= len(unit) <= limit
-        and not unit.endswith(":")
-        and not (span.is_item and unit[:1].islower())  # a fragment of a list whose lead-in is elsewhere
-        and not looks_like_injection(unit)
-    )
+VectorLookup = Callable[[Sequence[str]], list[np.ndarray | None]]
 
 
 @dataclass
-class _Candidate:
-    rank: int  # position of the chunk in the retrieval result
+class _Passage:
+    """A retrieved chunk with its units and how close each unit is to the question."""
+
+    rank: int
     chunk: RetrievedChunk
-    span: Span
-    text: str
-    stems: frozenset[str]
-    score: float = 0.0
+    units: list[Unit]
+    cosines: np.ndarray
+    heading_cosine: float
+    stems: list[frozenset[str]] = field(default_factory=list)
+
+    @property
+    def lead_score(self) -> float:
+        """Question ↔ heading path plus question ↔ passage (both cosines on the same scale)."""
+        return self.heading_cosine + (self.chunk.dense_score or 0.0)
+
+    def text(self, i: int) -> str:
+        return self.units[i].text(self.chunk.text)
+
+    def usable(self, i: int) -> bool:
+        return not looks_like_injection(self.text(i))
+
+
+@dataclass(frozen=True)
+class Block:
+    """One cited block of the answer: units ``indices`` of ``passage``, rendered as paragraph or list."""
+
+    passage: _Passage
+    indices: tuple[int, ...]
+    role: str  # "lead" | "part" | "point"
+
+
+@dataclass
+class Composition:
+    """The composed answer: its blocks, in the order shown."""
+
+    blocks: list[Block]
+
+    @property
+    def lead(self) -> _Passage | None:
+        return self.blocks[0].passage if self.blocks else None
+
+
+def question_parts(question: str) -> list[str]:
+    """The sub-questions of a multi-part question (the question itself when it has one part)."""
+    parts = [p.strip(" ,.?") for p in _QUESTION_SPLIT.split(question) if p and p.strip(" ,.?")]
+    parts = [p for p in parts if len(tokenize(p)) >= 1]
+    return parts if len(parts) > 1 else [question]
 
 
 class ExtractiveAnswerer:
-    """Builds a short cited answer from retrieved chunks, reusing the retriever's embedding model."""
+    """Composes a cited answer from retrieved chunks, reusing the retriever's embedding model."""
 
-    def __init__(self, retriever: Retriever, max_sentences: int = 4, cache_size: int = 4000) -> None:
+    def __init__(self, retriever, stored_vectors: VectorLookup | None = None, cache_size: int = 20000) -> None:
         self.retriever = retriever
-        self.max_sentences = max_sentences
-        self._cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self.sections = SectionMap.from_records(
+            zip(retriever.lexical.chunk_ids, retriever.lexical.texts, retriever.lexical.metadatas, strict=True))
+        self.stored_vectors = stored_vectors
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def _vectors(self, candidates: Sequence[_Candidate]) -> np.ndarray:
-        keys = [(c.chunk.chunk_id, c.span.start, c.span.end) for c in candidates]
+    # --- vectors ---------------------------------------------------------------------------------------
+    def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage vectors of ``texts``: from the index when stored there, else embedded once and cached."""
+        found: list[np.ndarray | None] = (list(self.stored_vectors(texts)) if self.stored_vectors
+                                          else [None] * len(texts))
         with self._lock:
-            missing = [i for i, k in enumerate(keys) if k not in self._cache]
+            for i, text in enumerate(texts):
+                if found[i] is None and text in self._cache:
+                    found[i] = self._cache[text]
+                    self._cache.move_to_end(text)
+        missing = [i for i, v in enumerate(found) if v is None]
         if missing:
-            fresh = self.retriever.embed_passages([candidates[i].text for i in missing])
+            fresh = self.retriever.embed_passages([texts[i] for i in missing])
             with self._lock:
                 for i, vec in zip(missing, fresh, strict=True):
-                    self._cache[keys[i]] = vec
+                    found[i] = vec
+                    self._cache[texts[i]] = vec
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        with self._lock:
-            return np.stack([self._cache[k] for k in keys])
+        return np.stack(found) if found else np.zeros((0, 0), dtype=np.float32)  # type: ignore[arg-type]
 
-    def select(self, query: str, chunks: Sequence[RetrievedChunk]) -> list[_Candidate]:
-        """The best, non-redundant units for ``query``, in reading order."""
-        candidates = [
-            _Candidate(rank, chunk, span, chunk.text[span.start:span.end],
-                       frozenset(tokenize(chunk.text[span.start:span.end])))
-            for rank, chunk in enumerate(chunks)
-            for span in split_sentences(chunk.text)
-            if _usable(chunk.text, span)
-        ]
-        if not _asks_for_questions(query):  # the tools list many questions; they rarely answer anything
-            candidates = [c for c in candidates if not _QUESTION_END.search(c.text)]
-        if not candidates:
+    def _passages(self, qvec: np.ndarray, chunks: Sequence[RetrievedChunk]) -> list[_Passage]:
+        units = [split_units(c.text) for c in chunks]
+        texts = [unit_embedding_text(c.text, us, i) for c, us in zip(chunks, units, strict=True)
+                 for i in range(len(us))]
+        headings = [str(c.metadata.get("section", "")) for c in chunks]
+        vectors = self.passage_vectors(texts + headings) if texts or headings else np.zeros((0, 0))
+        cos_all = vectors @ qvec if len(vectors) else np.zeros(0)
+        out: list[_Passage] = []
+        offset = 0
+        for rank, (chunk, us) in enumerate(zip(chunks, units, strict=True)):
+            cos = cos_all[offset:offset + len(us)]
+            offset += len(us)
+            heading = float(cos_all[len(texts) + rank])
+            stems = [frozenset(tokenize(u.text(chunk.text))) for u in us]
+            out.append(_Passage(rank, chunk, us, cos, heading, stems))
+        return out
+
+    # --- composition -------------------------------------------------------------------------------------
+    def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None) -> Composition:
+        """The blocks of the answer to ``query`` (see the module docstring)."""
+        chunks = [c for c in chunks if c.text.strip()]
+        if not chunks:
+            return Composition([])
+        passages = self._passages(self.retriever.embed_query(query), chunks)
+        passages = [p for p in passages if any(p.usable(i) for i in range(len(p.units)))]
+        if not passages:
+            return Composition([])
+        lead = max(passages, key=lambda p: p.lead_score)
+        blocks = [_whole(lead, "lead")]
+        top = passages[0]
+        for child in self.sections.children(lead.chunk):  # the top passage, when a subsection, is shown whole
+            blocks.append(_whole(top, "subsection") if child.chunk_id == top.chunk.chunk_id
+                          else _first_unit(_plain(child), "subsection"))
+        if all(b.passage.chunk.chunk_id != top.chunk.chunk_id for b in blocks):
+            blocks.append(_whole(top, "part"))
+        for part in question_parts(query)[1:]:
+            blocks.extend(self._part_block(part, passages, blocks, search))
+        blocks.extend(_points(passages, blocks))
+        return Composition([b for b in blocks if b.indices])
+
+    def _part_block(self, part: str, passages: list[_Passage], blocks: list[Block], search) -> list[Block]:
+        """The best passage for one further part of the question, unless it is already shown."""
+        candidates = list(passages)
+        if search is not None:
+            seen = {p.chunk.chunk_id for p in passages}
+            extra = [c for c in search(part) if c.chunk_id not in seen]
+            candidates += self._passages(self.retriever.embed_query(part), extra)
+        qvec = self.retriever.embed_query(part)
+        heads = self.passage_vectors([str(p.chunk.metadata.get("section", "")) for p in candidates])
+        chunk_vecs = self.passage_vectors([p.chunk.text for p in candidates])
+        scores = heads @ qvec + chunk_vecs @ qvec
+        best = candidates[int(np.argmax(scores))]
+        if any(b.passage.chunk.chunk_id == best.chunk.chunk_id for b in blocks):
             return []
-        qvec = self.retriever.embed_query(query)
-        cosines = self._vectors(candidates) @ qvec
-        qstems = set(tokenize(query))
-        for cand, cos in zip(candidates, cosines, strict=True):
-            overlap = len(qstems & cand.stems) / len(qstems) if qstems else 0.0
-            cand.score = (float(cos) + LEXICAL_WEIGHT * overlap + RANK_WEIGHT / (1 + cand.rank)
-                          - META_PENALTY * bool(_META.search(cand.text)) + LIST_BONUS * (cand.span.kind == "list"))
-        ranked = sorted(candidates, key=lambda c: -c.score)
-        best = ranked[0].score
-        chosen: list[_Candidate] = []
-        limit = self.max_sentences + (1 if ranked[0].span.is_item else 0)
-        for cand in ranked:
-            margin = SCORE_MARGIN if len(chosen) >= MIN_SENTENCES else 2 * SCORE_MARGIN
-            if len(chosen) >= limit or cand.score < best - margin:
-                break
-            if any(_jaccard(cand.stems, c.stems) >= DUPLICATE_JACCARD for c in chosen):
-                continue
-            chosen.append(cand)
-        return sorted(chosen, key=lambda c: (c.rank, c.span.start))
+        return [_whole(best, "part")]
 
-    def answer(self, query: str, chunks: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:
-        """Answer text with ``[n]`` after every unit, and the matching citations."""
-        chosen = self.select(query, chunks)
-        if not chosen:
+    def passage_answer(self, chunk: RetrievedChunk) -> tuple[str, list[Citation]]:
+        """The passage verbatim under its opening (the baseline the composed answer must beat)."""
+        passage = _plain(chunk)
+        return render(Composition([_whole(passage, "lead")]), opening_for(chunk))
+
+    def answer(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
+               opening: str | None = None) -> tuple[str, list[Citation]]:
+        """Answer text with ``[n]`` after every block, and the matching citations."""
+        composition = self.compose(query, chunks, search=search)
+        if not composition.blocks:
             return "", []
-        groups = _quote_groups(chosen)
-        citations = [citation_for(n, group[0].chunk, [c.span for c in group])
-                     for n, group in enumerate(groups, start=1)]
-        numbers = {id(c): n for n, group in enumerate(groups, start=1) for c in group}
-        lines = [_cite(_display(c), numbers[id(c)]) for c in chosen]
-        if len(lines) <= 2 and all(c.span.kind == "sentence" for c in chosen):
-            text = "Kort fortalt siger guiden:\n\n" + " ".join(lines)
+        return render(composition, opening or opening_for(composition.blocks[0].passage.chunk))
+
+
+class SectionMap:
+    """The heading tree of the indexed documents: which chunks open the direct subsections of a section."""
+
+    def __init__(self, first_chunks: dict[tuple[str, str], RetrievedChunk], order: dict[str, list[str]]) -> None:
+        self._first = first_chunks  # (doc_id, section) -> its first chunk
+        self._order = order  # doc_id -> sections in reading order
+
+    @classmethod
+    def from_records(cls, records) -> SectionMap:
+        """From ``(chunk_id, text, metadata)`` triples of the whole index."""
+        first: dict[tuple[str, str], RetrievedChunk] = {}
+        ranked: dict[tuple[str, str], int] = {}
+        for chunk_id, text, meta in records:
+            key = (str(meta.get("doc_id", "")), str(meta.get("section", "")))
+            position = int(meta.get("chunk_index", 0))
+            if key not in ranked or position < ranked[key]:
+                ranked[key] = position
+                first[key] = RetrievedChunk(chunk_id=chunk_id, text=text, metadata=dict(meta), score=0.0)
+        order: dict[str, list[str]] = {}
+        for doc_id, section in sorted(first, key=lambda k: (k[0], ranked[k])):
+            order.setdefault(doc_id, []).append(section)
+        return cls(first, order)
+
+    def children(self, chunk: RetrievedChunk) -> list[RetrievedChunk]:
+        """First chunks of the direct subsections of ``chunk``'s section, in reading order (only when
+        ``chunk`` opens its section: a later part of a long section has no subsections of its own)."""
+        doc_id, section = chunk.doc_id, str(chunk.metadata.get("section", ""))
+        if self._first.get((doc_id, section), chunk).chunk_id != chunk.chunk_id:
+            return []
+        prefix, depth = section + SECTION_SEP, section.count(SECTION_SEP) + 1
+        kids = [s for s in self._order.get(doc_id, []) if s.startswith(prefix) and s.count(SECTION_SEP) == depth]
+        return [self._first[(doc_id, s)] for s in kids[:MAX_SUBSECTIONS]]
+
+
+SECTION_SEP = " > "
+
+
+def _plain(chunk: RetrievedChunk) -> _Passage:
+    """A passage shown for its structure only (no similarity needed)."""
+    units = split_units(chunk.text)
+    return _Passage(-1, chunk, units, np.zeros(len(units)), 0.0,
+                    [frozenset(tokenize(u.text(chunk.text))) for u in units])
+
+
+def _first_unit(passage: _Passage, role: str) -> Block:
+    usable = [i for i in range(len(passage.units)) if passage.usable(i)]
+    return Block(passage, tuple(with_requirements(passage.units, usable[:1])), role)
+
+
+# --- selection helpers ---------------------------------------------------------------------------------------
+def _whole(passage: _Passage, role: str) -> Block:
+    """All usable units of a passage (with what they depend on), in reading order."""
+    usable = [i for i in range(len(passage.units)) if passage.usable(i)]
+    return Block(passage, tuple(with_requirements(passage.units, usable)), role)
+
+
+def _points(passages: Sequence[_Passage], blocks: Sequence[Block]) -> list[Block]:
+    """Complementary units from passages not shown whole: relevant and mostly new."""
+    shown = {b.passage.chunk.chunk_id for b in blocks}
+    lead = blocks[0].passage
+    lead_cos = [float(lead.cosines[i]) for i in blocks[0].indices]
+    bar = float(np.median(lead_cos)) if lead_cos else 0.0
+    known: set[str] = set().union(*(b.passage.stems[i] for b in blocks for i in b.indices))
+    candidates = sorted(
+        ((float(p.cosines[i]), p, i) for p in passages if p.chunk.chunk_id not in shown
+         for i in range(len(p.units)) if p.usable(i) and not p.text(i).rstrip().endswith("?")),
+        key=lambda c: -c[0],
+    )
+    points: list[Block] = []
+    for cos, passage, i in candidates:
+        if len(points) >= MAX_EXTRA_POINTS or cos < bar:
+            break
+        indices = with_requirements(passage.units, [i])
+        stems = set().union(*(passage.stems[j] for j in indices))
+        if not stems or len(stems - known) / len(stems) < MIN_NOVELTY:
+            continue
+        known |= stems
+        points.append(Block(passage, tuple(indices), "point"))
+    return points
+
+
+# --- rendering --------------------------------------------------------------------------------------------------
+OPENINGS = {
+    "guide": "Guiden anbefaler og forklarer:",
+    "tool": "Værktøjet »{title}« i guiden siger:",
+    "case": "Guidens eksempel »{title}« viser:",
+    "about": "Om guiden og projektet:",
+    "template": "Partnerskabsassistentens skabelon »{title}« (assistentens egen vejledning, ikke guidens tekst):",
+    "dokument": "Jeres dokument »{title}« (ikke en del af guiden):",
+}
+
+
+def opening_for(chunk: RetrievedChunk) -> str:
+    """The opening line that says what kind of text the answer quotes."""
+    kind = str(chunk.metadata.get("kind", "guide"))
+    return OPENINGS.get(kind, OPENINGS["guide"]).format(title=chunk.metadata.get("title", ""))
+
+
+def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]:
+    """Markdown answer and citations: one citation per block, numbered in order of appearance."""
+    citations: list[Citation] = []
+    number: dict[str, int] = {}
+    parts: list[str] = [opening]
+    points: list[str] = []
+    previous_role = ""
+    for block in (run for b in composition.blocks for run in _clean_runs(b)):
+        chunk = block.passage.chunk
+        spans = [block.passage.units[i] for i in block.indices]
+        key = f"{chunk.chunk_id}:{spans[0].start}:{spans[-1].end}"
+        if key not in number:
+            number[key] = len(citations) + 1
+            citations.append(_citation(number[key], chunk, _quote(chunk.text, spans)))
+        body = _render_units(block.passage, block.indices, number[key])
+        if block.role == "point":
+            points.append(body if body.startswith("- ") else f"- {body}")
+        elif block.role == "subsection":
+            heading = str(chunk.metadata.get("section", "")).rsplit(SECTION_SEP, 1)[-1]
+            line = f"- **{heading}:** " + body.removeprefix("- ").replace("\n", " ")
+            if previous_role == "subsection":
+                parts[-1] += "\n" + line
+            else:
+                parts.append(line)
         else:
-            text = "Guiden peger især på dette:\n\n" + "\n".join(f"- {line}" for line in lines)
+            parts.append(body)
+        previous_role = block.role
+    if points:
+        parts.append("Guiden nævner også:\n" + "\n".join(points))
+    if composition.lead is not None:
         main = citations[0]
-        text += f"\n\nLæs mere i »{main.title}« [{main.n}]."
-        return text, citations
+        parts.append(f"Læs mere i »{main.title}« [{main.n}].")
+    return "\n\n".join(parts), citations
 
 
-def _quote_groups(chosen: Sequence[_Candidate]) -> list[list[_Candidate]]:
-    """Chosen units grouped into citations: consecutive units of one chunk share a citation while the stretch
-    covering them is a clean quote, so every unit cited with ``[n]`` lies inside citation n's quote."""
-    groups: list[list[_Candidate]] = []
-    for cand in chosen:  # sorted by chunk rank, then position
-        group = groups[-1] if groups else None
-        same_chunk = group is not None and group[0].chunk.chunk_id == cand.chunk.chunk_id
-        if group and same_chunk and _clean_cover(cand.chunk.text, [c.span for c in [*group, cand]]) is not None:
-            group.append(cand)
+def _clean_runs(block: Block) -> list[Block]:
+    """A block split where a left-out unit (an injection attempt) lies between its units, so that no quote
+    ever spans text that is not shown."""
+    runs: list[list[int]] = []
+    for i in block.indices:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
         else:
-            groups.append([cand])
-    return groups
+            runs.append([i])
+    return [Block(block.passage, tuple(r), block.role if n == 0 or block.role != "lead" else "part")
+            for n, r in enumerate(runs)]
 
 
-def _clean_cover(text: str, spans: Sequence[Span]) -> str | None:
-    """The stretch of ``text`` covering ``spans`` when it is short and clean enough to quote, else None."""
-    covering = text[min(s.start for s in spans):max(s.end for s in spans)]
-    return covering if len(covering) <= _MAX_BLOCK_CHARS and not looks_like_injection(covering) else None
-
-
-def _display(cand: _Candidate) -> str:
-    """A unit as shown in the answer: a list becomes its lead-in with indented sub-items."""
-    if cand.span.kind != "list":
-        return cand.text
-    lines = [line.strip() for line in cand.text.splitlines() if line.strip()]
-    items = [_LIST_MARKER.sub("", line, count=1) for line in lines[1:]]
-    return "\n".join([lines[0]] + [f"  - {item}" for item in items])
-
-
-def citation_for(n: int, chunk: RetrievedChunk, spans: Sequence[Span] = ()) -> Citation:
-    """A citation of ``chunk``; the quote is the stretch covering the used units when it is short and clean,
-    else the first used unit (the whole passage when no unit is given)."""
-    quote = chunk.text
-    if spans:
+def _quote(text: str, spans: Sequence[Unit]) -> str:
+    """The exact stretch of ``text`` covering the used units (cut to the first unit when too long)."""
+    start, end = min(s.start for s in spans), max(s.end for s in spans)
+    if end - start > QUOTE_LIMIT:
         first = min(spans, key=lambda s: s.start)
-        quote = _clean_cover(chunk.text, spans) or chunk.text[first.start:first.end]
+        end = first.end
+    return text[start:end]
+
+
+def _render_units(passage: _Passage, indices: Sequence[int], n: int) -> str:
+    """Units as Markdown: sentences of one paragraph joined, lists as lead-in + items; ``[n]`` per block."""
+    text = passage.chunk.text
+    paragraphs: list[list[str]] = []
+    previous_end: int | None = None
+    for i in indices:
+        unit = passage.units[i]
+        piece = unit.text(text)
+        same_paragraph = previous_end is not None and "\n\n" not in text[previous_end:unit.start]
+        if unit.kind == "list":
+            lead, items = list_items(piece)
+            paragraphs.append([lead + "\n" + "\n".join(f"- {item}" for item in items)])
+        elif unit.kind == "item":
+            if paragraphs and paragraphs[-1][-1].startswith("- ") and same_paragraph:
+                paragraphs[-1].append(f"- {piece}")
+            else:
+                paragraphs.append([f"- {piece}"])
+        elif paragraphs and same_paragraph and _is_prose(paragraphs[-1][-1]):
+            paragraphs[-1].append(piece)
+        else:
+            paragraphs.append([piece])
+        previous_end = unit.end
+    rendered = ["\n".join(p) if p[0].startswith("- ") or "\n" in p[0] else " ".join(p) for p in paragraphs]
+    rendered[-1] = cite(rendered[-1], n)
+    return "\n\n".join(rendered)
+
+
+def _is_prose(rendered: str) -> bool:
+    return not rendered.startswith("- ") and "\n" not in rendered
+
+
+def cite(text: str, n: int) -> str:
+    """Put ``[n]`` before the final punctuation of ``text``: "… tid [1]."."""
+    match = re.search(r"[.!?:]+[\"”»)]?$", text)
+    if match:
+        return f"{text[:match.start()]} [{n}]{text[match.start():]}"
+    return f"{text} [{n}]."
+
+
+def _citation(n: int, chunk: RetrievedChunk, quote: str) -> Citation:
     meta = chunk.metadata
     return Citation(
         n=n, doc_id=chunk.doc_id, title=str(meta.get("title", "")), section=str(meta.get("section", "")),
         source_url=str(meta.get("source_url", "")), quote=quote, chunk_id=chunk.chunk_id,
+        kind=str(meta.get("kind", "guide")),
     )
 
 
-def _cite(sentence: str, n: int) -> str:
-    """Put ``[n]`` before the sentence's final punctuation: "… tid [1]."."""
-    match = re.search(r"[.!?,;]+[\"”»)]?$", sentence)
-    if match:
-        end = sentence[match.start():].replace(",", ".").replace(";", ".")
-        return f"{sentence[:match.start()]} [{n}]{end}"
-    return f"{sentence} [{n}]."
+def citation_for(n: int, chunk: RetrievedChunk, spans: Sequence[Unit] = ()) -> Citation:
+    """A citation of ``chunk`` quoting the stretch covering ``spans`` (the whole passage when none is given)."""
+    return _citation(n, chunk, _quote(chunk.text, spans) if spans else chunk.text)
 
 
-def _asks_for_questions(query: str) -> bool:
-    return "spørgsmål" in query.lower()
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+__all__ = ["Composition", "ExtractiveAnswerer", "citation_for", "cite", "opening_for", "question_parts", "render"]

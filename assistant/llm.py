@@ -25,11 +25,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from assistant.extractive import Span, citation_for, split_sentences
+from assistant.extractive import citation_for
 from assistant.lexical import tokenize
 from assistant.models import Citation, RetrievedChunk
 from assistant.prompts import SYSTEM_PROMPT, looks_like_injection, user_prompt
 from assistant.settings import Settings
+from assistant.units import Unit, split_units
 
 # --- llama.cpp chat model -----------------------------------------------------------------------------
 _LLAMAS: dict[tuple[str, int, int, str | None], Any] = {}
@@ -276,9 +277,9 @@ def _citing_text(text: str, n: int) -> str:
     return " ".join(s for s in _SENTENCES.findall(text) if f"[{n}]" in s) or text
 
 
-def _best_span(chunk: RetrievedChunk, answer_text: str) -> list[Span]:
+def _best_span(chunk: RetrievedChunk, answer_text: str) -> list[Unit]:
     """The passage sentence sharing most words with ``answer_text`` (never an injection attempt)."""
-    spans = [s for s in split_sentences(chunk.text) if not looks_like_injection(chunk.text[s.start:s.end])]
+    spans = [s for s in split_units(chunk.text) if not looks_like_injection(chunk.text[s.start:s.end])]
     if not spans:
         return []
     target = set(tokenize(answer_text))

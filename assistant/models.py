@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class RetrievedChunk(BaseModel):
@@ -33,6 +33,7 @@ class Citation(BaseModel):
     source_url: str
     quote: str
     chunk_id: str
+    kind: str = Field("guide", description="Document kind: guide | tool | case | about | template | dokument.")
 
     def public_dict(self) -> dict[str, Any]:
         """The stable JSON shape read by benchmarks and evals."""
@@ -55,12 +56,23 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     suggestions: list[str] = Field(default_factory=list, description="Closest topics, when refused.")
     retrieval_query: str | None = Field(None, description="The query actually searched (after follow-up folding).")
+    coverage: Literal["answered", "partial", "refused"] = Field(
+        "answered", description="Whether the guide answers the question, only touches it, or does not cover it.")
+
+    @model_validator(mode="after")
+    def _refused_is_a_coverage(self) -> Answer:
+        if self.refused:
+            self.coverage = "refused"
+        elif self.coverage == "refused":
+            self.refused = True
+        return self
 
     def public_dict(self) -> dict[str, Any]:
         """Exactly the JSON contract of `python -m assistant ask --json`."""
         return {
             "answer": self.text,
             "refused": self.refused,
+            "coverage": self.coverage,
             "citations": [c.public_dict() for c in self.citations],
             "timings_ms": self.timings_ms,
         }

@@ -21,6 +21,26 @@ def not_covered_text(suggestions: Sequence[str]) -> str:
     return text
 
 
+SOURCE_LABELS = {
+    "template": "Partnerskabsassistentens egen skabelon (ikke guidens tekst)",
+    "dokument": "Jeres eget dokument (ikke en del af guiden)",
+}
+GUIDE_RENDERING = "Partnerskabsassistentens danske gengivelse af guiden"
+
+
+def source_label(kind: str) -> str:
+    """What a quoted passage is: our Danish rendering of the guide, our own template, or a local document."""
+    return SOURCE_LABELS.get(kind, GUIDE_RENDERING)
+
+
+def partial_opening(missing_words: Sequence[str]) -> str:
+    """Opening of a *partial* answer: the guide touches the topic but does not answer the question."""
+    if missing_words:
+        named = ", ".join(f"»{w}«" for w in missing_words[:3])
+        return f"Guiden nævner ikke {named} direkte. Det nærmeste, den siger, er:"
+    return "Guiden svarer ikke direkte på det spørgsmål. Det nærmeste, den siger, er:"
+
+
 INJECTION_REFUSAL = (
     "Jeg kan ikke ændre mine instruktioner eller min rolle. Jeg svarer kun på spørgsmål om strategiske "
     f"partnerskaber for biblioteker ud fra guiden {GUIDE}. Stil gerne et spørgsmål om det."

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,16 @@ from assistant.settings import RetrievalMode, Settings
 Filters = Mapping[str, Any]
 FILTER_KEYS = ("kind", "chapter", "doc_id")
 QUERY_CACHE_SIZE = 64
+COVERAGE_DEPTH = 5  # dense hits the coverage decision reads (best cosine and the margin to rank 5)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One search: the fused chunks, and the dense and BM25 rankings ``(chunk_id, score)`` behind them."""
+
+    chunks: list[RetrievedChunk]
+    dense: list[tuple[str, float]]
+    lexical: list[tuple[str, float]]
 
 
 def _checked(filters: Filters | None) -> dict[str, Any] | None:
@@ -129,24 +140,42 @@ class Retriever:
         filters: Filters | None = None,
     ) -> list[RetrievedChunk]:
         """Top-``k`` chunks for ``query``; every chunk carries its cosine similarity (``dense_score``)."""
+        return self.retrieve(query, k=k, mode=mode, filters=filters).chunks
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        filters: Filters | None = None,
+    ) -> Retrieval:
+        """The fused top-``k`` chunks and the raw dense and BM25 rankings they came from.
+
+        The dense ranking is computed in every mode (at least ``COVERAGE_DEPTH`` hits), because the coverage
+        decision reads it; it is fused only in the hybrid and dense modes.
+        """
         s = self.settings
         k = k or s.retrieval_k
         mode = mode or s.retrieval_mode
         fetch = max(s.fetch_k, k)
         if not query.strip() or len(self.lexical) == 0:
-            return []
+            return Retrieval([], [], [])
         qvec = self.embed_query(query)
-        dense = self.dense(qvec, fetch, filters) if mode in ("hybrid", "dense") else []
-        lexical = self.bm25(query, fetch, filters) if mode in ("hybrid", "bm25") else []
-        dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
-        bm25_rank = {cid: r for r, (cid, _) in enumerate(lexical, start=1)}
+        dense = self.dense(qvec, fetch if mode in ("hybrid", "dense") else COVERAGE_DEPTH, filters)
+        lexical = self.bm25(query, fetch, filters)
+        fused_dense = dense if mode in ("hybrid", "dense") else []
+        fused_lexical = lexical if mode in ("hybrid", "bm25") else []
+        dense_rank = {cid: r for r, (cid, _) in enumerate(fused_dense, start=1)}
+        bm25_rank = {cid: r for r, (cid, _) in enumerate(fused_lexical, start=1)}
         if mode == "dense":
-            scores = dict(dense)
+            scores = dict(fused_dense)
         elif mode == "bm25":
-            scores = dict(lexical)
+            scores = dict(fused_lexical)
         else:
             scores = rrf_fuse(
-                [([c for c, _ in dense], s.dense_weight), ([c for c, _ in lexical], s.bm25_weight)], s.rrf_k
+                [([c for c, _ in fused_dense], s.dense_weight), ([c for c, _ in fused_lexical], s.bm25_weight)],
+                s.rrf_k,
             )
         top = sorted(scores, key=lambda cid: (-scores[cid], dense_rank.get(cid, 10**6)))[:k]
         cosine = dict(dense)
@@ -161,7 +190,7 @@ class Retriever:
                 chunk_id=cid, text=text, metadata=dict(meta), score=float(scores[cid]),
                 dense_score=cosine.get(cid), dense_rank=dense_rank.get(cid), bm25_rank=bm25_rank.get(cid),
             ))
-        return out
+        return Retrieval(out, dense, lexical)
 
     def closest_titles(self, chunks: Iterable[RetrievedChunk], n: int = 3) -> list[str]:
         """Distinct document titles of the best chunks (suggested topics when refusing)."""

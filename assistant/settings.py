@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     # --- retrieval -------------------------------------------------------------------
     retrieval_mode: RetrievalMode = "hybrid"
+    answer_style: Literal["composed", "passage"] = Field(
+        "composed", description="Extractive answer: composed around the best section(s), or the top passage verbatim.")
     retrieval_k: int = 5
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = 60

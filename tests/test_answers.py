@@ -7,10 +7,9 @@ import re
 import pytest
 from conftest import make_settings
 
-from assistant.calibration import IN_SCOPE, OUT_OF_SCOPE, RelevanceGate, best_threshold
+from assistant.calibration import IN_SCOPE, OUT_OF_SCOPE, confusion
 from assistant.core import Assistant, citations_consistent
-from assistant.extractive import _jaccard, split_sentences
-from assistant.lexical import tokenize
+from assistant.extractive import OPENINGS, question_parts
 from assistant.models import Answer, Turn
 from assistant.prompts import INJECTION_REFUSAL
 from assistant.settings import Settings
@@ -57,35 +56,45 @@ def _assert_grounded(answer: Answer, assistant: Assistant) -> None:
                                                                 meta["source_url"])
 
 
+_OPENING = re.compile("|".join(re.escape(o).replace(r"\{title\}", ".*") for o in OPENINGS.values()))
+_MARK = re.compile(r"\[(\d+)\]")
+
+
+def _blocks(text: str) -> list[str]:
+    """The answer's blocks between the opening and the closing "Læs mere" line."""
+    blocks = text.split("\n\n")
+    return blocks[1:-1]
+
+
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_extractive_answer_is_cited_and_exact(assistant: Assistant, question: str) -> None:
     answer = assistant.ask(question)
     _assert_grounded(answer, assistant)
-    body, _, closing = answer.text.rpartition("\n\n")
+    assert answer.coverage == "answered"
+    opening, *_, closing = answer.text.split("\n\n")
     assert closing.startswith("Læs mere i »") and re.search(r"\[\d+\]\.$", closing)
-    intro, _, units = body.partition("\n\n")
-    assert intro in ("Kort fortalt siger guiden:", "Guiden peger især på dette:")
-    # every sentence/bullet of the answer ends with its citation
-    lines = [line for line in units.splitlines() if line.startswith("- ")] or re.split(r"(?<=[.!?])\s+", units)
-    for line in lines:
-        assert re.search(r"\[\d+\][.!?]?$", line.strip()) or line.endswith(":"), line
-    # no near-duplicates among the chosen units
-    stems = [frozenset(tokenize(line)) for line in lines]
-    assert all(_jaccard(a, b) < 0.6 for i, a in enumerate(stems) for b in stems[i + 1:])
+    assert _OPENING.fullmatch(opening), opening
+    for block in _blocks(answer.text):  # every block ends with its citation; bullets of points each have one
+        lines = block.splitlines()
+        if lines[0] == "Guiden nævner også:":
+            assert all(_MARK.search(line) for line in lines[1:]), block
+        else:
+            assert _MARK.search(lines[-1]), block
     assert set(answer.timings_ms) >= {"retrieval", "answer", "total"}
 
 
 def _cited_pieces(text: str) -> list[tuple[int, str]]:
-    """``(n, text)`` for every line or sentence of an answer's body that belongs to a unit cited ``[n]``
-    (the lines of a displayed list belong to the unit whose marker closes it)."""
-    body = text.rpartition("\n\n")[0].partition("\n\n")[2]
-    units = re.split(r"\n(?=- )", body) if body.startswith("- ") else re.split(r"(?<=\][.!?])\s+", body)
+    """``(n, text)`` for every line or sentence of an answer's blocks: a line with its own ``[n]`` belongs to
+    it, the other lines of a block to the block's last marker (a list closes with its marker)."""
     pieces: list[tuple[int, str]] = []
-    for unit in units:
-        n = int(re.findall(r"\[(\d+)\]", unit)[-1])
-        for line in unit.splitlines():
-            plain = re.sub(r" \[\d+\]", "", re.sub(r"^\s*- ", "", line)).strip().rstrip(".!?,;")
-            pieces.append((n, plain))
+    for block in _blocks(text):
+        lines = [line for line in block.splitlines() if line != "Guiden nævner også:"]
+        block_n = int(_MARK.findall(block)[-1])
+        for line in lines:
+            own = _MARK.findall(line)
+            plain = re.sub(r" \[\d+\]", "", re.sub(r"^\s*- (\*\*[^*]+:\*\* )?", "", line)).strip()
+            pieces.extend((int(own[-1]) if own else block_n, s.rstrip(".!?,;:"))
+                          for s in re.split(r"(?<=[.!?])\s+", plain) if s)
     return pieces
 
 
@@ -106,16 +115,30 @@ def test_every_cited_unit_is_inside_its_quote(assistant: Assistant, question: st
         assert piece in quotes[n], (n, piece, quotes[n])
 
 
-def test_split_sentences_spans_are_exact() -> None:
-    text = ("Et partnerskab kræver klare aftaler. Det sparer tid!\n\n"
-            "En aftale bør fastlægge:\n\n- opgavefordelingen,\n- varigheden.\n\n"
-            "- Tag initiativet. Vis hvad I kan.\n")
-    spans = split_sentences(text)
-    units = [text[s.start:s.end] for s in spans]
-    assert units == ["Et partnerskab kræver klare aftaler.", "Det sparer tid!",
-                     "En aftale bør fastlægge:\n\n- opgavefordelingen,\n- varigheden.",
-                     "Tag initiativet.", "Vis hvad I kan."]
-    assert [s.kind for s in spans] == ["sentence", "sentence", "list", "item", "item"]
+def test_question_parts() -> None:
+    assert question_parts("Hvordan finder vi partnere, og hvad kan vi tilbyde dem?") == [
+        "Hvordan finder vi partnere", "hvad kan vi tilbyde dem"]
+    assert question_parts("Hvad er et partnerskab? Hvordan evaluerer vi det?") == [
+        "Hvad er et partnerskab", "Hvordan evaluerer vi det"]
+    assert question_parts("Hvad er forskellen på samarbejde og partnerskab?") == [
+        "Hvad er forskellen på samarbejde og partnerskab?"]
+
+
+def test_agreement_question_shows_the_whole_topic_list(assistant: Assistant) -> None:
+    """The app's own starter question gets the five-topic list under its heading, not a cut of it."""
+    answer = assistant.ask("Hvad skal en samarbejdsaftale indeholde?")
+    _assert_grounded(answer, assistant)
+    for topic in ("opgavefordelingen", "principperne", "varighed", "rettigheder", "tredjepart"):
+        assert topic in answer.text.lower(), topic
+
+
+def test_answer_covers_at_least_the_top_passage(assistant: Assistant) -> None:
+    """The composed answer contains every unit of the top-ranked passage (it never covers less)."""
+    for question in QUESTIONS:
+        top = assistant.retriever.search(question)[0]
+        answer = assistant.ask(question)
+        quoted = " ".join(c.quote for c in answer.citations)
+        assert top.text.split("\n")[0][:60] in quoted, (question, top.text[:80])
 
 
 def test_list_answer_keeps_lead_in(assistant: Assistant) -> None:
@@ -148,17 +171,18 @@ def test_follow_up_answer(assistant: Assistant) -> None:
     assert assistant.ask("Hvad med vejret i morgen?", history).refused  # out of scope stays out of scope
 
 
-def test_calibrated_defaults_separate_the_calibration_questions(assistant: Assistant) -> None:
-    """The defaults in settings still classify every calibration question correctly on this corpus."""
-    gate = RelevanceGate.from_settings(Settings())
-    assert all(gate.assess(assistant.retriever, q).relevant for q in IN_SCOPE)
-    assert not any(gate.assess(assistant.retriever, q).relevant for q in OUT_OF_SCOPE)
+def test_coverage_model_separates_the_clear_calibration_questions(assistant: Assistant) -> None:
+    """The saved model never refuses a clear in-scope calibration question and never answers an off-topic one."""
+    model = assistant.coverage_model
+    assert model is not None
+    assert not any(model.decide(assistant.coverage_signals(q)) == "refused" for q in IN_SCOPE)
+    assert not any(model.decide(assistant.coverage_signals(q)) == "answered" for q in OUT_OF_SCOPE)
 
 
-def test_best_threshold() -> None:
-    assert best_threshold([0.9, 0.95], [0.7, 0.8]) == pytest.approx((0.85, 1.0, 0.1))
-    t, bacc, _ = best_threshold([0.9, 0.6], [0.7, 0.5])
-    assert bacc == 0.75 and 0.7 < t <= 0.9
+def test_confusion_matrix_counts() -> None:
+    matrix = confusion(["answered", "partial", "refused", "refused"], ["answered", "refused", "refused", "partial"])
+    assert matrix["answered"]["answered"] == 1 and matrix["partial"]["refused"] == 1
+    assert matrix["refused"] == {"answered": 0, "partial": 1, "refused": 1}
 
 
 # --- prompt injection ------------------------------------------------------------------------------------

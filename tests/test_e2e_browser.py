@@ -99,7 +99,7 @@ def test_chat_answer_survives_reload(server: str) -> None:
             source.locator("summary").click()  # open the first source: the quoted passage with its link
             expect(source.locator("details")).to_have_attribute("open", "")
             expect(source.locator("blockquote").first).to_be_visible()
-            link = source.get_by_role("link", name="Åbn kilden")
+            link = source.get_by_role("link", name="Den oprindelige side")
             expect(link).to_have_attribute("href", re.compile(r"^https?://"))
             expect(page.get_by_test_id("stChatMessage").filter(has_text=QUESTION).first).to_be_visible()
             page.wait_for_url("**c=*")

@@ -87,9 +87,10 @@ def retriever(corpus_settings: Settings) -> Any:
 
 
 def _stream(assistant: Assistant, question: str, history: list[Turn] | None = None) -> tuple[list[str], Answer]:
-    items = list(assistant.stream(question, history or []))
-    assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
-    return items[:-1], items[-1]  # type: ignore[return-value]
+    stream = assistant.stream(question, history or [])
+    pieces = list(stream)
+    assert isinstance(stream.answer, Answer) and all(isinstance(i, str) for i in pieces)
+    return pieces, stream.answer
 
 
 def test_llm_answer_streams_and_checks_citations(corpus_settings: Settings, retriever: Any) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.models import Answer, Citation, Turn
+from assistant.models import Citation, Turn
+from assistant.prompts import source_label
 from assistant.settings import Settings
 from ui import templating
 from ui.intent import detect_template_intent
@@ -110,8 +111,8 @@ def render_sources(citations: list[Citation]) -> None:
         with st.expander(label, icon=":material/menu_book:"):
             st.markdown(_quote_markdown(c.quote))
             st.caption(f"Afsnit: {c.section or c.title}")
-            link = f" · [Åbn kilden]({c.source_url})" if c.source_url else ""
-            st.markdown(f"Kilde: **{c.title}**{link}")
+            link = f" · [Den oprindelige side]({c.source_url})" if c.source_url else ""
+            st.markdown(f"*{source_label(c.kind)}* · **{c.title}**{link}")
 
 
 def _on_feedback(message_id: int) -> None:
@@ -204,14 +205,10 @@ def answer_question(question: str, storage: Storage, shared: SharedIndex) -> Non
     history = _history()
     user = _store(storage, "user", question)
     render_message(user, storage)
-    final: dict[str, Answer] = {}
+    answer_stream = shared.assistant.stream(question, history=history)
 
     def pieces() -> Iterator[str]:
-        for item in shared.assistant.stream(question, history=history):
-            if isinstance(item, Answer):
-                final["answer"] = item
-            elif item:
-                yield str(item)
+        yield from (piece for piece in answer_stream if piece)
 
     slot = st.empty()
     try:
@@ -225,7 +222,7 @@ def answer_question(question: str, storage: Storage, shared: SharedIndex) -> Non
         log.exception("answering failed")
         slot.error("Der opstod en fejl, så jeg kunne ikke svare. Prøv igen om lidt.")
         return
-    answer = final.get("answer")
+    answer = answer_stream.answer
     if answer is None:
         slot.error("Assistenten returnerede intet svar.")
         return
