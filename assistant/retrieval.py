@@ -101,10 +101,17 @@ class Retriever:
             return vec
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage vectors: stored in the index (answer units, headings; computed at ingest) or embedded now."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        with self._model_lock:
-            return np.atleast_2d(np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32))
+        found = self.index.passage_vectors(texts)
+        missing = [i for i, v in enumerate(found) if v is None]
+        if missing:
+            with self._model_lock:
+                fresh = self.embeddings.embed_documents([texts[i] for i in missing])
+            for i, vec in zip(missing, fresh, strict=True):
+                found[i] = np.asarray(vec, dtype=np.float32)
+        return np.atleast_2d(np.stack([np.asarray(v, dtype=np.float32) for v in found]))
 
     # --- the two retrievers ------------------------------------------------------------------------
     def dense(self, query_vec: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:

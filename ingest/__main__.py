@@ -99,7 +99,8 @@ def _print_report(console: Any, report: Any) -> None:
     console.print(
         f"Tekststykker: {report.chunks_added} {verb} beregnet, {report.chunks_updated} opdateret, "
         f"{report.chunks_deleted} slettet; i alt {report.chunks_total} i {report.documents_total} dokumenter. "
-        f"Embeddings beregnet: {report.embedded}. Tid: {report.duration_s:.1f} s."
+        f"Embeddings beregnet: {report.embedded} tekststykker, {report.units_embedded} svarenheder. "
+        f"Tid: {report.duration_s:.1f} s."
     )
     for path, reason in report.skipped:
         console.print(f"[yellow]Sprunget over[/yellow] {path}: {reason}")

@@ -58,8 +58,10 @@ class IngestReport:
     chunks_deleted: int = 0
     chunks_total: int = 0
     documents_total: int = 0
-    embedded: int = 0
-    vectors_reused: int = 0
+    embedded: int = 0  # chunk texts embedded
+    vectors_reused: int = 0  # chunks upserted with a stored vector (same text elsewhere)
+    units_embedded: int = 0  # answer-unit and heading texts embedded for the new generation
+    units_reused: int = 0
     collection_reads: int = 0
     generation: int = 0
     lexical_rebuilt: bool = False
@@ -242,6 +244,7 @@ def run_ingest(
             result = writer.apply(plan, snapshot, progress=step)
             report.embedded = result.embedded
             report.vectors_reused = result.vectors_reused
+            report.units_embedded, report.units_reused = result.units_embedded, result.units_reused
             report.lexical_rebuilt = result.committed
             report.generation = result.generation
         else:

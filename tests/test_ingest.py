@@ -170,7 +170,8 @@ def test_first_ingest_then_unchanged_reingest_embeds_nothing(small: Settings, pa
     assert sorted(first.added) == ["test-aftaler", "test-netvaerk", "test-sportsklub"]
     assert first.skipped == [] and first.deleted == []
     ids = stored_ids(small)
-    assert ids == expected_ids(small) and first.chunks_total == len(ids) == first.embedded == sum(passage_calls)
+    assert ids == expected_ids(small) and first.chunks_total == len(ids) == first.embedded
+    assert sum(passage_calls) == first.embedded + first.units_embedded  # chunks, then their answer units
 
     passage_calls.clear()
     second = run_ingest(None, small)
@@ -216,7 +217,8 @@ def test_edit_and_delete_are_reflected_exactly(small: Settings, passage_calls: l
     assert {i for i in before if i.startswith("test-netvaerk:")} & after == set()
     new_ids = after - before
     assert len(new_ids) == 1 and next(iter(new_ids)) == chunk_id_at(small, "test-aftaler", 2)
-    assert report.embedded == sum(passage_calls) == 1
+    assert report.embedded == 1 and sum(passage_calls) == report.embedded + report.units_embedded
+    assert report.units_embedded == 1  # the edited sentence is the chunk's one unit; its heading is stored
     assert report.changed == ["test-aftaler"] and report.deleted == ["test-netvaerk"]
 
     # BM25 is in step: finds the edited text, not the stale one
@@ -309,7 +311,8 @@ def test_crash_between_chroma_writes_is_repaired(small: Settings, monkeypatch: p
     passage_calls.clear()
     repair = run_ingest(None, small)
     assert stored_ids(small) == expected_ids(small)
-    assert repair.embedded == sum(passage_calls) == 1  # only test-ny; test-aftaler's new chunk was already there
+    assert repair.embedded == 1  # only test-ny; test-aftaler's new chunk was already there
+    assert sum(passage_calls) == repair.embedded + repair.units_embedded
     assert repair.changed == ["test-aftaler"] and repair.added == ["test-ny"]
     assert index_stats(small).lexical_in_sync
     assert run_ingest(None, small).embedded == 0

@@ -54,6 +54,16 @@ def _chunks(settings: Settings, file: Path) -> list:
     return chunk_document(load_file(file, settings, root=settings.corpus_dir), settings)
 
 
+def _unit_texts(chunks: list) -> set[str]:
+    from assistant.units import split_units, unit_embedding_text
+
+    out = {str(c.metadata["section"]) for c in chunks}
+    for c in chunks:
+        units = split_units(c.page_content)
+        out |= {unit_embedding_text(c.page_content, units, i) for i in range(len(units))}
+    return out
+
+
 def test_fake_backend_is_deterministic_normalised_and_not_the_default(tmp_path: Path) -> None:
     emb = get_embeddings(fake_settings(tmp_path))
     a, b = emb.embed_documents(["Aftalen beskriver roller og økonomi.", "Opskrift på æblekage."])
@@ -65,9 +75,11 @@ def test_fake_backend_is_deterministic_normalised_and_not_the_default(tmp_path: 
 
 def test_inserting_a_section_embeds_only_the_new_texts(corpus_copy: Settings, embedded_texts: list[str]) -> None:
     first = run_ingest(None, corpus_copy)
-    assert first.embedded == len(set(embedded_texts)) == first.chunks_total
+    assert first.embedded == first.chunks_total and first.units_embedded > first.chunks_total
+    assert len(embedded_texts) == len(set(embedded_texts)) == first.embedded + first.units_embedded
     file = corpus_copy.corpus_dir / "guide" / "guide-08-aftaler.md"
-    before = {c.id for c in _chunks(corpus_copy, file)}
+    before_chunks = _chunks(corpus_copy, file)
+    before = {c.id for c in before_chunks}
     text = file.read_text(encoding="utf-8")
     marker = "## Hvorfor skal partnerskabet have klare aftaler?"
     file.write_text(text.replace(marker, NEW_SECTION + "\n" + marker, 1), encoding="utf-8")
@@ -79,7 +91,10 @@ def test_inserting_a_section_embeds_only_the_new_texts(corpus_copy: Settings, em
     assert (dry.changed, dry.chunks_added, dry.chunks_deleted) == (["guide-08-aftaler"], len(new), 0)
     embedded_texts.clear()
     report = run_ingest(None, corpus_copy)
-    assert report.embedded == len(embedded_texts) == len({c.page_content for c in new})
+    assert report.embedded == len({c.page_content for c in new})
+    new_unit_texts = _unit_texts(after) - _unit_texts(before_chunks)
+    assert report.units_embedded == len(new_unit_texts) > 0  # only the new section's units and heading
+    assert len(embedded_texts) == report.embedded + report.units_embedded
     assert report.chunks_deleted == 0 and report.chunks_updated == len(after) - len(new)  # renumbered only
     assert report.collection_reads == 1
     assert set(stored_collection(corpus_copy).get(where={"doc_id": "guide-08-aftaler"})["ids"]) == {
@@ -102,7 +117,8 @@ def test_duplicate_texts_get_unique_ids_and_share_one_vector(tmp_path: Path, emb
     ids = stored_collection(settings).get()["ids"]
     assert len(ids) == len(set(ids)) == report.chunks_total == 4
     # a.md holds the same text under "A > Møder" twice and "A > Igen" once; b.md repeats "A > Møder"
-    assert report.embedded == len(set(embedded_texts)) == 2 and report.vectors_reused == 2
+    assert report.embedded == 2 and report.vectors_reused == 2
+    assert len(embedded_texts) == report.embedded + report.units_embedded
 
 
 def test_open_index_is_read_only(tmp_path: Path) -> None:
@@ -190,3 +206,62 @@ def test_bench_insert_a_section_reports_new_distinct_texts(corpus_copy: Settings
     result = bench_insert_section(corpus_copy)
     assert result["insert_section_embedded"] == result["insert_section_new_texts"] > 0
     assert result["insert_section_chunks_deleted"] == 0 and result["insert_section_collection_reads"] == 1
+
+
+def test_unit_vectors_are_stored_exact_and_follow_reingest(tmp_path: Path) -> None:
+    from assistant.units import split_units, unit_embedding_text
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    file = corpus / "a.md"
+    body = ("# Aftaler\n\n## Indhold\n\nAftalen beskriver formål og roller. Den nævner også økonomien.\n\n"
+            "En god aftale indeholder:\n\n- formål\n- roller\n- økonomi\n\n## Opfølgning\n\n"
+            "Parterne mødes hvert kvartal og ser på aftalen.\n")
+    file.write_text(body, encoding="utf-8")
+    (corpus / "b.md").write_text("# Netværk\n\nEt netværk gør det lettere at finde partnere.\n", encoding="utf-8")
+    settings = fake_settings(tmp_path, corpus_dir=corpus)
+    run_ingest(None, settings)
+    reader = open_index(settings)
+    emb = get_embeddings(settings)
+    vectors = reader.unit_vectors(reader.lexical.chunk_ids)
+    assert set(vectors) == set(reader.lexical.chunk_ids)
+    for cid in reader.lexical.chunk_ids:
+        text = reader.get(cid)[0]  # type: ignore[index]
+        units = split_units(text)
+        expected = np.asarray(emb.embed_documents([unit_embedding_text(text, units, i) for i in range(len(units))]))
+        assert vectors[cid].shape == expected.shape and np.allclose(vectors[cid], expected, atol=1e-6)
+    heading = reader.get(reader.lexical.chunk_ids[0])[1]["section"]  # type: ignore[index]
+    assert reader.passage_vectors([heading, "ikke gemt"])[0] is not None
+    assert reader.passage_vectors(["ikke gemt"]) == [None]
+
+    # edit one sentence, delete a document: only the changed chunk's new units are embedded, gone ones dropped
+    file.write_text(body.replace("hvert kvartal", "hver måned"), encoding="utf-8")
+    (corpus / "b.md").unlink()
+    report = run_ingest(None, settings)
+    assert (report.embedded, report.units_embedded) == (1, 1)
+    fresh = open_index(settings)
+    assert set(fresh.unit_vectors(fresh.lexical.chunk_ids)) == set(fresh.lexical.chunk_ids)
+    assert len(fresh.units.chunk_units) == len(fresh.lexical)  # nothing of the deleted document is kept
+    assert run_ingest(None, settings).units_embedded == 0
+
+
+def test_units_are_finished_after_an_interrupted_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# A\n\nFørste sætning om biblioteket. Anden sætning om partnere.\n",
+                                 encoding="utf-8")
+    settings = fake_settings(tmp_path, corpus_dir=corpus)
+    original = writer_module.build_unit_store
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simuleret nedbrud under svarenhederne")
+
+    monkeypatch.setattr(writer_module, "build_unit_store", crash)
+    with pytest.raises(RuntimeError):
+        run_ingest(None, settings)
+    monkeypatch.setattr(writer_module, "build_unit_store", original)
+    assert not open_index(settings).is_complete
+    report = ensure_default_index(settings)
+    assert report is not None and report.embedded == 0 and report.units_embedded == 3  # 2 units + heading
+    reader = open_index(settings)
+    assert reader.is_complete and len(reader.unit_vectors(reader.lexical.chunk_ids)[reader.lexical.chunk_ids[0]]) == 2

@@ -9,6 +9,7 @@ from assistant.index.lexical import RECORDS_NAME
 from assistant.index.lock import writer_active
 from assistant.index.manifest import Journal, Manifest, read_journal, read_manifest
 from assistant.settings import Settings
+from assistant.units import SPLITTER_VERSION
 
 State = Literal["missing", "writing", "interrupted", "damaged", "complete"]
 
@@ -52,7 +53,7 @@ def in_step(health: IndexHealth, collection: str, chroma_fingerprint: str) -> bo
     """True when the committed generation describes exactly what ``collection`` holds."""
     m = health.manifest
     return (health.state == "complete" and m is not None and m.collection == collection
-            and m.fingerprint == chroma_fingerprint)
+            and m.fingerprint == chroma_fingerprint and m.units_version == SPLITTER_VERSION)
 
 
 def current_collection(settings: Settings, health: IndexHealth) -> str:

@@ -53,6 +53,7 @@ class Manifest(BaseModel):
     chroma: str
     retired_collections: list[str] = Field(default_factory=list,
                                            description="Collections of older generations, dropped at next commit.")
+    units_version: str | None = Field(None, description="assistant.units.SPLITTER_VERSION of the unit vectors.")
     documents: dict[str, DocEntry] = Field(default_factory=dict)
 
 

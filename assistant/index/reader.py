@@ -21,6 +21,7 @@ from assistant.index.health import IndexHealth, check, current_collection, in_st
 from assistant.index.lexical import LexicalIndex
 from assistant.index.manifest import chunk_fingerprint, manifest_stamp, read_manifest
 from assistant.index.plan import Snapshot
+from assistant.index.units import UnitStore
 from assistant.settings import Settings
 
 
@@ -52,12 +53,14 @@ def _where(filters: Mapping[str, Any] | None) -> dict[str, Any] | None:
 class IndexReader:
     """One committed generation: chunk table + BM25 in memory, dense search in its Chroma collection."""
 
-    def __init__(self, settings: Settings, health: IndexHealth, lexical: LexicalIndex, collection: Any) -> None:
+    def __init__(self, settings: Settings, health: IndexHealth, lexical: LexicalIndex, collection: Any,
+                 units: UnitStore | None = None) -> None:
         self.settings = settings
         self.health = health
         self.manifest = health.manifest if health.servable else None
         self.lexical = lexical
         self.collection = collection
+        self.units = units or UnitStore.empty()
         self._stamp = manifest_stamp(settings)
 
     # --- identity ---------------------------------------------------------------------------------------
@@ -114,6 +117,23 @@ class IndexReader:
         got = chroma.get_vectors(self.collection, list(chunk_ids))
         return {cid: np.asarray(v, dtype=np.float32) for cid, v in got.items()}
 
+    def unit_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Passage vectors of each chunk's answer units, rows aligned with ``split_units(chunk text)``
+        (from the memory-mapped unit store; chunks without stored units are left out)."""
+        out: dict[str, np.ndarray] = {}
+        for cid in chunk_ids:
+            record = self.lexical.get(cid)
+            if record is None:
+                continue
+            matrix = self.units.chunk_matrix(str(record[1].get("content_hash", "")))
+            if matrix is not None:
+                out[cid] = matrix
+        return out
+
+    def passage_vectors(self, texts: Sequence[str]) -> list[np.ndarray | None]:
+        """Stored passage vectors of embedded texts (unit texts, section headings); None where not stored."""
+        return self.units.vectors_for_texts(texts)
+
     def stats(self) -> IndexStats:
         return index_stats(self.settings)
 
@@ -124,9 +144,10 @@ def open_index(settings: Settings) -> IndexReader:
     manifest = health.manifest if health.servable else None
     if manifest is None:
         return IndexReader(settings, health, LexicalIndex.empty(), None)
-    lexical = LexicalIndex.load(settings.index_dir / manifest.artifacts)
+    folder = settings.index_dir / manifest.artifacts
+    lexical = LexicalIndex.load(folder)
     collection = chroma.get_collection(settings, manifest.collection)
-    return IndexReader(settings, health, lexical, collection)
+    return IndexReader(settings, health, lexical, collection, UnitStore.load(folder))
 
 
 def index_stats(settings: Settings) -> IndexStats:

@@ -6,8 +6,9 @@ Apply order (why any interruption is detected and repaired exactly):
 2. Chroma, per document: new chunk ids are upserted (vectors reused by :func:`vector_key` from any stored chunk,
    the rest embedded once per distinct text), metadata-only changes updated, then stale ids deleted
    (*add before delete*); then documents gone from the sources are deleted.
-3. The derived files of the new generation (BM25 + chunk table) go to a fresh ``generations/NNNNNN/`` folder,
-   built from the snapshot and the plan in memory (no second read of the collection).
+3. The derived files of the new generation (BM25 + chunk table + answer-unit vectors, see
+   ``assistant.index.units``) go to a fresh ``generations/NNNNNN/`` folder, built from the snapshot and the plan
+   in memory (no second read of the collection); unit vectors of the previous generation are reused by key.
 4. The manifest is replaced atomically (commit), then the journal removed, then old generation folders and
    retired collections of generations before the previous one are dropped (readers get one generation of grace).
 
@@ -24,6 +25,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.documents import Document
@@ -46,6 +48,7 @@ from assistant.index.manifest import (
     write_manifest,
 )
 from assistant.index.plan import IndexPlan, Snapshot, StoredChunk, embedding_text, vector_key
+from assistant.index.units import UnitBuild, UnitStore, build_unit_store
 from assistant.settings import Settings
 
 UPSERT_BATCH = 128
@@ -61,6 +64,8 @@ class ApplyResult:
     chunks_total: int = 0
     documents_total: int = 0
     generation: int = 0
+    units_embedded: int = 0
+    units_reused: int = 0
 
 
 class IndexWriter:
@@ -157,9 +162,13 @@ class IndexWriter:
         settings = self.settings
         folder = generation_dir(settings, self.generation)
         shutil.rmtree(folder, ignore_errors=True)
-        build_derived(rows, folder)
-        _fsync_dir(folder)
         old = self.health.manifest
+        previous = UnitStore.empty()
+        if old is not None and not self.rebuild:
+            previous = UnitStore.load(settings.index_dir / old.artifacts)
+        units = build_derived(rows, folder, previous, self.embeddings.embed_documents)
+        result.units_embedded, result.units_reused = units.embedded, units.reused
+        _fsync_dir(folder)
         # Grace for running readers: the previous generation's collection and folder survive one commit.
         drop = set(old.retired_collections) - {self.target} if old else set()
         retired = [old.collection] if old is not None and old.collection != self.target else []
@@ -170,7 +179,7 @@ class IndexWriter:
             embedding_backend=settings.embedding_backend, embedding_model=embedding_model_name(settings),
             embedding_slug=settings.embedding_slug,
             chroma=f"http://{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded",
-            retired_collections=retired,
+            retired_collections=retired, units_version=units.store.version,
             documents=_documents(rows),
         )
         write_manifest(settings, manifest)
@@ -186,10 +195,14 @@ class IndexWriter:
         result.documents_total = len({r.doc_id for r in rows})
 
 
-def build_derived(rows: list[StoredChunk], folder: Any) -> None:
-    """The derived files of one generation (BM25 + chunk table), in document order."""
+def build_derived(rows: list[StoredChunk], folder: Path, previous: UnitStore,
+                  embed: Callable[[list[str]], Any]) -> UnitBuild:
+    """The derived files of one generation: BM25 + chunk table (document order) and the unit vectors."""
     ordered = sorted(rows, key=lambda r: (r.doc_id, int(r.metadata.get("chunk_index", 0)), r.id))
     LexicalIndex.build((r.id, r.text, r.metadata) for r in ordered).save(folder)
+    units = build_unit_store(((r.text, r.metadata) for r in ordered), previous, embed)
+    units.store.save(folder)
+    return units
 
 
 def _final_rows(plan: IndexPlan, snapshot: Snapshot) -> list[StoredChunk]:
