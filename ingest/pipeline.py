@@ -271,6 +271,7 @@ def _display(file: Path, root: Path) -> str:
 
 
 # --- first start ---------------------------------------------------------------------------------------------
+ENSURE_LOCK_TIMEOUT_S = 900.0  # a first build of the real corpus takes minutes on 2 cores
 def ensure_default_index(settings: Settings, progress: ProgressCallback | None = None) -> IngestReport | None:
     """Make the index servable before anything is answered: build it from the default sources when it was never
     committed, finish an interrupted ingest, or re-derive lost BM25 files from Chroma (no embedding).
@@ -285,7 +286,8 @@ def ensure_default_index(settings: Settings, progress: ProgressCallback | None =
             snapshot = writer.snapshot()
             writer.apply(IndexPlan(cleanup="incremental"), snapshot, progress=progress)
         return None
-    return run_ingest(None, settings, progress=progress)
+    # another process may be building it right now: wait for it, then the plan finds everything in place
+    return run_ingest(None, settings, progress=progress, lock_timeout=ENSURE_LOCK_TIMEOUT_S)
 
 
 __all__ = ["LOCK_NAME", "IndexStats", "IngestBusyError", "IngestReport", "default_sources", "discover_files",

@@ -71,6 +71,7 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 REAL_FIXTURES = frozenset({"corpus_settings", "small", "formats_index", "passage_calls", "injected_assistant",
                            "guide_settings", "chroma_server"})
 REAL_FILES = frozenset({"test_embeddings.py", "test_ingest_server.py", "test_e2e_browser.py", "test_ui_app.py",
+                        "test_index_processes.py",
                         "test_evals_bench.py", "test_cli.py", "test_evals_gate.py"})
 REAL_TESTS = frozenset({"test_bad_files_are_skipped_and_stored_documents_survive", "test_duplicate_doc_id_is_skipped",
                         "test_docx_opens_in_libreoffice", "test_cli_runs_the_interview_end_to_end",

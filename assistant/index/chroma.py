@@ -8,6 +8,9 @@ carries our own function (``ChromaEmbeddingAdapter``).
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -79,12 +82,55 @@ def _adapter_config(settings: Settings) -> dict[str, Any]:
 
 
 def open_chroma_client(settings: Settings) -> ClientAPI:
-    """Embedded ``PersistentClient`` at ``settings.chroma_path``, or ``HttpClient`` when ``chroma_host`` is set."""
+    """Embedded ``PersistentClient`` at ``settings.chroma_path``, or ``HttpClient`` when ``chroma_host`` is set.
+
+    For metadata reads (stats, snapshots for dry runs). Vector reads and writes use :func:`fresh_client`.
+    """
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
     if settings.chroma_host:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+# Chroma's embedded client keeps one in-process "system" per path string and never reloads the vector segment
+# that another system (another process, or another client in this one) has changed since: its queries keep
+# returning deleted ids and miss new ones (metadata reads are fresh). So every writer session and every reader
+# generation gets its own system, started fresh: the same folder under a distinct path spelling ("chroma/./.").
+# Readers rotate over three spellings (a generation, the previous one for running readers, and the next); the
+# system of a spelling is stopped when the spelling is reused. Hand-written because chromadb has no public API
+# to reload or close one system (``SharedSystemClient`` is its internal cache).
+_SYSTEM_TAGS: dict[str, str] = {}
+_SYSTEM_LOCK = threading.Lock()
+READER_SLOTS = 3
+WRITER_SLOT = READER_SLOTS + 1
+
+
+def fresh_client(settings: Settings, slot: int, tag: str) -> ClientAPI:
+    """A client whose embedded Chroma system was started for ``tag`` (a server client is always fresh)."""
+    if settings.chroma_host:
+        return open_chroma_client(settings)
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    path = os.path.join(str(settings.chroma_path), *["."] * slot)
+    with _SYSTEM_LOCK:
+        if _SYSTEM_TAGS.get(path) != tag:
+            stale = SharedSystemClient._identifier_to_system.pop(path, None)
+            if stale is not None:
+                with contextlib.suppress(Exception):
+                    stale.stop()
+            _SYSTEM_TAGS[path] = tag
+        return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False,
+                                                                            allow_reset=True))
+
+
+def reader_client(settings: Settings, generation: int, collection: str) -> ClientAPI:
+    return fresh_client(settings, 1 + generation % READER_SLOTS, f"{generation}:{collection}")
+
+
+def writer_client(settings: Settings) -> ClientAPI:
+    return fresh_client(settings, WRITER_SLOT, uuid.uuid4().hex)
 
 
 def _embedding_function(settings: Settings, embeddings: Embeddings | None) -> ChromaEmbeddingAdapter:
@@ -133,7 +179,7 @@ def open_vector_store(
     embeddings: Embeddings | None = None,
 ) -> Chroma:
     """``langchain_chroma.Chroma`` over collection ``name``, with our embeddings and cosine space."""
-    client = client or open_chroma_client(settings)
+    client = client or fresh_client(settings, WRITER_SLOT + 1, uuid.uuid4().hex)
     embeddings = embeddings or get_embeddings(settings)
     open_collection(settings, name, client=client, embeddings=embeddings)  # create with our EF + cosine first
     return Chroma(

@@ -146,7 +146,8 @@ def open_index(settings: Settings) -> IndexReader:
         return IndexReader(settings, health, LexicalIndex.empty(), None)
     folder = settings.index_dir / manifest.artifacts
     lexical = LexicalIndex.load(folder)
-    collection = chroma.get_collection(settings, manifest.collection)
+    client = chroma.reader_client(settings, manifest.generation, manifest.collection)
+    collection = chroma.get_collection(settings, manifest.collection, client=client)
     return IndexReader(settings, health, lexical, collection, UnitStore.load(folder))
 
 

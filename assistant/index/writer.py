@@ -76,7 +76,7 @@ class IndexWriter:
         self.embeddings = embeddings or get_embeddings(settings)
         self.rebuild = rebuild
         self.health: IndexHealth = check(settings, holding_lock=True)
-        self.client = chroma.open_chroma_client(settings)
+        self.client = chroma.writer_client(settings)  # a fresh view: another process may have written
         self.collection_reads = 0
         manifest, journal = self.health.manifest, self.health.journal
         self.generation = max(manifest.generation if manifest else 0, journal.generation if journal else 0) + 1
