@@ -182,9 +182,9 @@ def _fill_report(report: IngestReport, plan: IndexPlan, snapshot: Snapshot) -> N
     report.chunks_added = plan.num_added
     report.chunks_updated = plan.num_updated
     report.chunks_deleted = plan.num_deleted
-    final = plan.final_ids(snapshot)
+    final = plan.final_rows(snapshot)
     report.chunks_total = len(final)
-    report.documents_total = len({cid.split(":", 1)[0] for cid in final})
+    report.documents_total = len({row.doc_id for row in final})
     for path, reason in report.skipped:
         report.messages.append(f"Sprunget over: {path}: {reason}")
 

@@ -130,9 +130,10 @@ class IndexPlan:
     def changes_anything(self) -> bool:
         return bool(self.num_added or self.num_updated or self.num_deleted)
 
-    def final_ids(self, snapshot: Snapshot) -> set[str]:
-        """The chunk ids stored once the plan is applied."""
+    def final_rows(self, snapshot: Snapshot) -> list[StoredChunk]:
+        """The chunks stored once the plan is applied (documents not in the plan keep theirs)."""
         planned = {d.doc_id for d in self.docs}
         gone = {cid for ids in self.deleted.values() for cid in ids}
-        kept = {cid for cid, c in snapshot.chunks.items() if c.doc_id not in planned and cid not in gone}
-        return kept | {str(c.id) for d in self.docs for c in d.chunks}
+        rows = [c for cid, c in snapshot.chunks.items() if c.doc_id not in planned and cid not in gone]
+        rows += [StoredChunk(str(c.id), c.page_content, dict(c.metadata)) for d in self.docs for c in d.chunks]
+        return rows

@@ -127,7 +127,7 @@ class IndexWriter:
             notify(n, steps, f"Sletter {doc_id}")
             self.collection.delete(ids=ids)
         notify(steps - 1, steps, "Opdaterer BM25-indeks")
-        self._commit(_final_rows(plan, snapshot), result)
+        self._commit(plan.final_rows(snapshot), result)
         notify(steps, steps, "Færdig")
         return result
 
@@ -186,6 +186,7 @@ class IndexWriter:
         clear_journal(settings)
         for name in sorted(drop):
             chroma.delete_collection(settings, name, client=self.client)
+        shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)  # the layout before generations
         keep = {folder.name, generation_dir(settings, old.generation).name if old else ""}
         for stale in (settings.index_dir / GENERATIONS_DIR).iterdir():
             if stale.name not in keep:
@@ -203,14 +204,6 @@ def build_derived(rows: list[StoredChunk], folder: Path, previous: UnitStore,
     units = build_unit_store(((r.text, r.metadata) for r in ordered), previous, embed)
     units.store.save(folder)
     return units
-
-
-def _final_rows(plan: IndexPlan, snapshot: Snapshot) -> list[StoredChunk]:
-    planned = {d.doc_id for d in plan.docs}
-    gone = {cid for ids in plan.deleted.values() for cid in ids}
-    rows = [c for cid, c in snapshot.chunks.items() if c.doc_id not in planned and cid not in gone]
-    rows += [StoredChunk(str(c.id), c.page_content, dict(c.metadata)) for d in plan.docs for c in d.chunks]
-    return rows
 
 
 def _documents(rows: list[StoredChunk]) -> dict[str, DocEntry]:
