@@ -109,6 +109,15 @@ def _print_report(console: Any, report: Any) -> None:
             console.print(message)
 
 
+STATE_LABELS = {
+    "complete": "fuldstændigt",
+    "writing": "en indlæsning er i gang (den forrige generation bruges imens)",
+    "interrupted": "en indlæsning blev afbrudt – kør python -m ingest for at gøre den færdig",
+    "damaged": "BM25-filerne mangler – kør python -m ingest --if-missing",
+    "missing": "findes ikke endnu",
+}
+
+
 def _print_stats(console: object, stats: object) -> None:
     from rich.table import Table
 
@@ -118,7 +127,8 @@ def _print_stats(console: object, stats: object) -> None:
     for label, key in (("Dokumenter", "documents"), ("Tekststykker", "chunks"), ("Seneste indlæsning", "last_ingest"),
                        ("Embeddingmodel", "embedding_model"), ("Samling", "collection"), ("Mappe", "index_dir"),
                        ("Generation", "generation"), ("Tilstand", "state"), ("BM25 i takt", "lexical_in_sync")):
-        table.add_row(label, str(getattr(stats, key)))
+        value = getattr(stats, key)
+        table.add_row(label, STATE_LABELS.get(value, value) if key == "state" else str(value))
     for kind, count in stats.per_kind.items():
         table.add_row(f"  {kind}", str(count))
     console.print(table)  # type: ignore[attr-defined]
