@@ -87,6 +87,7 @@ def bench_ingest(settings: Settings) -> dict[str, Any]:
         "chunks": first.chunks_total,
         "ingest_s": round(first.duration_s, 2),
         "ingest_chunks_per_s": round(first.embedded / first.duration_s, 1) if first.duration_s else None,
+        "units_embedded": first.units_embedded,  # answer units + headings, embedded at ingest too
         "raw_embed_s": round(embed_s, 2),
         "raw_embed_texts_per_s": round(len(texts) / embed_s, 1) if embed_s else None,
         "embedding_share_of_ingest": round(embed_s / first.duration_s, 3) if first.duration_s else None,
