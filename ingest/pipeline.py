@@ -241,7 +241,8 @@ def run_ingest(
             def step(done: float, steps: float, message: str = "") -> None:
                 notify(len(files) + done * len(files) / max(steps, 1), total, message)
 
-            result = writer.apply(plan, snapshot, progress=step)
+            sources = None if paths is None else [str(Path(p).resolve()) for p in paths]
+            result = writer.apply(plan, snapshot, progress=step, sources=sources)
             report.embedded = result.embedded
             report.vectors_reused = result.vectors_reused
             report.units_embedded, report.units_reused = result.units_embedded, result.units_reused
@@ -278,7 +279,8 @@ def ensure_default_index(settings: Settings, progress: ProgressCallback | None =
 
     Returns the ingest report when documents were (re)ingested, else ``None``.
     """
-    state = check(settings).state
+    health = check(settings)
+    state = health.state
     if state in ("complete", "writing"):
         return None
     if state == "damaged":
@@ -286,6 +288,11 @@ def ensure_default_index(settings: Settings, progress: ProgressCallback | None =
             snapshot = writer.snapshot()
             writer.apply(IndexPlan(cleanup="incremental"), snapshot, progress=progress)
         return None
+    journal = health.journal
+    if state == "interrupted" and journal is not None and journal.sources is not None:
+        # finish what was interrupted, with its own sources and cleanup (not a full cleanup of the defaults)
+        return run_ingest(journal.sources, settings, progress=progress, prune=journal.cleanup == "full",
+                          lock_timeout=ENSURE_LOCK_TIMEOUT_S)
     # another process may be building it right now: wait for it, then the plan finds everything in place
     return run_ingest(None, settings, progress=progress, lock_timeout=ENSURE_LOCK_TIMEOUT_S)
 

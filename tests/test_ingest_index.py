@@ -265,3 +265,31 @@ def test_units_are_finished_after_an_interrupted_ingest(tmp_path: Path, monkeypa
     assert report is not None and report.embedded == 0 and report.units_embedded == 3  # 2 units + heading
     reader = open_index(settings)
     assert reader.is_complete and len(reader.unit_vectors(reader.lexical.chunk_ids)[reader.lexical.chunk_ids[0]]) == 2
+
+
+def test_an_interrupted_ingest_of_explicit_paths_is_resumed_with_its_own_sources(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# A\n\nEn tekst om biblioteket.\n", encoding="utf-8")
+    other = tmp_path / "andet"
+    other.mkdir()
+    (other / "x.md").write_text("# X\n\nEn tekst fra en anden mappe.\n", encoding="utf-8")
+    (other / "y.md").write_text("# Y\n\nEndnu en tekst fra en anden mappe.\n", encoding="utf-8")
+    settings = fake_settings(tmp_path, corpus_dir=corpus)
+    run_ingest(None, settings)
+    run_ingest([other / "x.md"], settings)
+
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simuleret nedbrud før commit")
+
+    monkeypatch.setattr(writer_module, "build_derived", boom)
+    with pytest.raises(RuntimeError):
+        run_ingest([other / "y.md"], settings)
+    monkeypatch.undo()
+    report = ensure_default_index(settings)
+    assert report is not None and report.unchanged == ["y"]  # its chunks were written before the crash
+    assert report.deleted == [] and not report.full_cleanup  # "x" from the other root is not cleaned up
+    assert {m["doc_id"] for m in stored_collection(settings).get()["metadatas"]} == {"a", "x", "y"}
+    assert check(settings).state == "complete"
+    assert {m["doc_id"] for m in open_index(settings).lexical.metadatas} == {"a", "x", "y"}

@@ -64,6 +64,8 @@ class Journal(BaseModel):
     generation: int
     collection: str
     rebuild: bool = False
+    sources: list[str] | None = Field(None, description="What was being ingested (None = the default sources).")
+    cleanup: str = "full"
     pid: int = Field(default_factory=os.getpid)
 
 

@@ -106,12 +106,14 @@ class IndexWriter:
         return plan.changes_anything or not in_step(self.health, self.target, snapshot.fingerprint)
 
     # --- apply ------------------------------------------------------------------------------------------
-    def apply(self, plan: IndexPlan, snapshot: Snapshot, progress: ProgressCallback | None = None) -> ApplyResult:
-        """Write ``plan`` (computed against ``snapshot``) and commit a new generation."""
+    def apply(self, plan: IndexPlan, snapshot: Snapshot, progress: ProgressCallback | None = None, *,
+              sources: list[str] | None = None) -> ApplyResult:
+        """Write ``plan`` (computed against ``snapshot``) and commit a new generation. ``sources`` (what the plan
+        was made from; None = the default sources) is journaled so an interrupted run is resumed the same way."""
         notify = progress or (lambda *a, **k: None)
         result = ApplyResult(generation=self.generation)
-        write_journal(self.settings, Journal(started=now_iso(), generation=self.generation,
-                                             collection=self.target, rebuild=self.rebuild))
+        write_journal(self.settings, Journal(started=now_iso(), generation=self.generation, collection=self.target,
+                                             rebuild=self.rebuild, sources=sources, cleanup=plan.cleanup))
         vectors = self._donor_vectors(plan, snapshot, result)
         work = plan.work
         steps = len(work) + len(plan.deleted) + 1
