@@ -114,7 +114,7 @@ class IndexWriter:
         result = ApplyResult(generation=self.generation)
         write_journal(self.settings, Journal(started=now_iso(), generation=self.generation, collection=self.target,
                                              rebuild=self.rebuild, sources=sources, cleanup=plan.cleanup))
-        vectors = self._donor_vectors(plan, snapshot, result)
+        vectors = self._donor_vectors(plan, snapshot)
         work = plan.work
         steps = len(work) + len(plan.deleted) + 1
         for done, change in enumerate(work):
@@ -133,7 +133,7 @@ class IndexWriter:
         notify(steps, steps, "Færdig")
         return result
 
-    def _donor_vectors(self, plan: IndexPlan, snapshot: Snapshot, result: ApplyResult) -> dict[str, Any]:
+    def _donor_vectors(self, plan: IndexPlan, snapshot: Snapshot) -> dict[str, Any]:
         """key -> stored vector for every chunk to add whose text is already embedded somewhere (one read)."""
         donors = snapshot.vector_donors
         wanted = {donors[k] for c in (c for d in plan.work for c in d.to_add)
