@@ -63,20 +63,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ensure_index(settings: Any) -> None:
-    from ingest.pipeline import ensure_default_index
+    """Make the index servable before answering. Building it belongs to the ingest entry point, which this
+    runs as a subprocess (``python -m ingest --if-missing``): the ``assistant`` package never imports ``ingest``."""
+    import subprocess
 
-    announced = False
+    from assistant.index import check
 
-    def progress(*_: Any) -> None:
-        nonlocal announced
-        if not announced:
-            print(f"Søgeindekset findes ikke endnu – bygger det fra {settings.corpus_dir} …", file=sys.stderr)
-            announced = True
-
-    report = ensure_default_index(settings, progress=progress)
-    if report is not None:
-        print(f"Indekset er bygget: {report.chunks_total} tekststykker fra {report.documents_total} dokumenter.",
-              file=sys.stderr)
+    if check(settings).servable:
+        return
+    print(f"Søgeindekset er ikke klar – bygger det fra {settings.corpus_dir} …", file=sys.stderr)
+    done = subprocess.run([sys.executable, "-m", "ingest", "--if-missing", "-q"], stdout=sys.stderr, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.returncode)
 
 
 def _ask(args: argparse.Namespace, settings: Any) -> int:

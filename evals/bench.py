@@ -71,15 +71,14 @@ def bench_settings(base: Settings, data_dir: Path, corpus_dir: Path | None = Non
 def bench_ingest(settings: Settings) -> dict[str, Any]:
     """First ingest (chunks/s), raw embedding throughput of the same texts, and a no-change re-ingest."""
     from assistant.embeddings import get_embeddings
-    from assistant.lexical import load_lexical_index
+    from assistant.index import embedding_text, open_index
     from ingest.pipeline import run_ingest
 
     embeddings, load_s = _timed(lambda: get_embeddings(settings))
     embeddings.embed_documents(["opvarmning"])  # model loaded and warm before anything is timed
     first = run_ingest(None, settings)
-    lexical = load_lexical_index(settings)
-    texts = [f"{meta.get('section', '')}\n\n{text}" if meta.get("section") else text
-             for text, meta in zip(lexical.texts, lexical.metadatas, strict=True)]
+    lexical = open_index(settings).lexical
+    texts = [embedding_text(text, meta) for text, meta in zip(lexical.texts, lexical.metadatas, strict=True)]
     _, embed_s = _timed(lambda: embeddings.embed_documents(texts))
     again = run_ingest(None, settings)
     return {
@@ -88,13 +87,50 @@ def bench_ingest(settings: Settings) -> dict[str, Any]:
         "chunks": first.chunks_total,
         "ingest_s": round(first.duration_s, 2),
         "ingest_chunks_per_s": round(first.embedded / first.duration_s, 1) if first.duration_s else None,
+        "units_embedded": first.units_embedded,  # answer units + headings, embedded at ingest too
         "raw_embed_s": round(embed_s, 2),
         "raw_embed_texts_per_s": round(len(texts) / embed_s, 1) if embed_s else None,
         "embedding_share_of_ingest": round(embed_s / first.duration_s, 3) if first.duration_s else None,
         "reingest_s": round(again.duration_s, 2),
         "reingest_embedded": again.embedded,
+        "reingest_collection_reads": again.collection_reads,
         "index_mb": dir_size_mb(settings.index_dir),
     }
+
+
+INSERT_DOC = Path("guide") / "guide-08-aftaler.md"
+INSERT_BEFORE = "## Hvorfor skal partnerskabet have klare aftaler?"
+INSERT_SECTION = """## Hvem underskriver aftalen?
+
+Aftalen underskrives af lederen på begge sider, så den har opbakning fra toppen af organisationerne.
+
+Hver part gemmer et underskrevet eksemplar, og kopien lægges i bibliotekets fælles mappe for partnerskaber.
+
+"""
+
+
+def bench_insert_section(settings: Settings) -> dict[str, Any]:
+    """Insert one new section near the top of ``guide-08-aftaler.md`` (in ``settings.corpus_dir``, which must be
+    a copy) and re-ingest: the texts embedded must equal the new distinct texts (vectors are reused by hash)."""
+    from assistant.index import vector_key
+    from ingest.chunking import chunk_document
+    from ingest.loaders import load_file
+    from ingest.pipeline import run_ingest
+
+    file = settings.corpus_dir / INSERT_DOC
+    keys = lambda: {vector_key(c.page_content, c.metadata)  # noqa: E731
+                    for c in chunk_document(load_file(file, settings, root=settings.corpus_dir), settings)}
+    before = keys()
+    text = file.read_text(encoding="utf-8")
+    if INSERT_BEFORE not in text:
+        raise RuntimeError(f"{INSERT_DOC} har ikke afsnittet «{INSERT_BEFORE}»")
+    file.write_text(text.replace(INSERT_BEFORE, INSERT_SECTION + INSERT_BEFORE, 1), encoding="utf-8")
+    new_texts = len(keys() - before)
+    report = run_ingest(None, settings)
+    return {"insert_section_new_texts": new_texts, "insert_section_embedded": report.embedded,
+            "insert_section_chunks_added": report.chunks_added, "insert_section_chunks_deleted": report.chunks_deleted,
+            "insert_section_chunks_renumbered": report.chunks_updated, "insert_section_s": round(report.duration_s, 2),
+            "insert_section_collection_reads": report.collection_reads}
 
 
 # --- latency ------------------------------------------------------------------------------------------------------
@@ -313,7 +349,7 @@ def merge_scaling(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 # --- Chroma server ------------------------------------------------------------------------------------------------
 def bench_server(base: Settings, workdir: Path, queries: Sequence[str]) -> dict[str, Any]:
     """The same ingest and queries against a Chroma server on localhost."""
-    from assistant.store import local_chroma_server
+    from assistant.index.server import local_chroma_server
 
     with local_chroma_server(workdir / "server-db") as port:
         settings = bench_settings(base, workdir / "server-data", chroma_host="127.0.0.1", chroma_port=port)
@@ -336,7 +372,8 @@ def run_bench(scales: Sequence[int] = (1, 10), n_queries: int = 40, server: bool
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pa-bench-") as tmp:
         work = Path(tmp)
-        embedded = bench_settings(base, work / "embedded")
+        shutil.copytree(base.corpus_dir, work / "corpus")  # a copy: the insert-a-section bench edits it
+        embedded = bench_settings(base, work / "embedded", work / "corpus")
         result: dict[str, Any] = {}
         if not scales_only:
             log("Ingest af det rigtige korpus (indlejret Chroma) …")
@@ -345,6 +382,8 @@ def run_bench(scales: Sequence[int] = (1, 10), n_queries: int = 40, server: bool
             result["latency"] = bench_latency(embedded, queries)
             log("Hukommelse …")
             result["memory"] = bench_memory(embedded)
+            log("Nyt afsnit i guide-08-aftaler …")
+            result["ingest"].update(bench_insert_section(embedded))
         result["scaling"] = [bench_scale(base, work, s, queries, log, reuse_vectors and s >= REUSE_MIN_SCALE)
                              for s in scales]
         result["growth"] = growth(result["scaling"])
@@ -377,6 +416,10 @@ def _summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         row("rå embedding (tekster/s)", ing["raw_embed_texts_per_s"], s_ing.get("raw_embed_texts_per_s")),
         row("re-ingest uden ændringer (s)", ing["reingest_s"], s_ing.get("reingest_s")),
         row("re-ingest: embeddede tekster", ing["reingest_embedded"], s_ing.get("reingest_embedded")),
+        row("re-ingest: hele samlingen læst (gange)", ing.get("reingest_collection_reads"),
+            s_ing.get("reingest_collection_reads")),
+        row("nyt afsnit: nye forskellige tekster / embeddet",
+            f"{ing.get('insert_section_new_texts', '–')} / {ing.get('insert_section_embedded', '–')}", None),
     ]
     for mode in MODES:
         key = f"retrieval_{mode}"

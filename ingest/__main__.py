@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -22,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", type=Path, help="filer eller mapper (standard: korpus + uploads)")
     parser.add_argument("--dry-run", action="store_true", help="vis hvad der ville ændre sig, uden at ændre noget")
     parser.add_argument("--rebuild", action="store_true", help="slet indekset og byg det helt forfra")
-    parser.add_argument("--if-missing", action="store_true", help="byg kun, hvis indekset er tomt")
+    parser.add_argument("--if-missing", action="store_true",
+                        help="byg kun, hvis indekset mangler eller en indlæsning blev afbrudt (gør den færdig)")
     parser.add_argument("--prune", action="store_true",
                         help="slet også dokumenter, der ikke findes i de angivne stier (altid ved standardkilderne)")
     parser.add_argument("--stats", action="store_true", help="vis kun statistik for indekset")
@@ -35,10 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from assistant.settings import get_settings
-    from ingest.pipeline import IngestBusyError, IngestReport, index_stats, run_ingest
+    from ingest.pipeline import IngestBusyError, IngestReport, ensure_default_index, index_stats, run_ingest
 
     console = Console(stderr=False)
     settings = get_settings()
@@ -46,11 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.stats:
         _print_stats(console, index_stats(settings))
         return 0
-    if args.if_missing and not args.rebuild:
-        stats = index_stats(settings)
-        if stats.chunks > 0:
+    if args.if_missing and not args.rebuild and not args.paths:
+        try:
+            built = ensure_default_index(settings)
+        except IngestBusyError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return 3
+        if built is None:
+            stats = index_stats(settings)
             console.print(f"Indekset findes allerede ({stats.documents} dokumenter, {stats.chunks} tekststykker).")
             return 0
+        _print_report(console, built)
+        return 0
 
     paths = args.paths or None
     kwargs = dict(dry_run=args.dry_run, rebuild=args.rebuild, prune=True if args.prune else None)
@@ -69,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     except IngestBusyError as exc:
         console.print(f"[red]{exc}[/red]")
         return 3
+    _print_report(console, report)
+    return 0
+
+
+def _print_report(console: Any, report: Any) -> None:
+    from rich.table import Table
 
     table = Table(title="Prøvekørsel – intet er ændret" if report.dry_run else "Indlæsning færdig")
     table.add_column("Status")
@@ -85,14 +99,23 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"Tekststykker: {report.chunks_added} {verb} beregnet, {report.chunks_updated} opdateret, "
         f"{report.chunks_deleted} slettet; i alt {report.chunks_total} i {report.documents_total} dokumenter. "
-        f"Embeddings beregnet: {report.embedded}. Tid: {report.duration_s:.1f} s."
+        f"Embeddings beregnet: {report.embedded} tekststykker, {report.units_embedded} svarenheder. "
+        f"Tid: {report.duration_s:.1f} s."
     )
     for path, reason in report.skipped:
         console.print(f"[yellow]Sprunget over[/yellow] {path}: {reason}")
     for message in report.messages:
         if not message.startswith("Sprunget over"):
             console.print(message)
-    return 0
+
+
+STATE_LABELS = {
+    "complete": "fuldstændigt",
+    "writing": "en indlæsning er i gang (den forrige generation bruges imens)",
+    "interrupted": "en indlæsning blev afbrudt – kør python -m ingest for at gøre den færdig",
+    "damaged": "BM25-filerne mangler – kør python -m ingest --if-missing",
+    "missing": "findes ikke endnu",
+}
 
 
 def _print_stats(console: object, stats: object) -> None:
@@ -103,8 +126,9 @@ def _print_stats(console: object, stats: object) -> None:
     table.add_column("Værdi")
     for label, key in (("Dokumenter", "documents"), ("Tekststykker", "chunks"), ("Seneste indlæsning", "last_ingest"),
                        ("Embeddingmodel", "embedding_model"), ("Samling", "collection"), ("Mappe", "index_dir"),
-                       ("BM25 i takt", "lexical_in_sync")):
-        table.add_row(label, str(getattr(stats, key)))
+                       ("Generation", "generation"), ("Tilstand", "state"), ("BM25 i takt", "lexical_in_sync")):
+        value = getattr(stats, key)
+        table.add_row(label, STATE_LABELS.get(value, value) if key == "state" else str(value))
     for kind, count in stats.per_kind.items():
         table.add_row(f"  {kind}", str(count))
     console.print(table)  # type: ignore[attr-defined]

@@ -2,12 +2,13 @@
 
 Each chunk's ``page_content`` is the passage text only (no heading path), so quotes match the stored text.
 Metadata follows docs/ARCHITECTURE.md: doc_id, title, kind, chapter, section, source_url, path, chunk_index,
-content_hash, chunk_id (``f"{doc_id}:{chunk_index}:{content_hash[:12]}"``, also the Chroma id).
+content_hash, chunk_id (also the Chroma id, see :func:`make_chunk_id`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
@@ -23,8 +24,13 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def make_chunk_id(doc_id: str, chunk_index: int, text_hash: str) -> str:
-    return f"{doc_id}:{chunk_index}:{text_hash[:12]}"
+def make_chunk_id(doc_id: str, text_hash: str, occurrence: int = 0) -> str:
+    """``doc_id:hash16``; the n-th repeat of the same text in one document gets ``-n`` (n >= 2).
+
+    Independent of the chunk's position, so inserting or moving a section leaves the other ids as they were.
+    """
+    base = f"{doc_id}:{text_hash[:16]}"
+    return base if occurrence == 0 else f"{base}-{occurrence + 1}"
 
 
 def chunk_document(doc: LoadedDocument, settings: Settings) -> list[Document]:
@@ -37,6 +43,7 @@ def chunk_document(doc: LoadedDocument, settings: Settings) -> list[Document]:
         keep_separator="end",
     )
     chunks: list[Document] = []
+    seen: Counter[str] = Counter()
     for section_doc in header_splitter.split_text(doc.body):
         path = [str(section_doc.metadata[key]) for _, key in HEADERS if key in section_doc.metadata]
         section = SECTION_SEP.join(path) if path else doc.title
@@ -49,7 +56,8 @@ def chunk_document(doc: LoadedDocument, settings: Settings) -> list[Document]:
                 continue
             index = len(chunks)
             digest = content_hash(text)
-            chunk_id = make_chunk_id(doc.doc_id, index, digest)
+            chunk_id = make_chunk_id(doc.doc_id, digest, seen[digest])
+            seen[digest] += 1
             metadata = {
                 "doc_id": doc.doc_id,
                 "title": doc.title,
@@ -64,9 +72,3 @@ def chunk_document(doc: LoadedDocument, settings: Settings) -> list[Document]:
             }
             chunks.append(Document(id=chunk_id, page_content=text, metadata=metadata))
     return chunks
-
-
-def embedding_text(chunk: Document) -> str:
-    """What is embedded for a chunk: its heading path as context, then the passage."""
-    section = str(chunk.metadata.get("section", ""))
-    return f"{section}\n\n{chunk.page_content}" if section else chunk.page_content

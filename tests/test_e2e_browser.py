@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from _ui_support import APP, ROOT, clean_env, copy_index, settings_env
 
+from assistant.index.server import free_port
 from assistant.settings import Settings
-from assistant.store import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

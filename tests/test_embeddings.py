@@ -14,7 +14,7 @@ from assistant.embeddings import (
     default_st_model_path,
     get_embeddings,
 )
-from assistant.store import open_vector_store
+from assistant.index.chroma import open_vector_store
 from ingest.pipeline import index_stats, run_ingest
 
 

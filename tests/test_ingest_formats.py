@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_settings
+from conftest import FIXTURES, make_settings, stored_collection
 
-from assistant.lexical import load_lexical_index
+from assistant.index import open_index
 from assistant.settings import Settings
-from assistant.store import open_collection
 from ingest.loaders import IngestError, load_file
 from ingest.pipeline import run_ingest
 
@@ -39,7 +38,7 @@ BAD_REASONS = {
 
 
 def chunks_by_doc(settings: Settings) -> dict[str, list[tuple[str, dict, str]]]:
-    got = open_collection(settings).get(include=["metadatas", "documents"])
+    got = stored_collection(settings).get(include=["metadatas", "documents"])
     out: dict[str, list[tuple[str, dict, str]]] = {}
     for cid, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
         out.setdefault(meta["doc_id"], []).append((cid, meta, text))
@@ -88,7 +87,7 @@ def test_pdf_and_txt(formats_index: Settings) -> None:
     txt = docs["noter"]
     assert txt[0][1]["title"] == "noter" and txt[0][1]["section"] == "noter"
     assert txt[0][2].startswith("Noter fra netværksmødet\n\nVi talte om")
-    assert load_lexical_index(formats_index).search("læsetelte", 1)[0][0].startswith("projektbeskrivelse:")
+    assert open_index(formats_index).lexical.search("læsetelte", 1)[0][0].startswith("projektbeskrivelse:")
 
 
 def test_loader_errors_are_danish_and_specific(tmp_path: Path) -> None:

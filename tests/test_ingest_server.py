@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, stored_collection
 
-from assistant.lexical import load_lexical_index
-from assistant.store import chroma_cli, local_chroma_server, open_collection, open_vector_store
+from assistant.index import open_index
+from assistant.index.chroma import open_vector_store
+from assistant.index.server import chroma_cli, local_chroma_server
 from ingest.pipeline import index_stats, run_ingest
 
 
@@ -42,10 +43,10 @@ def test_ingest_against_chroma_server(tmp_path: Path, chroma_server: int) -> Non
     (corpus / "b.md").unlink()
     report = run_ingest(None, settings)
     assert (report.changed, report.deleted, report.embedded) == (["srv-aftale"], ["b"], 1)
-    ids = set(open_collection(settings).get(include=[])["ids"])
+    ids = set(stored_collection(settings).get(include=[])["ids"])
     assert {i.split(":")[0] for i in ids} == {"srv-aftale"} and len(ids) == 2
     stats = index_stats(settings)
     assert (stats.documents, stats.chunks, stats.lexical_in_sync) == (1, 2, True)
-    assert load_lexical_index(settings).search("styrer", 1)[0][0] in ids
+    assert open_index(settings).lexical.search("styrer", 1)[0][0] in ids
     hit = open_vector_store(settings).similarity_search("Hvordan opsiger vi aftalen?", k=1)[0]
     assert hit.page_content == "En samarbejdsaftale kan opsiges med tre måneders varsel."

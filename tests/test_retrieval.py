@@ -64,8 +64,7 @@ def test_hybrid_is_rrf_of_both_rankings(retriever: Retriever) -> None:
 def test_weights_come_from_settings(retriever: Retriever) -> None:
     """With the BM25 weight at 0 the hybrid ranking is the dense ranking."""
     settings = retriever.settings.model_copy(update={"bm25_weight": 0.0})
-    dense_only = Retriever(settings, embeddings=retriever.embeddings, collection=retriever.collection,
-                           lexical=retriever.lexical)
+    dense_only = Retriever(settings, embeddings=retriever.embeddings, index=retriever.index)
     question = "Hvordan kan biblioteket vise sine styrker over for en partner?"
     assert [c.chunk_id for c in dense_only.search(question, k=5)] == \
         [c.chunk_id for c in retriever.search(question, k=5, mode="dense")]

@@ -1,0 +1,52 @@
+"""The index package: the one owner of every stored artifact of a search index.
+
+Artifacts of one index (``settings.index_dir``): the Chroma collection(s), ``generations/NNNNNN/`` (BM25 +
+chunk table of a committed generation), ``manifest.json`` (the commit record), ``journal.json`` (an ingest in
+progress) and ``ingest.lock`` (the writer lock). Nothing outside this package opens them.
+
+* Read: ``open_index(settings) -> IndexReader`` (read-only, never repairs), ``index_stats(settings)``,
+  ``check(settings) -> IndexHealth``.
+* Write: ``with open_writer(settings, rebuild=...) as writer:`` → ``writer.snapshot()`` (the one full read),
+  ``writer.apply(plan, snapshot)`` (an :class:`IndexPlan` computed by ``ingest``).
+"""
+
+from assistant.index.health import IndexHealth, check
+from assistant.index.lock import LOCK_NAME, IngestBusyError
+from assistant.index.manifest import Manifest, chunk_fingerprint, read_manifest
+from assistant.index.plan import (
+    Cleanup,
+    DocChange,
+    IndexPlan,
+    Snapshot,
+    StoredChunk,
+    embedding_text,
+    vector_key,
+)
+from assistant.index.reader import IndexReader, IndexStats, index_stats, open_index, read_snapshot
+from assistant.index.writer import ApplyResult, IndexWriter, ProgressCallback, open_writer
+
+__all__ = [
+    "LOCK_NAME",
+    "ApplyResult",
+    "Cleanup",
+    "DocChange",
+    "IndexHealth",
+    "IndexPlan",
+    "IndexReader",
+    "IndexStats",
+    "IndexWriter",
+    "IngestBusyError",
+    "Manifest",
+    "ProgressCallback",
+    "Snapshot",
+    "StoredChunk",
+    "check",
+    "chunk_fingerprint",
+    "embedding_text",
+    "index_stats",
+    "open_index",
+    "open_writer",
+    "read_manifest",
+    "read_snapshot",
+    "vector_key",
+]
