@@ -5,13 +5,16 @@ So the answer is built around sections, not loose sentences:
 
 1. **Lead.** Among the best-ranked passages, the one whose heading path *and* text both match the question
    leads (question ↔ heading + question ↔ passage cosine). Its answering content is shown whole: every unit
-   of the passage (a lead-in with all of its list items; a list is never cut).
+   of the passage (a lead-in with all of its list items; a list is never cut). When the lead opens a section
+   with subsections, each subsection follows as its heading and first sentence.
 2. **The top passage is never lost.** When the lead is not the top-ranked passage, the top passage follows
    it whole, so the answer always covers at least what the single best passage says.
 3. **Other parts of the question.** A multi-part question ("… og hvordan …?", two questions in one) gets the
-   best passage for each further part.
-4. **Complementary points.** At most ``MAX_EXTRA_POINTS`` units from the other passages that are as close to
-   the question as the lead's typical unit and that bring mostly new content words (novelty against what is
+   best passage for each further part (a part that refers back borrows the topic of the parts before it).
+4. **Sections beside the lead.** Retrieved passages from the lead's sibling sections (same parent heading)
+   are shown whole under their headings: the answer spans the parent topic the question is about.
+5. **Complementary points.** At most ``MAX_EXTRA_POINTS`` units, one per further passage, that are as close to
+   the question as the lead's median unit and bring mostly new content words (novelty against what is
    already chosen, not similarity to the question's names).
 
 Units come from :mod:`assistant.units`; their vectors come from the index when it has them (computed at
@@ -23,13 +26,14 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.conversation import contextualize
 from assistant.lexical import tokenize
-from assistant.models import Citation, RetrievedChunk
+from assistant.models import Citation, RetrievedChunk, Turn
 from assistant.prompts import looks_like_injection
 from assistant.units import Unit, list_items, split_units, unit_embedding_text, with_requirements
 
@@ -39,8 +43,6 @@ MIN_NOVELTY = 0.5  # a complementary point must bring mostly (more than half) ne
 QUOTE_LIMIT = 1200  # longest exact quote of one citation; a chunk is at most ~900 characters
 _QUESTION_SPLIT = re.compile(r"(?<=\?)\s+|,?\s+(?:og|samt|eller)\s+(?=(?:hv\w+|hvordan|skal|kan|må|bør)\b)",
                              re.IGNORECASE)
-
-VectorLookup = Callable[[Sequence[str]], list[np.ndarray | None]]
 
 
 @dataclass
@@ -93,23 +95,30 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 else [question]
 
 
+def part_queries(question: str) -> list[str]:
+    """The further parts of a multi-part question as queries of their own: a part that refers back
+    ("… og hvor længe kørte det?") borrows the topic words of the parts before it, like a follow-up."""
+    parts = question_parts(question)
+    return [contextualize(part, [Turn(role="user", content=p) for p in parts[:i]])
+            for i, part in enumerate(parts) if i > 0]
+
+
 class ExtractiveAnswerer:
     """Composes a cited answer from retrieved chunks, reusing the retriever's embedding model."""
 
-    def __init__(self, retriever, stored_vectors: VectorLookup | None = None, cache_size: int = 20000) -> None:
+    def __init__(self, retriever, cache_size: int = 4000) -> None:
         self.retriever = retriever
         self.sections = SectionMap.from_records(
             zip(retriever.lexical.chunk_ids, retriever.lexical.texts, retriever.lexical.metadatas, strict=True))
-        self.stored_vectors = stored_vectors
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     # --- vectors ---------------------------------------------------------------------------------------
     def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Passage vectors of ``texts``: from the index when stored there, else embedded once and cached."""
-        found: list[np.ndarray | None] = (list(self.stored_vectors(texts)) if self.stored_vectors
-                                          else [None] * len(texts))
+        """Passage vectors of ``texts``: stored in the index (units and headings, computed at ingest) or, for
+        text the index does not hold, embedded once and cached."""
+        found: list[np.ndarray | None] = [None] * len(texts)
         with self._lock:
             for i, text in enumerate(texts):
                 if found[i] is None and text in self._cache:
@@ -154,7 +163,7 @@ class ExtractiveAnswerer:
         passages = [p for p in passages if any(p.usable(i) for i in range(len(p.units)))]
         if not passages:
             return Composition([])
-        lead = _choose_lead(passages)
+        lead = max(passages, key=lambda p: p.lead_score)
         blocks = [_whole(lead, "lead")]
         top = passages[0]
         for child in self.sections.children(lead.chunk):  # the top passage, when a subsection, is shown whole
@@ -162,26 +171,25 @@ class ExtractiveAnswerer:
                           else _first_unit(_plain(child), "subsection"))
         if all(b.passage.chunk.chunk_id != top.chunk.chunk_id for b in blocks):
             blocks.append(_whole(top, "part"))
-        for part in question_parts(query)[1:]:
+        shown = {b.passage.chunk.chunk_id for b in blocks}  # retrieved sections beside the lead, shown whole
+        blocks.extend(_whole(p, "sibling") for p in passages
+                      if p.chunk.chunk_id not in shown and _parent(lead.chunk) is not None
+                      and _parent(p.chunk) == _parent(lead.chunk))
+        for part in part_queries(query):
             blocks.extend(self._part_block(part, passages, blocks, search))
         if points:
             blocks.extend(_points(passages, blocks))
         return Composition([b for b in blocks if b.indices])
 
     def _part_block(self, part: str, passages: list[_Passage], blocks: list[Block], search) -> list[Block]:
-        """The best passage for one further part of the question, unless it is already shown."""
-        candidates = list(passages)
-        if search is not None:
-            seen = {p.chunk.chunk_id for p in passages}
-            extra = [c for c in search(part) if c.chunk_id not in seen]
-            candidates += self._passages(self.retriever.embed_query(part), extra)
-        qvec = self.retriever.embed_query(part)
-        heads = self.passage_vectors([str(p.chunk.metadata.get("section", "")) for p in candidates])
-        chunk_vecs = self.passage_vectors([p.chunk.text for p in candidates])
-        scores = heads @ qvec + chunk_vecs @ qvec
-        best = candidates[int(np.argmax(scores))]
-        if any(b.passage.chunk.chunk_id == best.chunk.chunk_id for b in blocks):
+        """The top passage retrieved for one further part of the question, unless it is already shown."""
+        if search is None:
             return []
+        found = search(part)
+        if not found or any(b.passage.chunk.chunk_id == found[0].chunk_id for b in blocks):
+            return []
+        known = {p.chunk.chunk_id: p for p in passages}
+        best = known.get(found[0].chunk_id) or self._passages(self.retriever.embed_query(part), found[:1])[0]
         return [_whole(best, "part")]
 
     def passage_answer(self, chunk: RetrievedChunk) -> tuple[str, list[Citation]]:
@@ -248,15 +256,12 @@ def _first_unit(passage: _Passage, role: str) -> Block:
     return Block(passage, tuple(with_requirements(passage.units, usable[:1])), role)
 
 
-LEAD_RULE = "score"
-POINTS_RULE = "global"
-
-
-def _choose_lead(passages: Sequence[_Passage]) -> _Passage:
-    if LEAD_RULE == "score":
-        return max(passages, key=lambda p: p.lead_score)
-    heading_rank = {id(p): r for r, p in enumerate(sorted(passages, key=lambda p: -p.heading_cosine))}
-    return min(passages, key=lambda p: (p.rank + heading_rank[id(p)], p.rank))
+def _parent(chunk: RetrievedChunk) -> tuple[str, str] | None:
+    """``(doc_id, parent section path)``; None for a top-level section."""
+    section = str(chunk.metadata.get("section", ""))
+    if SECTION_SEP not in section:
+        return None
+    return chunk.doc_id, section.rsplit(SECTION_SEP, 1)[0]
 
 
 # --- selection helpers ---------------------------------------------------------------------------------------
@@ -279,12 +284,11 @@ def _points(passages: Sequence[_Passage], blocks: Sequence[Block]) -> list[Block
         key=lambda c: -c[0],
     )
     points: list[Block] = []
-    per_passage = POINTS_RULE == "per_passage"
-    used: set[str] = set()
+    used: set[str] = set()  # one point per passage: the points come from different sections
     for cos, passage, i in candidates:
-        if (not per_passage and len(points) >= MAX_EXTRA_POINTS) or cos < bar:
+        if len(points) >= MAX_EXTRA_POINTS or cos < bar:
             break
-        if per_passage and passage.chunk.chunk_id in used:
+        if passage.chunk.chunk_id in used:
             continue
         indices = with_requirements(passage.units, [i])
         stems = set().union(*(passage.stems[j] for j in indices))
@@ -331,12 +335,13 @@ def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]
         if block.role == "point":
             points.append(body if body.startswith("- ") else f"- {body}")
         elif block.role == "subsection":
-            heading = str(chunk.metadata.get("section", "")).rsplit(SECTION_SEP, 1)[-1]
-            line = f"- **{heading}:** " + body.removeprefix("- ").replace("\n", " ")
+            line = f"- **{_label(chunk)}** " + body.removeprefix("- ").replace("\n", " ")
             if previous_role == "subsection":
                 parts[-1] += "\n" + line
             else:
                 parts.append(line)
+        elif block.role == "sibling":
+            parts.append(f"**{_label(chunk)}**\n{body}")
         else:
             parts.append(body)
         previous_role = block.role
@@ -346,6 +351,12 @@ def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]
         main = citations[0]
         parts.append(f"Læs mere i »{main.title}« [{main.n}].")
     return "\n\n".join(parts), citations
+
+
+def _label(chunk: RetrievedChunk) -> str:
+    """A section's own heading as a label: "Formål og mål:", "Hvem stod bag?"."""
+    heading = str(chunk.metadata.get("section", "")).rsplit(SECTION_SEP, 1)[-1].strip()
+    return heading if heading.endswith(("?", ":", "!")) else f"{heading}:"
 
 
 def _clean_runs(block: Block) -> list[Block]:

@@ -28,6 +28,7 @@ FRAMING = re.compile(
 )
 _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"”»)]?\s+(?=[\"“«(]?[A-ZÆØÅ0-9])")
+_LABEL = re.compile(r"^\*\*[^*\n]+\*\*:?\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 ALTERNATIVE_SEPARATOR = "|"
 
@@ -138,10 +139,11 @@ def citation_precision(judgements: Sequence[CitationJudgement]) -> float | None:
 
 # --- faithfulness -----------------------------------------------------------------------------------------
 def answer_sentences(text: str) -> list[str]:
-    """The sentences of an answer (list markers removed), citation markers kept."""
+    """The sentences of an answer (list markers and section labels "**heading**" removed), citation markers
+    kept. A label is the cited section's own heading (its ``section`` metadata), not a claim."""
     sentences: list[str] = []
     for line in text.splitlines():
-        body = _BULLET.sub("", line).strip()
+        body = _LABEL.sub("", _BULLET.sub("", line)).strip()
         if body:
             sentences.extend(s.strip() for s in _SENTENCE_SPLIT.split(body) if s.strip())
     return sentences

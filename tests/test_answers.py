@@ -92,7 +92,7 @@ def _cited_pieces(text: str) -> list[tuple[int, str]]:
         block_n = int(_MARK.findall(block)[-1])
         for line in lines:
             own = _MARK.findall(line)
-            plain = re.sub(r" \[\d+\]", "", re.sub(r"^\s*- (\*\*[^*]+:\*\* )?", "", line)).strip()
+            plain = re.sub(r" \[\d+\]", "", re.sub(r"^\s*(- )?(\*\*[^*]+\*\* ?)?", "", line)).strip()
             pieces.extend((int(own[-1]) if own else block_n, s.rstrip(".!?,;:"))
                           for s in re.split(r"(?<=[.!?])\s+", plain) if s)
     return pieces
