@@ -315,7 +315,9 @@ def bench_scale(base: Settings, workdir: Path, scale: int, queries: Sequence[str
     out.update(retriever_load_s=lat["retriever_load_s"],
                **{f"{mode}_p50_ms": lat[f"retrieval_{mode}"]["p50_ms"] for mode in MODES},
                **{f"{mode}_p95_ms": lat[f"retrieval_{mode}"]["p95_ms"] for mode in MODES},
-               answer_p50_ms=lat["answer_cold"]["p50_ms"], answer_p95_ms=lat["answer_cold"]["p95_ms"])
+               answer_p50_ms=lat["answer_cold"]["p50_ms"], answer_p95_ms=lat["answer_cold"]["p95_ms"],
+               answer_warm_p50_ms=lat["answer_warm"]["p50_ms"], answer_warm_p95_ms=lat["answer_warm"]["p95_ms"],
+               query_embedding_p50_ms=lat["query_embedding"]["p50_ms"])
     shutil.rmtree(root, ignore_errors=True)
     log(f"  {out['chunks']} tekststykker, ingest {out['ingest_s']} s, hybrid p50 {out['hybrid_p50_ms']} ms")
     return out
@@ -327,7 +329,7 @@ def growth(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
         return {}
     first = rows[0]
     keys = ("chunks", "ingest_s", "reingest_s", "index_mb", "bm25_p50_ms", "dense_p50_ms", "hybrid_p50_ms",
-            "answer_p50_ms")
+            "answer_p50_ms", "answer_warm_p50_ms", "answer_warm_p95_ms")
     return {str(r["scale"]): {k: round(r[k] / first[k], 2) for k in keys
                               if first.get(k) and r.get(k) is not None
                               and not (k == "ingest_s" and r.get("vectors_reused"))}
