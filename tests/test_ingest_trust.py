@@ -47,14 +47,17 @@ def test_only_the_corpus_can_hold_guide_content(corpus_and_settings: tuple[Path,
     assert doc.trusted and (doc.kind, doc.chapter, doc.source_url) == (
         "guide", 8, "https://bygpartnerskaber.dk/aftaler")
 
-    saved = save_upload(CLAIMS_GUIDE.encode(), "vejledning.md", settings)
+    claims = CLAIMS_GUIDE.replace("id: falsk-guide", "id: upload-guide")
+    saved = save_upload(claims.encode(), "vejledning.md", settings)
+    assert any("kind: guide" in w for w in saved.warnings)  # shown on the maintainer page
     upload = load_file(saved.path, settings, root=uploads_dir(settings))
     assert not upload.trusted
     assert (upload.kind, upload.chapter, upload.source_url) == ("dokument", 0, "")
     assert upload.path == "vejledning.md" and upload.title == "Officiel vejledning"
     assert any("kind: guide" in w for w in upload.warnings) and any("source_url" in w for w in upload.warnings)
     # an invalid claimed kind does not matter either: it is overridden, not validated
-    saved = save_upload(CLAIMS_GUIDE.replace("kind: guide", "kind: hacker").encode(), "andet.md", settings)
+    saved = save_upload(claims.replace("kind: guide", "kind: hacker").replace("upload-guide", "andet").encode(),
+                        "andet.md", settings)
     assert load_file(saved.path, settings, root=uploads_dir(settings)).kind == "dokument"
 
 
@@ -125,3 +128,14 @@ def test_an_upload_never_replaces_corpus_text(corpus_and_settings: tuple[Path, S
 ])
 def test_copy_names(name: str, base: str) -> None:
     assert copy_base_name(name) == base
+
+
+def test_an_upload_with_a_corpus_doc_id_is_rejected(tmp_settings: Settings) -> None:
+    from ui.uploads import UploadRejected
+
+    with pytest.raises(UploadRejected, match=r"bruges allerede af guidens fil guide/guide-08-aftaler\.md"):
+        save_upload(b"# Aftaler\n\nMin egen version.\n", "guide-08-aftaler.md", tmp_settings)
+    with pytest.raises(UploadRejected, match="'case-krimicafe'"):
+        save_upload(b"---\nid: case-krimicafe\n---\n\n# Krimi\n\nTekst.\n", "min-krimi.md", tmp_settings)
+    assert not uploads_dir(tmp_settings).exists() or not any(
+        p for p in uploads_dir(tmp_settings).iterdir() if p.is_file())

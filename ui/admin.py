@@ -213,6 +213,8 @@ def render_upload(settings: Settings) -> None:
                 continue
             verb = "erstattet" if saved.replaced else "gemt"
             st.success(f"«{file.name}» er {verb} som {saved.path.name} (dokument «{saved.title}»).")
+            for warning in saved.warnings:
+                st.warning(f"«{file.name}»: {warning}.")
     folder = uploads_dir(settings)
     existing = sorted(p.name for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
     if existing:

@@ -9,6 +9,8 @@ oversized file is rejected with a Danish reason and never replaces an earlier up
 * Each check stages the file in its own folder under ``uploads/.pending/`` (hidden: ingest ignores it), removed
   afterwards whatever happens; leftovers of a killed process are removed by ``clean_stale_pending`` (called
   when the maintainer page starts).
+* An upload whose doc_id is already used by a file in ``corpus/`` is rejected: the guide's own file would win at
+  ingest (``ingest.loaders.resolve_duplicates``), so the upload would never be used.
 * File names: an upload is saved as the ASCII slug of its name. The same original name replaces the earlier
   upload (that is how a maintainer updates a document); a *different* name that reduces to the same slug
   (``😀.md`` and ``🎉.md`` both → ``dokument.md``) gets a distinct name (``dokument-2.md``). Which original name each
@@ -32,7 +34,7 @@ from filelock import FileLock, Timeout
 
 from assistant.corpus import slugify
 from assistant.settings import Settings
-from ingest.loaders import SUPPORTED_EXTS, IngestError, load_file_isolated
+from ingest.loaders import SUPPORTED_EXTS, IngestError, claimed_doc_ids, load_file_isolated
 from ingest.pipeline import uploads_dir
 
 PENDING_DIR = ".pending"  # hidden: ingest ignores it
@@ -61,6 +63,7 @@ class SavedUpload:
     doc_id: str
     title: str
     replaced: bool
+    warnings: tuple[str, ...] = ()  # Danish notes from the loader (e.g. front matter claims that were ignored)
 
 
 def _base_name(name: str) -> str:
@@ -152,6 +155,12 @@ def _check_and_save(data: bytes, original_name: str, settings: Settings, folder:
                                      memory_limit_mb=UPLOAD_MEMORY_LIMIT_MB)
         except IngestError as exc:
             raise UploadRejected(f"«{original_name}» blev ikke gemt: {exc}.") from exc
+        taken = corpus_doc_ids(settings).get(doc.doc_id)
+        if taken:
+            raise UploadRejected(
+                f"«{original_name}» blev ikke gemt: dokument-id'et '{doc.doc_id}' bruges allerede af guidens fil "
+                f"{taken}. Giv filen et andet navn (eller et andet 'id' i front matter)."
+            )
         replaced = target.exists()
         pending.replace(target)
         names[target.name] = _base_name(original_name)
@@ -159,7 +168,21 @@ def _check_and_save(data: bytes, original_name: str, settings: Settings, folder:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return SavedUpload(original_name=original_name, path=target, doc_id=doc.doc_id, title=doc.title,
-                       replaced=replaced)
+                       replaced=replaced, warnings=tuple(doc.warnings))
+
+
+def corpus_doc_ids(settings: Settings) -> dict[str, str]:
+    """doc_id -> path (relative to ``corpus_dir``) of the corpus files, from their names and front matter heads."""
+    root = settings.corpus_dir
+    ids: dict[str, str] = {}
+    if not root.is_dir():
+        return ids
+    for file in sorted(root.rglob("*")):
+        rel = file.relative_to(root)
+        if file.suffix.lower() in SUPPORTED_EXTS and file.is_file() and not any(p.startswith(".") for p in rel.parts):
+            for doc_id in claimed_doc_ids(file, root, settings):
+                ids.setdefault(doc_id, rel.as_posix())
+    return ids
 
 
 def clean_stale_pending(settings: Settings, *, older_than_s: float = STALE_PENDING_S) -> list[str]:
