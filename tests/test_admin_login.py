@@ -107,7 +107,12 @@ def test_page_locks_after_repeated_failures(admin_env: Path, caplog: pytest.LogC
     throttle = login_throttle(get_settings())
     throttle.policy = LoginPolicy(max_failures=3, lockout_s=900, base_delay_s=0.01, max_delay_s=0.05)
     caplog.set_level(logging.INFO, logger="ui.admin")
+    leftover = admin_env / "uploads" / ".pending" / "afbrudt"
+    leftover.mkdir(parents=True)
+    (leftover / "halv.pdf").write_bytes(b"%PDF-1.4 halv")
+    os.utime(leftover, (1, 1))  # from a process killed long ago
     at = _login_page()
+    assert not leftover.exists()  # cleaned when the maintainer page starts
     for left in (2, 1):
         at = _submit(at, "forkert-gæt")
         assert [e.value for e in at.error] == ["Forkert adgangskode."]

@@ -207,7 +207,8 @@ def render_upload(settings: Settings) -> None:
     if files and st.button("Gem filerne", key="save_uploads", icon=":material/upload:"):
         for file in files:
             try:
-                saved = save_upload(file.getvalue(), file.name, settings)
+                with st.spinner(f"Kontrollerer «{file.name}» …"):
+                    saved = save_upload(file.getvalue(), file.name, settings)
             except UploadRejected as exc:
                 st.error(str(exc))
                 continue
