@@ -165,9 +165,13 @@ def load_file(path: Path, settings: Settings, *, root: Path | None = None,
     except FrontMatterError as exc:
         raise IngestError(str(exc)) from exc
     extra = meta.model_dump(exclude={"id", "title", "kind", "chapter", "source_url"}, mode="json")
+    title = meta.title
+    if not trusted and looks_like_injection(title):
+        title = path.stem
+        warnings.append(f"titlen ligner et forsøg på at ændre assistentens instruktioner; filnavnet «{title}» bruges")
     return LoadedDocument(
         doc_id=meta.id,
-        title=meta.title,
+        title=title,
         kind=meta.kind,
         chapter=int(meta.chapter or 0),
         source_url=meta.source_url,
