@@ -2,6 +2,11 @@
 
 Front matter is optional for uploaded files: without it, ``doc_id`` comes from the file name slug,
 the title from the first heading (else the file name) and ``kind`` is ``"dokument"``.
+
+Front matter is untrusted input (uploads), so it is parsed with bounded work: PyYAML's ``SafeLoader`` (no Python
+objects) extended to refuse more than ``MAX_YAML_ALIASES`` aliases (a 400-byte "billion laughs" alias bomb
+otherwise expands to gigabytes as soon as anything walks the value), a size limit (``MAX_FRONT_MATTER_CHARS``) and
+a nesting limit (``MAX_YAML_DEPTH``). Our own corpus uses no aliases at all.
 """
 
 from __future__ import annotations
@@ -12,13 +17,18 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
-import frontmatter
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 Kind = Literal["guide", "tool", "case", "about", "template", "dokument"]
 KINDS: tuple[str, ...] = ("guide", "tool", "case", "about", "template", "dokument")
 DOC_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+#: Limits for the YAML front matter (see the module docstring).
+MAX_YAML_ALIASES = 10
+MAX_YAML_DEPTH = 20
+MAX_FRONT_MATTER_CHARS = 16_384
+_FM_BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
 
 
 class FrontMatterError(ValueError):
@@ -78,18 +88,64 @@ def has_front_matter(text: str) -> bool:
     return text.lstrip("\ufeff").startswith("---")
 
 
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses alias bombs and deep nesting before anything is constructed."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise FrontMatterError(
+                    f"front matter bruger for mange YAML-aliasser (mere end {MAX_YAML_ALIASES}); skriv værdierne ud"
+                )
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise FrontMatterError(f"front matter er indlejret for dybt (mere end {MAX_YAML_DEPTH} niveauer)")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml_bounded(text: str) -> Any:
+    """Parse untrusted YAML with ``_BoundedSafeLoader``. Raises ``FrontMatterError`` (Danish)."""
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        raise FrontMatterError(
+            f"front matter er for lang ({len(text)} tegn; grænsen er {MAX_FRONT_MATTER_CHARS})"
+        )
+    loader = _BoundedSafeLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(f"ugyldig YAML i front matter ({_first_line(exc)})") from exc
+    finally:
+        loader.dispose()
+
+
 def parse_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Split raw front matter (a dict, possibly empty) from the body. Raises ``FrontMatterError``."""
+    """Split raw front matter (a dict, possibly empty) from the body. Raises ``FrontMatterError``.
+
+    The ``---`` split follows python-frontmatter's YAML handler; the YAML itself goes through
+    ``load_yaml_bounded`` (python-frontmatter would call the unbounded ``SafeLoader``).
+    """
     text = text.lstrip("\ufeff")
     if not has_front_matter(text):
         return {}, text
-    try:
-        post = frontmatter.loads(text)
-    except (yaml.YAMLError, ValueError) as exc:
-        raise FrontMatterError(f"ugyldig YAML i front matter ({_first_line(exc)})") from exc
-    if not isinstance(post.metadata, dict):
+    parts = _FM_BOUNDARY.split(text.strip(), 2)
+    if len(parts) < 3:  # no closing '---': plain text that starts with a rule (as python-frontmatter does)
+        return {}, text
+    _, fm, content = parts
+    metadata = load_yaml_bounded(fm)
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
         raise FrontMatterError("front matter skal være en YAML-ordbog (nøgle: værdi)")
-    return dict(post.metadata), post.content
+    return dict(metadata), content.strip()
 
 
 def corpus_meta(raw: dict[str, Any], *, path: Path, body: str) -> CorpusMeta:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from assistant.models import RetrievedChunk
 
@@ -44,26 +49,48 @@ INJECTION_REFUSAL = (
 EMPTY_QUESTION = "Skriv et spørgsmål om partnerskaber, så finder jeg svaret i guiden."
 
 # --- prompt injection ------------------------------------------------------------------------------------
-_INJECTION_PATTERNS = [
-    r"\b(ignorer|ignorér|glem|tilsidesæt|se bort fra)\b[^.?!\n]{0,40}\b(instruks\w*|instruktion\w*|regler|"
-    r"prompt\w*|anvisning\w*|besked\w*|ovenstående|alt hvad)",
-    r"\bignore\b[^.?!\n]{0,40}\b(instructions?|rules|prompts?|above)\b",
-    r"\bdisregard\b[^.?!\n]{0,40}\b(instructions?|rules|above)\b",
-    r"\b(du er nu|fra nu af er du|du skal nu være|lad som om du er|du spiller nu|opfør dig som)\b",
-    r"\b(you are now|act as|pretend to be|from now on you)\b",
-    r"(^|\n|\s)(system|assistant|developer)\s*:",
-    r"<\s*/?\s*(system|passage|instructions?|im_start|im_end)\b",
-    r"\b(ny|nye) (instruks|instruktion|instruktioner|systemprompt)\b",
-    r"\b(vis|print|gentag|afslør)\b[^.?!\n]{0,30}\b(systemprompt\w*|system prompt|dine instruktioner)\b",
-    r"\bjailbreak\b|\bDAN-tilstand\b|\bdeveloper mode\b",
-]
-_INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.IGNORECASE)
-_SENTENCE = re.compile(r"[^.?!\n]+[.?!]*", re.UNICODE)
+# The patterns are data (assistant/injection_patterns.yaml), small and grouped by category, matched against a
+# normalised form of the text, so spelling tricks (case, accents, æøå, fullwidth letters, zero-width characters,
+# "i.g.n.o.r.e") do not need their own patterns. Used for questions (answer only the real question), passages
+# (a flagged sentence is never quoted, and is redacted before an LLM sees it) and, at ingest, uploaded documents.
+PATTERNS_FILE = Path(__file__).with_name("injection_patterns.yaml")
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+_SPELLED = re.compile(r"(?<![a-z0-9])(?:[a-z][.\-_*] ?){2,}[a-z](?![a-z0-9])")
+_INNER_DOT = re.compile(r"(?<=[a-z0-9])\.(?=[a-z0-9])")  # "www.x.dk" -> "www_x_dk": not a sentence end
+_NOT_KEPT = re.compile(r"[^a-z0-9_@.?!:/<>|\[\]]+")
+
+
+def normalise_for_detection(text: str) -> str:
+    """The form the injection patterns are written for (see ``injection_patterns.yaml``)."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+    text = text.replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _SPELLED.sub(lambda m: re.sub(r"[.\-_* ]", "", m.group(0)), text)
+    return " ".join(_NOT_KEPT.sub(" ", _INNER_DOT.sub("_", text)).split())
+
+
+@lru_cache(maxsize=1)
+def injection_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """Category -> compiled patterns, from ``PATTERNS_FILE``."""
+    data = yaml.safe_load(PATTERNS_FILE.read_text(encoding="utf-8"))
+    return {name: tuple(re.compile(p) for p in spec["patterns"]) for name, spec in data.items()}
+
+
+def injection_categories(text: str) -> list[str]:
+    """The categories of ``injection_patterns`` that ``text`` matches (empty: nothing suspicious)."""
+    norm = normalise_for_detection(text)
+    return [name for name, patterns in injection_patterns().items() if any(p.search(norm) for p in patterns)]
 
 
 def looks_like_injection(text: str) -> bool:
-    """True when ``text`` tries to change the assistant's instructions or role."""
-    return bool(_INJECTION.search(text))
+    """True when ``text`` tries to change the assistant's instructions or role, or to plant an address/link."""
+    norm = normalise_for_detection(text)
+    return any(p.search(norm) for patterns in injection_patterns().values() for p in patterns)
+
+
+#: A sentence ends at . ? ! followed by a space (or a line end); "www.x.dk" and "3.5" stay inside it.
+_SENTENCE = re.compile(r"(?:[^.?!\n]|[.?!](?=[^\s.?!]))+[.?!]*", re.UNICODE)
 
 
 def strip_injection(question: str) -> str:
@@ -79,7 +106,13 @@ def redact_injection(text: str) -> str:
     """A passage with each sentence that tries to change instructions replaced by a neutral marker."""
     if not looks_like_injection(text):
         return text
-    return _SENTENCE.sub(lambda m: REDACTED if looks_like_injection(m.group(0)) else m.group(0), text)
+    def replace(match: re.Match[str]) -> str:
+        sentence = match.group(0)
+        if not looks_like_injection(sentence):
+            return sentence
+        return sentence[: len(sentence) - len(sentence.lstrip())] + REDACTED  # keep the space before it
+
+    return _SENTENCE.sub(replace, text)
 
 
 

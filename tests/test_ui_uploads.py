@@ -74,3 +74,40 @@ def test_ingest_ignores_the_staging_folder(tmp_settings: Settings) -> None:
     (uploads_dir(tmp_settings) / PENDING_DIR / "halv.md").write_bytes(GOOD_MD)
     files, _ = discover_files([uploads_dir(tmp_settings)])
     assert [f.name for f, _root in files] == ["referat.md"]
+
+
+def test_names_that_reduce_to_the_same_slug_get_distinct_files(tmp_settings: Settings) -> None:
+    smile = save_upload("# Smil\n\nEt dokument om glæde.\n".encode(), "😀.md", tmp_settings)
+    party = save_upload(b"# Fest\n\nEt dokument om fester.\n", "🎉.md", tmp_settings)
+    assert (smile.path.name, party.path.name) == ("dokument.md", "dokument-2.md")
+    assert not smile.replaced and not party.replaced
+    assert "glæde" in smile.path.read_text(encoding="utf-8")
+    assert "fester" in party.path.read_text(encoding="utf-8")
+    # the same original name still replaces its own file, and only that one
+    again = save_upload("# Fest\n\nEt dokument om nytårsfester.\n".encode(), "🎉.md", tmp_settings)
+    assert again.path == party.path and again.replaced
+    assert "glæde" in smile.path.read_text(encoding="utf-8")
+    assert {smile.doc_id, again.doc_id} == {"dokument", "dokument-2"}
+    # a file of unknown origin (copied in by hand) is never overwritten by a different name
+    (uploads_dir(tmp_settings) / "referat.md").write_bytes(GOOD_MD)
+    other = save_upload(GOOD_MD.replace(b"museet", b"skolen"), "Referat!.md", tmp_settings)
+    assert other.path.name == "referat-2.md" and (uploads_dir(tmp_settings) / "referat.md").read_bytes() == GOOD_MD
+
+
+def test_stale_pending_leftovers_are_cleaned(tmp_settings: Settings) -> None:
+    import os
+    import time
+
+    from ui.uploads import clean_stale_pending
+
+    staging = uploads_dir(tmp_settings) / PENDING_DIR
+    (staging / "gammel").mkdir(parents=True)
+    (staging / "gammel" / "halv.pdf").write_bytes(b"%PDF-1.4 halv")
+    (staging / "forladt.md").write_bytes(GOOD_MD)
+    (staging / "igang").mkdir()
+    old = time.time() - 7200
+    for entry in ("gammel", "forladt.md"):
+        os.utime(staging / entry, (old, old))
+    assert sorted(clean_stale_pending(tmp_settings)) == ["forladt.md", "gammel"]
+    assert [p.name for p in staging.iterdir()] == ["igang"]  # a check in progress is left alone
+    assert clean_stale_pending(tmp_settings, older_than_s=0) == ["igang"]

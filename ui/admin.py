@@ -1,12 +1,22 @@
 """The maintainer page ("Vedligeholdelse"): index statistics, upload, re-ingest, feedback export.
 
-Protected by ``settings.admin_secret``; without a secret the page is disabled.
+Protected by ``settings.admin_secret``; without a secret the page is disabled. The login is throttled by
+``LoginThrottle`` (policy in ``LoginPolicy``): after each failed attempt the next one is delayed longer (1, 2, 4,
+8, 16 s), after ``max_failures`` failures in a row the login is locked for ``lockout_s`` seconds, and every
+attempt writes one log line (outcome, client address, failure count; never the secret). The counter is shared
+by all sessions of the process per data folder, because there is a single secret: a per-session or per-address
+counter would let an attacker reset it by opening a new session. The price is that an attacker can keep the
+maintainer out for the lockout period; the log lines show it happening.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -14,7 +24,7 @@ import streamlit as st
 from assistant.settings import Settings
 from ui.progress import streamlit_progress
 from ui.services import app_settings, get_shared_index, get_storage
-from ui.uploads import SUPPORTED_EXTS, UploadRejected, save_upload, uploads_dir
+from ui.uploads import SUPPORTED_EXTS, UploadRejected, clean_stale_pending, save_upload, uploads_dir
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -38,17 +48,122 @@ def check_secret(given: str, settings: Settings) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How hard the maintainer login pushes back on wrong secrets."""
+
+    max_failures: int = 5  # failures in a row before the lockout
+    lockout_s: float = 15 * 60
+    base_delay_s: float = 1.0  # delay before the attempt after the first failure; doubles per failure
+    max_delay_s: float = 16.0
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    ok: bool
+    locked_s: float = 0.0  # > 0: refused (or just locked) for this many more seconds
+    attempts_left: int = 0
+
+
+class LoginThrottle:
+    """Failed maintainer logins of one app; thread-safe, attempts are checked one at a time."""
+
+    def __init__(self, policy: LoginPolicy | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.policy = policy or LoginPolicy()
+        self._clock = clock
+        self._sleep = sleep
+        self._serial = threading.Lock()
+        self.failures = 0
+        self.last_failure = 0.0
+        self.locked_until = 0.0
+
+    def locked_for(self) -> float:
+        """Seconds the login stays locked (0: not locked)."""
+        return max(0.0, self.locked_until - self._clock())
+
+    def delay(self) -> float:
+        """Seconds the next attempt still has to wait."""
+        if not self.failures:
+            return 0.0
+        wanted = min(self.policy.max_delay_s, self.policy.base_delay_s * 2 ** (self.failures - 1))
+        return max(0.0, self.last_failure + wanted - self._clock())
+
+    def attempt(self, given: str, check: Callable[[str], bool], *, client: str = "ukendt") -> LoginResult:
+        """Check ``given`` with ``check`` after the delay the failures so far call for, unless locked."""
+        with self._serial:
+            locked = self.locked_for()
+            if locked:
+                log.warning("maintainer login refused: locked for %.0f s more (client %s)", locked, client)
+                return LoginResult(ok=False, locked_s=locked)
+            if self.locked_until:  # a lockout ran out: start counting again
+                self.locked_until, self.failures = 0.0, 0
+            wait = self.delay()
+            if wait:
+                self._sleep(wait)
+            if check(given):
+                log.info("maintainer login succeeded (client %s, after %d failures)", client, self.failures)
+                self.failures, self.last_failure = 0, 0.0
+                return LoginResult(ok=True)
+            self.failures += 1
+            self.last_failure = self._clock()
+            left = self.policy.max_failures - self.failures
+            if left <= 0:
+                self.locked_until = self.last_failure + self.policy.lockout_s
+                log.warning("maintainer login failed (client %s, %d failures in a row): locked for %.0f s",
+                            client, self.failures, self.policy.lockout_s)
+                return LoginResult(ok=False, locked_s=self.policy.lockout_s)
+            log.warning("maintainer login failed (client %s, %d failures in a row)", client, self.failures)
+            return LoginResult(ok=False, attempts_left=left)
+
+
+_THROTTLES: dict[str, LoginThrottle] = {}
+_THROTTLES_LOCK = threading.Lock()
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    """The process-wide throttle of the app whose data lives in ``settings.data_dir``."""
+    with _THROTTLES_LOCK:
+        return _THROTTLES.setdefault(str(settings.data_dir), LoginThrottle())
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minut" if minutes == 1 else f"{minutes} minutter"
+
+
+def _client() -> str:
+    try:
+        return st.context.ip_address or "ukendt"
+    except Exception:  # outside a browser session (AppTest, bare mode)
+        return "ukendt"
+
+
 def _login(settings: Settings) -> bool:
     if st.session_state.get("admin_ok"):
         return True
+    throttle = login_throttle(settings)
     with st.form("admin_login"):
         secret = st.text_input("Adgangskode", type="password", key="admin_secret_input")
         submitted = st.form_submit_button("Log ind", icon=":material/login:")
     if submitted:
-        if check_secret(secret, settings):
+        result = throttle.attempt(secret, lambda given: check_secret(given, settings), client=_client())
+        if result.ok:
             st.session_state.admin_ok = True
             st.rerun()
-        st.error("Forkert adgangskode.")
+        if result.locked_s:
+            st.error(
+                "For mange forkerte forsøg: login er spærret. "
+                f"Prøv igen om {_minutes(result.locked_s)}."
+            )
+        else:
+            st.error("Forkert adgangskode.")
+            st.caption(
+                f"{result.attempts_left} forsøg tilbage, før login spærres i "
+                f"{_minutes(throttle.policy.lockout_s)}. Hvert nyt forsøg venter lidt længere."
+            )
+    elif throttle.locked_for():
+        st.warning(f"Login er spærret efter for mange forkerte forsøg. Prøv igen om {_minutes(throttle.locked_for())}.")
     return False
 
 
@@ -92,12 +207,15 @@ def render_upload(settings: Settings) -> None:
     if files and st.button("Gem filerne", key="save_uploads", icon=":material/upload:"):
         for file in files:
             try:
-                saved = save_upload(file.getvalue(), file.name, settings)
+                with st.spinner(f"Kontrollerer «{file.name}» …"):
+                    saved = save_upload(file.getvalue(), file.name, settings)
             except UploadRejected as exc:
                 st.error(str(exc))
                 continue
             verb = "erstattet" if saved.replaced else "gemt"
             st.success(f"«{file.name}» er {verb} som {saved.path.name} (dokument «{saved.title}»).")
+            for warning in saved.warnings:
+                st.warning(f"«{file.name}»: {warning}.")
     folder = uploads_dir(settings)
     existing = sorted(p.name for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
     if existing:
@@ -168,6 +286,20 @@ def render_feedback_export() -> None:
                           icon=":material/download:", key="feedback_json")
 
 
+_PENDING_CLEANED: set[str] = set()
+
+
+def _clean_pending_once(settings: Settings) -> None:
+    """Remove upload leftovers of a killed process, once per process and data folder."""
+    with _THROTTLES_LOCK:
+        if str(settings.data_dir) in _PENDING_CLEANED:
+            return
+        _PENDING_CLEANED.add(str(settings.data_dir))
+    removed = clean_stale_pending(settings)
+    if removed:
+        log.info("removed %d stale upload staging entries", len(removed))
+
+
 def render_page() -> None:
     settings = app_settings()
     st.title("Vedligeholdelse")
@@ -177,6 +309,7 @@ def render_page() -> None:
             "Sæt `admin_secret` i partnerskab.toml eller miljøvariablen `PA_ADMIN_SECRET`."
         )
         return
+    _clean_pending_once(settings)
     if not _login(settings):
         return
     st.button("Log ud", key="admin_logout", on_click=lambda: st.session_state.pop("admin_ok", None))
