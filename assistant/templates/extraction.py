@@ -42,7 +42,7 @@ _CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|
                                re.IGNORECASE)
 _TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(rf"[.!?](?=\s+[{UPPER}\"«(0-9])|[.!?]\s*$|\n+")
-_CLAUSE_BREAK = re.compile(r"[;:,\n]|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
 LEAD_WORDS = 2  # a cue for another field may follow at most this many words at the start of its clause
 MIN_REST_WORDS = 2  # after values for other fields, a shorter remainder is not an answer ("og", "ja")
 TYPED = ("email", "phone", "date", "amount")

@@ -188,8 +188,8 @@ class Interview:
             return self._command(command, field, notes)
         question = question_in(text, field)
         routed = self.extractor.extract(self.schema, text, current=field, known=self.draft.values)
-        if question is not None and not routed.found:
-            return self._side(question, field, notes)
+        if question is not None and (question == text or not routed.found):
+            return self._side(question, field, notes)  # a whole-message question is never a value
         parts, changes, errors = self._route(routed, field, notes)
         if self.draft.overwrite:
             return Reply(message="\n\n".join(parts), stored=changes, errors=errors, awaiting="overwrite")
