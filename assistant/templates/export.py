@@ -62,7 +62,11 @@ def _clause(schema: TemplateSchema, draft: Draft, f: TemplateField) -> list[Bloc
     head, _, tail = template.partition("{value}")
     if value is None:
         if f.id in draft.skipped:
-            return [Block("para", [Span(_fill(f.skip_text, schema, draft))])] if f.skip_text else []
+            if not f.skip_text:
+                return []
+            generic = f.skip_text == type(f).model_fields["skip_text"].default
+            text = head + f.skip_text[:1].lower() + f.skip_text[1:] if generic and head.strip() else f.skip_text
+            return [Block("para", [Span(_fill(text, schema, draft))])]
         return [Block("para", [Span(head), Span(MISSING, missing=True), Span(tail)])]
     if isinstance(value, ListValue) and len(value.items) > 1:
         lead = head.rstrip(" :") + ":" if head.strip() else ""
@@ -286,9 +290,13 @@ def _keep_table_together(table) -> None:  # type: ignore[no-untyped-def]
 def render_docx(blocks: list[Block], *, title: str) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     doc = Document()
+    section = doc.sections[0]  # A4 with Danish-standard margins (python-docx defaults to US Letter)
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(2.5)
+    section.top_margin, section.bottom_margin = Cm(2.5), Cm(2.2)
     doc.core_properties.title = title
     doc.core_properties.author = "Partnerskabsassistenten"
     doc.core_properties.language = LANG
