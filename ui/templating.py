@@ -86,6 +86,10 @@ def export_docx(interview: Interview) -> bytes:
 
 
 def draft_markdown(interview: Interview) -> str:
+    """The live draft for the narrow panel: the document's headings two levels smaller."""
+    import re
+
     from assistant.templates import draft_markdown as _draft
 
-    return _draft(interview.schema, interview.draft)
+    return re.sub(r"^(#{1,4}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", _draft(interview.schema, interview.draft),
+                  flags=re.MULTILINE)
