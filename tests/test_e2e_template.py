@@ -32,7 +32,7 @@ ANSWERS_AFTER_RESUME = [
 ]
 
 
-def _send(page, text: str, expect_in_reply: str) -> None:  # noqa: ANN001
+def _send(page, text: str, expect_in_reply: str) -> None:
     from playwright.sync_api import expect
 
     messages = page.get_by_test_id("stChatMessage")
