@@ -397,3 +397,18 @@ def test_other_templates_run_the_same_interview(settings: Settings, name: str) -
         it.handle(answer if field.required else "færdig")
         turns += 1
     assert it.draft.is_complete(it.schema), it.draft.problems(it.schema)
+
+
+def test_hesitant_answers_inline_numbers_and_amounts_without_a_cue(schema) -> None:
+    it = interview(schema)
+    reply = it.handle("Hovedbiblioteket i Aarhus?")
+    assert reply.side_question is None and values(it)["bibliotek"] == "Hovedbiblioteket i Aarhus"
+    it.draft.current = "aktiviteter"
+    it.handle("1) familiedage 2) værksteder 3) en udstilling")
+    assert values(it)["aktiviteter"] == ["Familiedage", "Værksteder", "En udstilling"]
+    it.draft.current = "tredjepart"
+    it.handle("Nordea-fonden giver 50.000 kr. til materialer")
+    assert "budget" not in it.draft.values, "an amount without a budget cue stays in the answer"
+    it.draft.current = "kontakt_bibliotek"
+    it.handle("mig – Lise Berg (lb@aarhus.dk)")
+    assert values(it)["kontakt_bibliotek"] == "Lise Berg" and values(it)["kontakt_bibliotek_email"] == "lb@aarhus.dk"

@@ -35,7 +35,7 @@ _TITLE_STOP = {"og", "som", "der", "men", "hun", "han", "de", "vi", "e-mail", "m
 _FILLER_RE = re.compile(
     r"^(?:ja[,.]?\s+|nej[,.]?\s+|ok[,.]?\s+|okay[,.]?\s+|øh[,.]?\s+|hmm[,.]?\s+)?"
     r"(?:det\s+(?:er|bliver|skal være|må være)|den\s+hedder|de\s+hedder|hun\s+hedder|han\s+hedder|"
-    r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er)\s+",
+    r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
     re.IGNORECASE,
 )
 _CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
@@ -98,8 +98,17 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+_ASKING = re.compile(
+    r"^\W*(?:og\s+|men\s+|så\s+)?(?:hv\w+|kan|skal|må|bør|er|har|vil|giver|findes|gælder|skriver|siger|anbefaler|"
+    r"ved|kender|betyder|hjælper|passer|kunne|burde|ville|plejer)\b|\bguiden\b", re.IGNORECASE)
+
+
 def is_question_sentence(sentence: str) -> bool:
-    return sentence.rstrip().endswith("?")
+    """A sentence ending in «?» that reads as a question (question word or verb first, or about the guide).
+
+    A bare phrase with a question mark ("Hovedbiblioteket i Aarhus?") is a hesitant answer, not a question.
+    """
+    return sentence.rstrip().endswith("?") and bool(_ASKING.search(sentence.strip()))
 
 
 def clean(value: str) -> str:
@@ -347,7 +356,7 @@ class _Message:
             by_group = next((f for f in fields if group and f.group == group), None)
             if by_group is not None:
                 return by_group, start
-        if kind in {"email", "phone", "amount"} and len(fields) == 1:
+        if kind in {"email", "phone"} and len(fields) == 1:  # an amount without a cue stays in the answer
             return fields[0], start
         return None, start
 
@@ -384,6 +393,7 @@ class _Message:
         rest = self.text
         for s, e in sorted(self.consumed, reverse=True):
             rest = rest[:s] + " " + rest[e:]
+        rest = re.sub(r"\(\s*[,;]?\s*\)", " ", rest)  # "(lb@kk.dk)" taken for the e-mail field
         rest = re.sub(r"\s+", " ", rest).strip()
         if not rest or not re.search(r"[\wæøå]", rest):
             return
@@ -400,14 +410,14 @@ class _Message:
         if f.type == "person" or f.capture == "name":
             rest = _CONTACT_LABEL_RE.sub(" ", rest).strip(" ,")
             hit = name_at(rest, with_title=f.type == "person")
-            raw = hit[0] if hit and not rest[hit[1]:].strip(" .,") else clean(rest)
+            raw = hit[0] if hit and not rest[hit[1]:].strip(" .,?") else clean(rest).rstrip("?")
         elif f.type == "list":
             value, _ = parse_value(f, [capitalise(i) for i in split_list(rest)])
             if value is not None:
                 self._add_answer(f, value, rest)
             return
         else:
-            raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest)
+            raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
         value, errors = parse_value(f, raw)
         if value is not None:
             self._add_answer(f, value, rest)

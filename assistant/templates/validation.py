@@ -138,6 +138,7 @@ def find_phones(text: str) -> list[tuple[int, int, str]]:
 
 
 _STRONG_SEP_RE = re.compile(r"\s*(?:\n|;|•)\s*")
+_INLINE_NUMBER_RE = re.compile(r"(?:^|\s)\d{1,2}\)\s+")
 _COMMA_RE = re.compile(r"\s*(?:(?<!\d),|,(?!\d))\s*")  # not a decimal comma (1.250,50)
 _SAMT_RE = re.compile(r"\s+samt\s+", re.IGNORECASE)
 _FINAL_OG_RE = re.compile(r"^(.*\S)\s+og\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
@@ -183,6 +184,8 @@ def split_list(raw: str, *, enumerations: bool = True) -> list[str]:
     and " samt " (see ``_split_enumeration``); without it (items already separated), only strong separators.
     """
     lines = [p for p in _STRONG_SEP_RE.split(raw.strip()) if p.strip()]
+    if len(lines) == 1 and len(_INLINE_NUMBER_RE.findall(" " + lines[0])) >= 2:  # "1) a 2) b 3) c"
+        lines = [p for p in _INLINE_NUMBER_RE.split(" " + lines[0]) if p.strip()]
     if enumerations and len(lines) == 1:
         lines = _split_enumeration(lines[0])
     items = [_strip_item(p) for p in lines]
