@@ -319,8 +319,8 @@ def handle_input(text: str, storage: Storage, settings: Settings, shared: Shared
         return
     if ss.template_choice and template_choice_turn(text, storage, settings, shared):
         st.rerun()
-    names = [t.id for t in templating.available_templates(settings)]
-    intent = detect_template_intent(text, names)
+    words = {t.id: t.request_words for t in templating.available_templates(settings)}
+    intent = detect_template_intent(text, words)
     if intent:
         user = _store(storage, "user", text, kind="template")
         render_message(user, storage)

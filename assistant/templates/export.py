@@ -14,6 +14,7 @@ from datetime import date
 from typing import Literal
 
 from assistant.templates.draft import Draft
+from assistant.templates.messages import status_line
 from assistant.templates.schema import TemplateField, TemplateSchema, TemplateSection
 from assistant.templates.values import MISSING, ListValue, PersonValue, TextValue, format_date, format_value
 
@@ -201,8 +202,6 @@ def export_markdown(schema: TemplateSchema, draft: Draft, *, today: date | None 
 
 def draft_markdown(schema: TemplateSchema, draft: Draft) -> str:
     """The live draft with a status line (for the chat and the panel)."""
-    from assistant.templates.messages import status_line
-
     return render_markdown(build_blocks(schema, draft, status=status_line(schema, draft)))
 
 

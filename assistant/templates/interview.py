@@ -21,6 +21,7 @@ from assistant.templates import messages as msg
 from assistant.templates.advice import Advice, AdviceSource, advice_source, safe_advice
 from assistant.templates.commands import Command, Decision, parse_command, parse_decision
 from assistant.templates.draft import Candidate, Change, Draft, Source
+from assistant.templates.export import draft_markdown
 from assistant.templates.extraction import Extractor, Routed, is_question_sentence, sentences
 from assistant.templates.llm_extraction import default_extractor
 from assistant.templates.schema import TemplateField, TemplateSchema
@@ -303,8 +304,6 @@ class Interview:
         d, schema = self.draft, self.schema
         parts = list(notes)
         if command.kind == "show_draft":
-            from assistant.templates.export import draft_markdown
-
             return self._reply([*parts, draft_markdown(schema, d)])
         if command.kind == "missing":
             return self._reply([*parts, msg.missing_summary(schema, d)])

@@ -72,6 +72,8 @@ class TemplateSchema(BaseModel):
     guide_doc: str | None = None
     numbering: Literal["paragraph", "decimal"] = "paragraph"
     title_field: str | None = Field(None, description="Field shown as the document's subtitle.")
+    request_words: list[str] = Field(default_factory=list, description=(
+        "Words besides the id that name the template in a request ('lav en partnerskabsaftale')."))
     parties: dict[str, str] = Field(default_factory=dict, description=(
         "Party group -> how the document names the party when its name is not known, e.g. «biblioteket»."))
     sections: list[TemplateSection]
