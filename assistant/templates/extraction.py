@@ -202,6 +202,8 @@ class _Message:
     routed: Routed = field(default_factory=Routed)
     consumed: list[tuple[int, int]] = field(default_factory=list)
     typed_bounds: list[int] = field(default_factory=list)  # clause starts of typed values given to a field
+    later: list[tuple[int, int, str]] = field(default_factory=list)  # e-mails/phones without a field yet
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # field id -> where its value was found
 
     def __post_init__(self) -> None:
         keep_questions = self.current is not None and self.current.accepts_questions
@@ -218,6 +220,7 @@ class _Message:
     def run(self) -> Routed:
         self._typed_values()
         self._cued_phrases()
+        self._contact_details_of_named_people()
         if self.prefill:
             self._proper_names()
         elif self.current is not None and not self.routed.get(self.current.id):
@@ -227,6 +230,7 @@ class _Message:
     def _add(self, f: TemplateField, value: FieldValue, span: tuple[int, int], source: Source) -> None:
         self.routed.found.append(Found(f.id, value, source, self.raw[span[0]:span[1]].strip()))
         self.consumed.append(span)
+        self.spans[f.id] = span
         self.known.setdefault(f.id, value)
 
     def _sentence_end(self, pos: int) -> int:
@@ -311,7 +315,9 @@ class _Message:
             target, cue_start = self._typed_target(kind, start, prev_end, prev_field)
             prev_end, prev_field = end, target
             if target is None:
-                if self.current is None or self.current.type in TYPED or self.current.type == "person":
+                if kind in {"email", "phone"}:
+                    self.later.append((start, end, kind))  # may follow a person named by a cue (next pass)
+                elif self.current is None or self.current.type in TYPED or self.current.type == "person":
                     self.routed.unplaced.append(self.raw[start:end])
                 continue
             if self.routed.get(target.id):
@@ -359,6 +365,23 @@ class _Message:
         if kind in {"email", "phone"} and len(fields) == 1:  # an amount without a cue stays in the answer
             return fields[0], start
         return None, start
+
+    def _contact_details_of_named_people(self) -> None:
+        """E-mails and phone numbers written after a person that a cue named ("jeg hedder …, tlf …"): they go to
+        that person's party (``group``); the nearest person before them in the same sentence decides."""
+        for start, end, kind in self.later:
+            sentence = max([s for s, _ in self.sentences if s <= start] + [0])
+            people = [(span[1], self.schema.field(fid).group) for fid, span in self.spans.items()
+                      if self.schema.field(fid).type == "person" and sentence <= span[1] <= start]
+            group = max(people, key=lambda p: p[0])[1] if people else None
+            target = next((f for f in self.schema.fields if f.type == kind and group and f.group == group), None)
+            if target is None or self.routed.get(target.id) or _overlaps(start, end, self.consumed):
+                if self.current is None or self.current.type in TYPED or self.current.type == "person":
+                    self.routed.unplaced.append(self.raw[start:end])
+                continue
+            value, _ = parse_value(target, self.text[start:end])
+            if value is not None:
+                self._add(target, value, (start, end), "typet")
 
     def _group_in_focus(self) -> str | None:
         """The party a person just named belongs to (the asked person field, or one found in this message)."""
