@@ -190,6 +190,17 @@ def test_llm_extraction_json_fallback_and_failure(settings: Settings) -> None:
     assert {e.field_id for e in found} == {"budget"}
 
 
+def test_llm_values_in_an_answer_are_checked_against_the_users_words(settings: Settings) -> None:
+    schema = load_template("samarbejdsaftale", settings)
+    model = ToolCallingFake(responses=[_tool_reply({"maalgruppe": "unge mellem 15 og 25",  # said: kept
+                                                    "budget": "80.000 kr."})])                  # invented: dropped
+    it = Interview(schema, extractor=LLMExtractor(model))
+    it.handle("Roskilde Bibliotekerne, og det er for unge mellem 15 og 25")
+    assert plain(it.draft.values["bibliotek"]).startswith("Roskilde Bibliotekerne")
+    assert plain(it.draft.values["maalgruppe"]) == "unge mellem 15 og 25" and it.draft.sources["maalgruppe"] == "llm"
+    assert "budget" not in it.draft.values
+
+
 def test_is_supported_compares_typed_values_normalised(settings: Settings) -> None:
     schema = load_template("samarbejdsaftale", settings)
     texts = ["Vi starter 01-03-2027 med 25000 kr. Ring på 12345678."]

@@ -28,6 +28,7 @@ STICKY_CSS = """
   div[data-testid="stColumn"]:has(div.st-key-draft_panel) {
     position: sticky; top: 3.5rem; align-self: flex-start; max-height: calc(100vh - 4.5rem); overflow-y: auto;
   }
+  div.st-key-draft_status { display: none; }  /* the panel beside the chat shows the same */
 }
 </style>
 """
