@@ -254,6 +254,12 @@ def test_template_started_by_intent_phrase(app_env: Settings) -> None:
     _ok(at)
     assert any(s.value.startswith("Udkast:") for s in at.subheader)
     assert "Partneren:** Roskilde Gymnasium" in at.chat_message[-1].markdown[0].value
+    # asking for another template while drafting parks this draft and starts that one
+    at.chat_input[0].set_value("Lav en evalueringsplan").run()
+    _ok(at)
+    assert any(s.value == "Udkast: Evalueringsplan" for s in at.subheader)
+    drafts = Storage(get_settings().app_db_path).list_drafts(at.query_params["c"])
+    assert {d.template: d.status for d in drafts} == {"kommunikationsplan": "parked", "evalueringsplan": "active"}
 
 
 def _admin(at: AppTest) -> AppTest:

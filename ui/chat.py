@@ -16,7 +16,7 @@ import streamlit as st
 from assistant.models import Answer, Citation, Turn
 from assistant.settings import Settings
 from ui import templating
-from ui.intent import detect_template_intent
+from ui.intent import detect_template_intent, starts_request
 from ui.services import SharedIndex, app_settings, get_shared_index, get_storage
 from ui.storage import Storage, StoredMessage
 
@@ -314,13 +314,16 @@ def handle_input(text: str, storage: Storage, settings: Settings, shared: Shared
     text = text.strip()
     if not text:
         return
-    if ss.template is not None:
-        template_turn(text, storage, settings, shared)
-        return
-    if ss.template_choice and template_choice_turn(text, storage, settings, shared):
-        st.rerun()
     words = {t.id: t.request_words for t in templating.available_templates(settings)}
     intent = detect_template_intent(text, words)
+    if ss.template is not None:
+        if intent and intent != ss.template.schema.id and starts_request(text):
+            stop_template(storage, settings)  # «Lav en evalueringsplan» while drafting: park this one, start that
+        else:
+            template_turn(text, storage, settings, shared)
+            return
+    if ss.template_choice and template_choice_turn(text, storage, settings, shared):
+        st.rerun()
     if intent:
         user = _store(storage, "user", text, kind="template")
         render_message(user, storage)

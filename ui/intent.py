@@ -33,3 +33,12 @@ def detect_template_intent(text: str, available: Mapping[str, Sequence[str]] | S
         if any(word.lower() in lowered for word in (name, *names)):
             return name
     return None
+
+
+_IMPERATIVE = re.compile(r"^(?:lav|opret|start|skriv|udarbejd|hjælp mig med|kan du lave|kan du skrive)\b",
+                         re.IGNORECASE)
+
+
+def starts_request(text: str) -> bool:
+    """True when the message opens with a request ("Lav …"), so it is not an answer that mentions a template."""
+    return bool(_IMPERATIVE.match(" ".join(text.split())))
