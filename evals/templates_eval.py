@@ -4,7 +4,8 @@ Per dialogue: the earlier chat becomes pre-fill proposals, then every scripted u
 (``@parkér`` saves the draft as JSON and resumes it in a new interview, as leaving and coming back does).
 Measured over all dialogues (definitions in ``evals/README.md``):
 
-- **field accuracy**: expected fields whose final value is right;
+- **field accuracy**: expected fields whose final value is right (names of parties and people exactly, other
+  text by containment, list items one by one);
 - **misrouted**: fields holding a value they should not (an unexpected field filled, or a wrong value);
 - **lost**: expected fields left empty;
 - **turns to finish**: user turns a cooperative user needs until every required field is filled;
@@ -35,6 +36,13 @@ def _typed_shape(value: str) -> bool:
     return (value[:4].isdigit() and "-" in value) or value.endswith(" kr.")
 
 
+def _correct(field: Any, actual: object, expected: str | list[str]) -> bool:
+    """Names (parties, people) must be exactly right; other text must contain the expected words."""
+    if isinstance(expected, str) and (field.capture == "name" or field.type == "person"):
+        return m.normalise_value(actual).rstrip(".") == m.normalise_value(expected)
+    return m.field_correct(actual, expected)
+
+
 def run_dialogue(dialogue: TemplateDialogue, settings: Settings, guide: Any = None) -> dict[str, Any]:
     """Play one dialogue with the rule-based router; rows per expected field plus the dialogue's counts."""
     from assistant.templates import Draft, Interview, RuleExtractor, load_template
@@ -60,11 +68,12 @@ def run_dialogue(dialogue: TemplateDialogue, settings: Settings, guide: Any = No
             finished_at = turns
     final = {fid: plain(v) for fid, v in interview.draft.values.items()}
     rows = [{"dialogue": dialogue.id, "field": fid, "expected": want, "actual": final.get(fid, ""),
-             "correct": m.field_correct(final.get(fid), want)} for fid, want in dialogue.expected.items()]
+             "correct": _correct(schema.field(fid), final.get(fid), want)} for fid, want in dialogue.expected.items()]
     misrouted = [fid for fid in final if fid not in dialogue.expected]
     misrouted += [r["field"] for r in rows if r["actual"] and not r["correct"]]
     lost = [r["field"] for r in rows if not r["actual"]]
-    prefill_found = [fid for fid, want in dialogue.prefill.items() if m.field_correct(proposals.get(fid), want)]
+    prefill_found = [fid for fid, want in dialogue.prefill.items()
+                     if _correct(schema.field(fid), proposals.get(fid), want)]
     invented = [fid for fid, value in proposals.items() if _invented(value, dialogue.history)]
     return {"id": dialogue.id, "template": dialogue.template, "rows": rows, "misrouted": misrouted, "lost": lost,
             "turns": turns, "finished_at": finished_at if dialogue.cooperative else None,

@@ -412,3 +412,13 @@ def test_hesitant_answers_inline_numbers_and_amounts_without_a_cue(schema) -> No
     it.draft.current = "kontakt_bibliotek"
     it.handle("mig – Lise Berg (lb@aarhus.dk)")
     assert values(it)["kontakt_bibliotek"] == "Lise Berg" and values(it)["kontakt_bibliotek_email"] == "lb@aarhus.dk"
+
+
+def test_names_lose_lead_ins_and_hedges(schema) -> None:
+    it = interview(schema)
+    it.handle("Vi er Aarhus Bibliotekerne")
+    it.handle("Dokk1 Kulturforening vel")
+    assert values(it)["bibliotek"] == "Aarhus Bibliotekerne" and values(it)["partner"] == "Dokk1 Kulturforening"
+    it.draft.current = "kontakt_bibliotek"
+    it.handle("det er mig, Lise Berg, bibliotekar")
+    assert values(it)["kontakt_bibliotek"] == "Lise Berg, bibliotekar"

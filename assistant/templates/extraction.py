@@ -38,6 +38,9 @@ _FILLER_RE = re.compile(
     r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
     re.IGNORECASE,
 )
+_NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\s+fra|jeg\s+arbejder\s+(?:på|hos|i)|"
+                           r"det\s+er|det\s+bliver|det\s+hedder)\s+", re.IGNORECASE)
+_HEDGE_RE = re.compile(r"[\s,]+(?:vel|tror\s+jeg|vist\s+nok|vist|nok|måske|i\s+hvert\s+fald)\s*[.?!]*$", re.IGNORECASE)
 _CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
                                re.IGNORECASE)
 _TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
@@ -422,7 +425,9 @@ class _Message:
             return
         if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS:
             return
-        rest = _FILLER_RE.sub("", rest).strip()
+        prev = None
+        while prev != rest:  # "det er mig, Lise Berg" -> "Lise Berg"
+            prev, rest = rest, _FILLER_RE.sub("", rest).strip()
         if clean(rest).casefold() in _NOT_ANSWERS:
             return
         if f.type in TYPED:
@@ -431,6 +436,7 @@ class _Message:
                 self.routed.errors[f.id] = errors[0] if errors else "Jeg kunne ikke bruge svaret til feltet."
             return
         if f.type == "person" or f.capture == "name":
+            rest = _HEDGE_RE.sub("", _NAME_LEAD_RE.sub("", rest))
             rest = _CONTACT_LABEL_RE.sub(" ", rest).strip(" ,")
             hit = name_at(rest, with_title=f.type == "person")
             raw = hit[0] if hit and not rest[hit[1]:].strip(" .,?") else clean(rest).rstrip("?")
