@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="kør kun skaleringen og flet rækkerne ind i den eksisterende bench.json/bench.md")
     bench.add_argument("--out", type=Path, help="mappe til bench.json/bench.md (standard: evals/results)")
 
+    tpl = sub.add_parser("templates", help="kun de scriptede skabelondialoger (intet indeks nødvendigt)")
+    tpl.add_argument("--guide", action="store_true", help="besvar sidespørgsmål fra det rigtige indeks")
+    tpl.add_argument("--out", type=Path, help="mappe til templates.json (standard: evals/results)")
+
     sub.add_parser("readme", help="skriv de seneste tal fra evals/results ind i README.md")
     return parser
 
@@ -70,9 +74,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                        "environment": report.environment()}, **result}
     title = "Evaluering" + (" (hurtigt udsnit)" if args.fast else "")
     report.print_table(report.eval_table(result, title))
-    templates = result["templates"]
-    if templates["accuracy"] is not None:
-        print(f"Skabelonudfyldning: {report.fmt(templates['accuracy'])} % af {templates['fields']} felter korrekte")
+    from evals.templates_eval import summary_lines
+
+    print("\n".join(summary_lines(result["templates"])))
     stem = "eval-fast" if args.fast else "eval"
     paths = report.write_results(result, stem, report.eval_markdown(result), args.out or report.RESULTS_DIR)
     print("Skrev " + " og ".join(str(p) for p in paths))
@@ -98,8 +102,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_templates(args: argparse.Namespace) -> int:
+    from assistant.settings import get_settings
+    from evals import report
+    from evals.dataset import load_gold
+    from evals.templates_eval import evaluate_templates, summary_lines
+
+    settings = get_settings()
+    guide = None
+    if args.guide:
+        from assistant.core import Assistant
+
+        guide = Assistant.from_settings(settings)
+    result = evaluate_templates(load_gold().dialogues, settings, guide=guide)
+    print("\n".join(summary_lines(result)))
+    out = (args.out or report.RESULTS_DIR) / "templates.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    print(f"Skrev {out}")
+    return 0 if result["misrouted"] == 0 and result["lost"] == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "templates":
+        return cmd_templates(args)
     if args.command == "readme":
         from evals.readme import update_readme
 

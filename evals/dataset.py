@@ -72,9 +72,11 @@ class FollowUp(BaseModel):
 class TemplateDialogue(BaseModel):
     """A scripted template conversation and the field values it must produce.
 
-    ``history``: user messages before the template is opened (pre-fill); ``answers``: replies to the
-    interview's questions in order; ``expected``: field id -> text the final value must contain, or
-    for list fields the items it must have.
+    ``history``: user messages before the template is opened (pre-fill proposals); ``answers``: the user's
+    messages in template mode, in order (``@parkér``: leave and resume); ``expected``: every field that must be
+    filled at the end -> text its value must contain, or for list fields the items it must have (any other filled
+    field counts as misrouted); ``prefill``: proposals the pre-fill must find; ``cooperative``: the user answers
+    one question per turn (used for turns-to-finish).
     """
 
     id: str
@@ -82,6 +84,8 @@ class TemplateDialogue(BaseModel):
     history: list[str] = Field(default_factory=list)
     answers: list[str] = Field(default_factory=list)
     expected: dict[str, str | list[str]]
+    prefill: dict[str, str | list[str]] = Field(default_factory=dict)
+    cooperative: bool = False
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ def eval_section(result: dict[str, Any]) -> str:
     templates = result.get("templates") or {}
     if templates.get("accuracy") is not None:
         lines += ["", f"Template filling ({templates['dialogues']} scripted dialogues): "
-                      f"{fmt(templates['accuracy'])} % of {templates['fields']} expected fields correct."]
+                      f"{fmt(templates['accuracy'])} % of {templates['fields']} expected fields correct, "
+                      f"{templates.get('misrouted', '?')} misrouted and {templates.get('lost', '?')} lost values."]
     return "\n".join(lines)
 
 

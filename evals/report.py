@@ -102,10 +102,9 @@ def eval_markdown(result: dict[str, Any]) -> str:
     ]
     templates = result.get("templates") or {}
     if templates.get("accuracy") is not None:
-        parts.append(f"Skabelonudfyldning: {fmt(templates['accuracy'])} % af {templates['fields']} felter "
-                     f"i {templates['dialogues']} dialoger korrekte.")
-        parts += [f"- fejl: {e}" for e in templates.get("errors", [])]
-        parts.append("")
+        from evals.templates_eval import summary_lines
+
+        parts += [*summary_lines(templates), ""]
     parts.append("## Indeks og indstillinger")
     for name, backend in result["backends"].items():
         s, idx = backend["settings"], backend["index"]

@@ -19,7 +19,8 @@ from assistant.models import Answer, Turn
 from assistant.retrieval import Retriever
 from assistant.settings import EmbeddingBackend, RetrievalMode, Settings
 from evals import metrics as m
-from evals.dataset import FollowUp, GoldQuestion, GoldSet, OutOfScope, TemplateDialogue
+from evals.dataset import FollowUp, GoldQuestion, GoldSet, OutOfScope
+from evals.templates_eval import evaluate_templates
 
 RETRIEVAL_DEPTH = 10
 # backend whose gate defaults live in Settings (min_relevance, coverage_weight)
@@ -278,39 +279,6 @@ def evaluate_variant(backend: Backend, variant: Variant, gold: GoldSet, *, answe
             "follow_ups": follow_ups, "out_of_scope": oos}
 
 
-# --- templates -----------------------------------------------------------------------------------------------
-def run_dialogue(dialogue: TemplateDialogue, settings: Settings) -> list[dict[str, Any]]:
-    """Play one scripted dialogue with rule-based extraction; one row per expected field."""
-    from assistant.templates import RuleExtractor, TemplateSession, load_template
-
-    schema = load_template(dialogue.template, settings)
-    history = [Turn(role="user", content=text) for text in dialogue.history]
-    session = TemplateSession.start(schema, history, extractor=RuleExtractor())
-    for reply in dialogue.answers:
-        session.next_question()
-        session.handle(reply)
-    return [
-        {"dialogue": dialogue.id, "field": fid, "expected": want, "actual": str(session.values.get(fid) or ""),
-         "correct": m.field_correct(session.values.get(fid), want)}
-        for fid, want in dialogue.expected.items()
-    ]
-
-
-def evaluate_templates(dialogues: Sequence[TemplateDialogue], settings: Settings) -> dict[str, Any]:
-    """Template-fill accuracy over all expected fields of all dialogues."""
-    rows: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for dialogue in dialogues:
-        try:
-            rows.extend(run_dialogue(dialogue, settings))
-        except Exception as exc:
-            errors.append(f"{dialogue.id}: {type(exc).__name__}: {exc}")
-            rows.extend({"dialogue": dialogue.id, "field": f, "expected": w, "actual": "", "correct": False}
-                        for f, w in dialogue.expected.items())
-    accuracy = sum(r["correct"] for r in rows) / len(rows) if rows else None
-    return {"accuracy": accuracy, "fields": len(rows), "dialogues": len(dialogues), "rows": rows, "errors": errors}
-
-
 # --- whole run -------------------------------------------------------------------------------------------------
 def run_evals(base: Settings, gold: GoldSet, variant_names: Sequence[str], *, root: Path,
               answers: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -326,7 +294,8 @@ def run_evals(base: Settings, gold: GoldSet, variant_names: Sequence[str], *, ro
     return {
         "variants": results,
         "backends": {name: {"settings": public_settings(b.settings), "index": b.index} for name, b in backends.items()},
-        "templates": evaluate_templates(gold.dialogues, base),
+        "templates": evaluate_templates(gold.dialogues, base,
+                                        guide=next(iter(backends.values())).assistant if backends else None),
     }
 
 

@@ -183,54 +183,83 @@ def test_delete_conversation_needs_confirmation(app_env: Settings) -> None:
     assert not at.query_params.get("c")
 
 
-def test_template_flow_start_answer_review_download(app_env: Settings) -> None:
+def _field_widget(at: AppTest, field_id: str):
+    return next(w for w in [*at.text_input, *at.text_area] if w.key and w.key.startswith(f"rf_{field_id}_"))
+
+
+def test_template_flow_answer_side_question_review_park_resume(app_env: Settings) -> None:
     at = _ok(_app())
+    at.chat_input[0].set_value("Vi vil gerne samarbejde med det lokale museum om en udstilling").run()
+    _ok(at)
     at.sidebar.button(key="start_samarbejdsaftale").click().run()
     _ok(at)
     assert any(s.value.startswith("Udkast:") for s in at.subheader)
-    assert at.chat_input[0].placeholder == "Svar på spørgsmålet til udkastet …"
-    before = len(at.chat_message)
-
-    at.chat_input[0].set_value("Aarhus Kommunes Biblioteker og Dokk1 Kulturforening").run()
+    assert at.chat_input[0].placeholder == "Svar på spørgsmålet – eller spørg guiden …"
+    opening = at.chat_message[-1].markdown[0].value
+    assert "Partneren:** det lokale museum" in opening and "Aktiviteter:** En udstilling" in opening
+    at.button(key="prefill_yes").click().run()
     _ok(at)
-    assert len(at.chat_message) >= before + 2  # the answer and the assistant's reply
-    progress = at.get("progress")[0].proto.text  # "n af N felter udfyldt"
-    filled, total = (int(x) for x in progress.split()[::2][:2])
-    assert 1 <= filled < total
-    marks = [m.value for m in at.markdown if m.value.startswith(":material/")]
-    assert any("check_circle" in m for m in marks) and any("(skal udfyldes)" in m for m in marks)
-
-    form_fields = [w for w in [*at.text_input, *at.text_area] if w.key and w.key.startswith("rf_")]
-    assert form_fields, "the review form lists the template's fields"
-    field = form_fields[-1]
-    field.input("Redigeret i gennemgangen")
-    submit = next(b for b in at.button if b.label == "Gem ændringer")
-    submit.click().run()
-    _ok(at)
-    assert not at.error, [e.value for e in at.error]
-    assert any("Redigeret i gennemgangen" in text for text in _texts(at))
-
-    labels = {b.label for b in at.download_button}
-    assert {"Download DOCX", "Download Markdown"} <= labels
-
-    # the draft is persisted with the conversation and reopened on reload
     conv_id = at.query_params["c"]
-    draft = Storage(app_env.app_db_path).load_draft(conv_id)
-    assert draft and draft.active and "Redigeret i gennemgangen" in draft.session_json
-    reloaded = _ok(_app({"c": conv_id}))
-    assert any(s.value.startswith("Udkast:") for s in reloaded.subheader)
+    draft = Storage(app_env.app_db_path).load_draft(conv_id, "samarbejdsaftale")
+    assert draft.active and "det lokale museum" in draft.draft_json
 
-    reloaded.button(key="panel_stop_template").click().run()
-    _ok(reloaded)
-    assert not any(s.value.startswith("Udkast:") for s in reloaded.subheader)
-    assert not Storage(app_env.app_db_path).load_draft(conv_id).active
+    at.chat_input[0].set_value("Aarhus Kommunes Biblioteker").run()
+    _ok(at)
+    reply = at.chat_message[-1].markdown[0].value
+    assert reply.startswith("Gemt i udkastet:\n- **Biblioteket:** Aarhus Kommunes Biblioteker")
+    # a side question is answered from the guide with sources; the formål question is asked again
+    at.chat_input[0].set_value("Hvad skal en samarbejdsaftale indeholde?").run()
+    _ok(at)
+    last = at.chat_message[-1]
+    assert "Fra guiden:" in last.markdown[0].value and "Hvad er formålet med partnerskabet?" in last.markdown[0].value
+    assert any(e.label.startswith("[1]") for e in last.expander)
+    progress = at.get("progress")[-1].proto.text
+    assert progress.startswith("3 af 29 felter udfyldt"), progress
+
+    # review form: an invalid date stays in its field with the Danish error beside it, the view is kept
+    at.segmented_control(key="panel_view").set_value("Ret felter").run()
+    _field_widget(at, "startdato").input("31. februar 2027")
+    _field_widget(at, "titel").input("Byens historie")
+    next(b for b in at.button if b.label == "Gem ændringer").click().run()
+    _ok(at)
+    assert at.segmented_control(key="panel_view").value == "Ret felter"
+    assert _field_widget(at, "startdato").value == "31. februar 2027"
+    assert any("ikke en gyldig dato" in e.value for e in at.error)
+    assert _field_widget(at, "titel").value == "Byens historie"
+    draft = Storage(app_env.app_db_path).load_draft(conv_id, "samarbejdsaftale")
+    assert "Byens historie" in draft.draft_json and "startdato" not in draft.draft_json.split('"values"')[1][:2000]
+    assert {"Download DOCX", "Download Markdown"} <= {b.label for b in at.download_button}
+
+    # leaving parks the draft; the sidebar lists it; starting again asks «fortsæt eller start forfra»
+    at.button(key="panel_stop_template").click().run()
+    _ok(at)
+    assert not any(s.value.startswith("Udkast:") for s in at.subheader)
+    assert Storage(app_env.app_db_path).load_draft(conv_id, "samarbejdsaftale").status == "parked"
+    at.sidebar.button(key="start_samarbejdsaftale").click().run()
+    _ok(at)
+    assert "fortsætte" in at.chat_message[-1].markdown[0].value
+    at.button(key="choice_resume").click().run()
+    _ok(at)
+    assert any(s.value.startswith("Udkast:") for s in at.subheader)
+    assert "Vi fortsætter udkastet" in at.chat_message[-1].markdown[0].value
+    assert at.get("progress")[-1].proto.text.startswith("4 af 29")
+
+    reloaded = _ok(_app({"c": conv_id}))  # the active draft comes back after a reload
+    assert any(s.value.startswith("Udkast:") for s in reloaded.subheader)
 
 
 def test_template_started_by_intent_phrase(app_env: Settings) -> None:
     at = _ok(_app())
-    at.chat_input[0].set_value("Lav et udkast til en kommunikationsplan").run()
+    at.chat_input[0].set_value("Lav et udkast til en kommunikationsplan med Roskilde Gymnasium").run()
     _ok(at)
     assert any(s.value.startswith("Udkast:") for s in at.subheader)
+    assert "Partneren:** Roskilde Gymnasium" in at.chat_message[-1].markdown[0].value
+    # asking for another template while drafting parks this draft and starts that one
+    at.chat_input[0].set_value("Lav en evalueringsplan").run()
+    _ok(at)
+    assert any(s.value == "Udkast: Evalueringsplan" for s in at.subheader)
+    drafts = Storage(get_settings().app_db_path).list_drafts(at.query_params["c"])
+    assert {d.template: d.status for d in drafts} == {"kommunikationsplan": "parked", "evalueringsplan": "active"}
 
 
 def _admin(at: AppTest) -> AppTest:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from ui.admin import check_secret
-from ui.intent import detect_template_intent
+from ui.intent import detect_template_intent, starts_request
 from ui.progress import fraction, streamlit_progress
 from ui.uploads import UploadRejected, sanitize_filename
 
@@ -31,6 +31,9 @@ def test_detect_template_intent(text: str, expected: str | None) -> None:
 
 def test_intent_respects_available_templates() -> None:
     assert detect_template_intent("Lav en kommunikationsplan", ["samarbejdsaftale"]) is None
+    assert detect_template_intent("lav en partnerskabsaftale", {"samarbejdsaftale": ["partnerskabsaftale"]}) == (
+        "samarbejdsaftale")
+    assert starts_request("Lav en evalueringsplan") and not starts_request("vi vil lave en evalueringsplan senere")
 
 
 @pytest.mark.parametrize(

@@ -74,17 +74,39 @@ def test_delete_cascades(storage: Storage) -> None:
     storage.save_feedback(answer, score=1)
     assert storage.delete_conversation(cid)
     assert storage.get_conversation(cid) is None
-    assert storage.messages(cid) == [] and storage.load_draft(cid) is None and storage.list_feedback() == []
+    assert storage.messages(cid) == [] and storage.list_drafts(cid) == [] and storage.list_feedback() == []
 
 
-def test_draft_upsert_and_deactivate(storage: Storage) -> None:
-    cid = storage.create_conversation()
+def test_several_drafts_per_conversation_one_active(storage: Storage) -> None:
+    cid = storage.create_conversation("Aftale med museet")
     storage.save_draft(cid, "samarbejdsaftale", '{"a": 1}')
     storage.save_draft(cid, "samarbejdsaftale", '{"a": 2}')
-    draft = storage.load_draft(cid)
-    assert draft.session_json == '{"a": 2}' and draft.active
-    storage.set_draft_active(cid, False)
-    assert not storage.load_draft(cid).active
+    draft = storage.load_draft(cid, "samarbejdsaftale")
+    assert draft.draft_json == '{"a": 2}' and draft.active and draft.conversation_title == "Aftale med museet"
+    storage.save_draft(cid, "evalueringsplan", '{"b": 1}')  # starting another template parks the first
+    assert not storage.load_draft(cid, "samarbejdsaftale").active
+    assert storage.active_draft(cid).template == "evalueringsplan"
+    assert {d.template for d in storage.list_drafts(cid)} == {"samarbejdsaftale", "evalueringsplan"}
+    storage.park_drafts(cid)
+    assert storage.active_draft(cid) is None
+    assert storage.load_draft(cid, "samarbejdsaftale").draft_json == '{"a": 2}'  # parked, never lost
+    other = storage.create_conversation()
+    storage.save_draft(other, "samarbejdsaftale", '{"c": 1}')
+    assert len(storage.list_drafts()) == 3 and len(storage.list_drafts(other)) == 1
+    assert storage.delete_draft(other, "samarbejdsaftale") and storage.list_drafts(other) == []
+
+
+def test_version_2_drafts_survive_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + MIGRATIONS[1] + "\nPRAGMA user_version = 2;")
+    conn.execute("INSERT INTO conversations VALUES ('c1', 'Gammel', '2025-01-01', '2025-01-01')")
+    conn.execute("INSERT INTO drafts VALUES ('c1', 'samarbejdsaftale', '{\"old\": true}', 0, '2025-01-02')")
+    conn.commit()
+    conn.close()
+    storage = Storage(path)
+    draft = storage.load_draft("c1", "samarbejdsaftale")
+    assert draft is not None and draft.draft_json == '{"old": true}' and draft.status == "parked"
 
 
 def test_feedback_stores_question_answer_sources_and_exports(storage: Storage) -> None:

@@ -17,7 +17,7 @@ from assistant.models import Citation, Turn
 from assistant.prompts import source_label
 from assistant.settings import Settings
 from ui import templating
-from ui.intent import detect_template_intent
+from ui.intent import detect_template_intent, starts_request
 from ui.services import SharedIndex, app_settings, get_shared_index, get_storage
 from ui.storage import Storage, StoredMessage
 
@@ -30,9 +30,10 @@ STARTER_QUESTIONS: tuple[str, ...] = (
     "Hvordan kan vi evaluere et partnerskab?",
 )
 CHAT_PLACEHOLDER = "Stil et spørgsmål om partnerskaber …"
-TEMPLATE_PLACEHOLDER = "Svar på spørgsmålet til udkastet …"
+TEMPLATE_PLACEHOLDER = "Svar på spørgsmålet – eller spørg guiden …"
 HISTORY_TURNS = 6
-DRAFT_DONE = "\n\nUdkastet er færdigt. Gennemse og ret felterne til højre, og download det som DOCX eller Markdown."
+DRAFT_DONE = ("\n\nUdkastet er færdigt. Gennemse og ret felterne i udkastet (ved siden af eller under chatten), "
+              "og download det som DOCX eller Markdown.")
 
 # --- session state ------------------------------------------------------------------------------------
 
@@ -42,7 +43,7 @@ def _state() -> Any:
     ss.setdefault("conv_id", None)
     ss.setdefault("messages", [])
     ss.setdefault("template", None)
-    ss.setdefault("draft_rev", 0)
+    ss.setdefault("template_choice", None)
     return ss
 
 
@@ -53,16 +54,15 @@ def _open_conversation(
     ss.conv_id = conv_id
     ss.messages = storage.messages(conv_id) if conv_id else []
     ss.template = None
+    ss.template_choice = None
     ss.pop("confirm_delete", None)
-    ss.draft_rev += 1
+    ss.pop("review_errors", None)
     if conv_id:
-        draft = storage.load_draft(conv_id)
-        if draft and draft.active:
-            try:
-                ss.template = templating.resume_session(draft.session_json, settings, shared.assistant)
-            except Exception:  # a draft from an older schema must not break the chat
-                log.exception("could not restore template draft of %s", conv_id)
-                st.toast("Det gemte udkast kunne ikke genåbnes.")
+        try:
+            ss.template = _drafts(storage, settings, shared).active(conv_id)
+        except Exception:  # a broken draft must not break the chat; it stays stored
+            log.exception("could not restore template draft of %s", conv_id)
+            st.toast("Det gemte udkast kunne ikke genåbnes.")
 
 
 def sync_with_query_params(storage: Storage, settings: Settings, shared: SharedIndex) -> None:
@@ -235,42 +235,75 @@ def answer_question(question: str, storage: Storage, shared: SharedIndex) -> Non
         render_message(stored, storage)
 
 
+def _drafts(storage: Storage, settings: Settings, shared: SharedIndex | None) -> Any:
+    """The plain-Python draft service (start, resume, park, turns); the page only renders its results."""
+    return templating.draft_service(storage, settings, shared.assistant if shared is not None else None)
+
+
+def _prefill_texts() -> list[str]:
+    """The user's chat messages in this conversation, plus the request that opened the template."""
+    users = [m for m in _state().messages if m.role == "user"]
+    texts = [m.content for m in users if m.kind == "chat"]
+    if users and users[-1].kind == "template":
+        texts.append(users[-1].content)
+    return texts
+
+
+def _opened(started: Any, storage: Storage) -> None:
+    ss = _state()
+    if started.choice:
+        ss.template_choice = started.template
+    else:
+        ss.template = started.interview
+        ss.template_choice = None
+    _store(storage, "assistant", started.message, citations=started.citations, kind="template")
+
+
 def start_template(name: str, storage: Storage, settings: Settings, shared: SharedIndex) -> None:
-    """Begin an interview (pre-filled from the chat so far) and ask its first question."""
-    ss = _state()
-    session = templating.start_session(name, settings, _history(), shared.assistant)
+    """Begin an interview (proposals from the chat so far), or ask «fortsæt eller start forfra» for a parked one."""
     conv_id = _ensure_conversation(storage)
-    ss.template = session
-    ss.draft_rev += 1
-    storage.save_draft(conv_id, session.schema.id, session.to_json(), active=True)
-    text, citations = templating.opening_message(session)
-    _store(storage, "assistant", text, citations=citations, kind="template")
+    _opened(_drafts(storage, settings, shared).start(conv_id, name, _prefill_texts()), storage)
 
 
-def stop_template(storage: Storage) -> None:
+def resume_template(name: str, storage: Storage, settings: Settings, shared: SharedIndex, *, restart: bool) -> None:
+    conv_id = _ensure_conversation(storage)
+    service = _drafts(storage, settings, shared)
+    started = service.restart(conv_id, name, _prefill_texts()) if restart else service.resume(conv_id, name)
+    _opened(started, storage)
+
+
+def stop_template(storage: Storage, settings: Settings) -> None:
+    """Leave template mode: the draft is parked, never discarded."""
     ss = _state()
-    if ss.conv_id:
-        storage.set_draft_active(ss.conv_id, False)
+    text = _drafts(storage, settings, None).park(ss.conv_id, ss.template) if ss.conv_id else ""
     ss.template = None
-    _store(storage, "assistant", "Skabelontilstanden er afsluttet. Du kan stille spørgsmål til guiden igen.",
-           kind="template")
+    _store(storage, "assistant", text or "Skabelontilstanden er afsluttet.", kind="template")
 
 
-def template_turn(text: str, storage: Storage) -> None:
-    """One answer in template mode: the session interprets it; the draft is saved after every turn."""
+def template_turn(text: str, storage: Storage, settings: Settings, shared: SharedIndex) -> None:
+    """One message in template mode: the service routes it (answer, side question, command) and saves the draft."""
     ss = _state()
-    session = ss.template
     user = _store(storage, "user", text, kind="template")
     render_message(user, storage)
     with st.spinner("Opdaterer udkastet …"):
-        reply = session.handle(text)
-    message = reply.message
-    if reply.done:
-        message += DRAFT_DONE
+        reply = _drafts(storage, settings, shared).turn(ss.conv_id, ss.template, text)
+    message = reply.message + (DRAFT_DONE if reply.done else "")
     stored = _store(storage, "assistant", message, citations=reply.citations, kind="template")
-    storage.save_draft(ss.conv_id, session.schema.id, session.to_json(), active=True)
-    ss.draft_rev += 1
     render_message(stored, storage)
+
+
+def template_choice_turn(text: str, storage: Storage, settings: Settings, shared: SharedIndex) -> bool:
+    """The reply to «fortsæt eller start forfra»; False when the message is something else (then it is a chat)."""
+    from assistant.templates.service import parse_choice
+
+    ss = _state()
+    name, choice = ss.template_choice, parse_choice(text)
+    ss.template_choice = None
+    if choice is None or name is None:
+        return False
+    _store(storage, "user", text, kind="template")
+    resume_template(name, storage, settings, shared, restart=choice == "restart")
+    return True
 
 
 def handle_input(text: str, storage: Storage, settings: Settings, shared: SharedIndex) -> None:
@@ -278,17 +311,50 @@ def handle_input(text: str, storage: Storage, settings: Settings, shared: Shared
     text = text.strip()
     if not text:
         return
+    words = {t.id: t.request_words for t in templating.available_templates(settings)}
+    intent = detect_template_intent(text, words)
     if ss.template is not None:
-        template_turn(text, storage)
-        return
-    names = [t.id for t in templating.available_templates(settings)]
-    intent = detect_template_intent(text, names)
+        if intent and intent != ss.template.schema.id and starts_request(text):
+            stop_template(storage, settings)  # «Lav en evalueringsplan» while drafting: park this one, start that
+        else:
+            template_turn(text, storage, settings, shared)
+            return
+    if ss.template_choice and template_choice_turn(text, storage, settings, shared):
+        st.rerun()
     if intent:
         user = _store(storage, "user", text, kind="template")
         render_message(user, storage)
         start_template(intent, storage, settings, shared)
         st.rerun()
     answer_question(text, storage, shared)
+
+
+def render_template_actions() -> None:
+    """Buttons under the last template message: the «fortsæt / start forfra» choice, or «fortryd»."""
+    ss = _state()
+    if ss.template_choice:
+        left, right = st.columns(2)
+        left.button("Fortsæt udkastet", key="choice_resume", on_click=_set_pending, args=("fortsæt",),
+                    icon=":material/play_arrow:", type="primary", width="stretch")
+        right.button("Start forfra", key="choice_restart", on_click=_set_pending, args=("start forfra",),
+                     icon=":material/restart_alt:", width="stretch")
+    elif ss.template is not None:
+        interview = ss.template
+        if interview.draft.prefill:
+            left, right = st.columns(2)
+            left.button("Brug dem alle", key="prefill_yes", on_click=_set_pending, args=("ja",),
+                        icon=":material/check:", type="primary", width="stretch")
+            right.button("Brug ingen", key="prefill_no", on_click=_set_pending, args=("nej",),
+                         icon=":material/close:", width="stretch")
+        elif interview.draft.overwrite:
+            left, right = st.columns(2)
+            left.button("Ja, erstat", key="overwrite_yes", on_click=_set_pending, args=("ja",),
+                        icon=":material/check:", type="primary", width="stretch")
+            right.button("Nej, behold", key="overwrite_no", on_click=_set_pending, args=("nej",),
+                         icon=":material/close:", width="stretch")
+        elif interview.draft.turns:
+            st.button("Fortryd sidste svar", key="undo_turn", on_click=_set_pending, args=("fortryd",),
+                      icon=":material/undo:", type="tertiary")
 
 
 # --- sidebar ------------------------------------------------------------------------------------------
@@ -334,8 +400,8 @@ def render_sidebar(storage: Storage, settings: Settings) -> None:
         st.subheader("Skabeloner")
         if ss.template is not None:
             st.caption(f"I gang: {ss.template.schema.title}")
-            st.button("Afslut skabelontilstand", key="sidebar_stop_template", on_click=_request_stop,
-                      icon=":material/stop_circle:", width="stretch")
+            st.button("Parkér udkastet", key="sidebar_stop_template", on_click=_request_stop,
+                      icon=":material/pause_circle:", width="stretch")
         else:
             try:
                 options = templating.available_templates(settings)
@@ -345,6 +411,7 @@ def render_sidebar(storage: Storage, settings: Settings) -> None:
             for option in options:
                 st.button(templating.start_label(option), key=f"start_{option.id}", args=(option.id,),
                           on_click=_request_template, icon=":material/edit_document:", width="stretch")
+        render_draft_list(storage, settings)
         st.subheader("Tidligere samtaler")
         conversations = storage.list_conversations()
         if not conversations:
@@ -370,6 +437,31 @@ def _request_stop() -> None:
     st.session_state.stop_template = True
 
 
+def _request_resume(conv_id: str, template: str) -> None:
+    st.session_state.resume_template = (conv_id, template)
+    if conv_id != st.session_state.get("conv_id"):
+        st.query_params["c"] = conv_id
+
+
+def render_draft_list(storage: Storage, settings: Settings) -> None:
+    """Every saved draft (all conversations), each resumable with one click."""
+    ss = _state()
+    try:
+        drafts = _drafts(storage, settings, None).drafts()
+    except Exception:
+        log.exception("listing drafts failed")
+        drafts = []
+    active = (ss.conv_id, ss.template.schema.id) if ss.template is not None else None
+    shown = [d for d in drafts if (d.conversation_id, d.template) != active][:8]
+    if not shown:
+        return
+    st.caption("Gemte udkast")
+    for d in shown:
+        st.button(f"Fortsæt: {d.title} ({d.filled}/{d.total})", key=f"resume_{d.conversation_id}_{d.template}",
+                  on_click=_request_resume, args=(d.conversation_id, d.template), icon=":material/play_arrow:",
+                  help=f"Parkeret {d.updated_at[:16].replace('T', ' ')}", type="tertiary")
+
+
 # --- the page -----------------------------------------------------------------------------------------
 
 
@@ -381,7 +473,12 @@ def render_page() -> None:
     sync_with_query_params(storage, settings, shared)
 
     if ss.pop("stop_template", False) and ss.template is not None:
-        stop_template(storage)
+        stop_template(storage, settings)
+    resume = ss.pop("resume_template", None)
+    if resume and resume[0] == ss.conv_id and (ss.template is None or ss.template.schema.id != resume[1]):
+        if ss.template is not None:
+            stop_template(storage, settings)
+        resume_template(resume[1], storage, settings, shared, restart=False)
     requested = ss.pop("start_template", None)
     if requested and ss.template is None:
         start_template(requested, storage, settings, shared)
@@ -403,10 +500,15 @@ def render_page() -> None:
             render_message(message, storage)
         if text:
             handle_input(str(text), storage, settings, shared)
+        render_template_actions()
+        if ss.template is not None:
+            from ui.template_panel import render_status
+
+            render_status(ss.template)
 
     if panel_col is not None and ss.template is not None:
         from ui.template_panel import render_panel
 
         with panel_col:
-            render_panel(ss.template, storage)
+            render_panel(storage)
     render_sidebar(storage, settings)

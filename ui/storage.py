@@ -66,6 +66,23 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at       TEXT NOT NULL
     );
     """,
+    # v3: several drafts per conversation (one per template); parked drafts are kept, never overwritten
+    """
+    CREATE TABLE drafts_v3 (
+        conversation_id  TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        template         TEXT NOT NULL,
+        draft_json       TEXT NOT NULL,
+        status           TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'parked')),
+        updated_at       TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, template)
+    );
+    INSERT INTO drafts_v3 (conversation_id, template, draft_json, status, updated_at)
+        SELECT conversation_id, template, session_json, CASE WHEN active THEN 'active' ELSE 'parked' END, updated_at
+        FROM drafts;
+    DROP TABLE drafts;
+    ALTER TABLE drafts_v3 RENAME TO drafts;
+    CREATE INDEX drafts_by_status ON drafts(status, updated_at);
+    """,
 )
 
 FEEDBACK_COLUMNS = (
@@ -102,13 +119,18 @@ class StoredMessage(BaseModel):
 
 
 class DraftRecord(BaseModel):
-    """The saved template session of a conversation."""
+    """One saved template draft of a conversation (``Draft`` JSON); ``status`` is active or parked."""
 
     conversation_id: str
     template: str
-    session_json: str
-    active: bool
+    draft_json: str
+    status: str
     updated_at: str
+    conversation_title: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
 
 
 class FeedbackRecord(BaseModel):
@@ -256,27 +278,50 @@ class Storage:
         return StoredMessage(**data)
 
     # --- template drafts ------------------------------------------------------------------------------
-    def save_draft(self, conversation_id: str, template: str, session_json: str, *, active: bool = True) -> None:
+    def save_draft(self, conversation_id: str, template: str, draft_json: str, *, active: bool = True) -> None:
+        """Insert or update the conversation's draft of ``template``; an active draft parks the others."""
+        now = _now()
         with self._connect() as conn:
+            if active:
+                conn.execute("UPDATE drafts SET status = 'parked' WHERE conversation_id = ? AND template != ?",
+                             (conversation_id, template))
             conn.execute(
-                "INSERT INTO drafts (conversation_id, template, session_json, active, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(conversation_id) DO UPDATE SET template = excluded.template,"
-                " session_json = excluded.session_json, active = excluded.active, updated_at = excluded.updated_at",
-                (conversation_id, template, session_json, int(active), _now()),
+                "INSERT INTO drafts (conversation_id, template, draft_json, status, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(conversation_id, template) DO UPDATE SET"
+                " draft_json = excluded.draft_json, status = excluded.status, updated_at = excluded.updated_at",
+                (conversation_id, template, draft_json, "active" if active else "parked", now),
             )
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
 
-    def load_draft(self, conversation_id: str) -> DraftRecord | None:
-        with self._connect() as conn:
-            row = conn.execute("SELECT * FROM drafts WHERE conversation_id = ?", (conversation_id,)).fetchone()
-        if not row:
-            return None
-        data = dict(row)
-        data["active"] = bool(data["active"])
-        return DraftRecord(**data)
+    def load_draft(self, conversation_id: str, template: str) -> DraftRecord | None:
+        return next(iter(self._drafts("d.conversation_id = ? AND d.template = ?", (conversation_id, template))), None)
 
-    def set_draft_active(self, conversation_id: str, active: bool) -> None:
+    def active_draft(self, conversation_id: str) -> DraftRecord | None:
+        return next(iter(self._drafts("d.conversation_id = ? AND d.status = 'active'", (conversation_id,))), None)
+
+    def list_drafts(self, conversation_id: str | None = None) -> list[DraftRecord]:
+        """Drafts of one conversation, or of all conversations (newest first)."""
+        if conversation_id is None:
+            return self._drafts("1 = 1", ())
+        return self._drafts("d.conversation_id = ?", (conversation_id,))
+
+    def park_drafts(self, conversation_id: str) -> None:
         with self._connect() as conn:
-            conn.execute("UPDATE drafts SET active = ? WHERE conversation_id = ?", (int(active), conversation_id))
+            conn.execute("UPDATE drafts SET status = 'parked' WHERE conversation_id = ?", (conversation_id,))
+
+    def delete_draft(self, conversation_id: str, template: str) -> bool:
+        with self._connect() as conn:
+            cur = conn.execute("DELETE FROM drafts WHERE conversation_id = ? AND template = ?",
+                               (conversation_id, template))
+        return cur.rowcount > 0
+
+    def _drafts(self, where: str, args: tuple[Any, ...]) -> list[DraftRecord]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT d.*, c.title AS conversation_title FROM drafts d JOIN conversations c"
+                f" ON c.id = d.conversation_id WHERE {where} ORDER BY d.updated_at DESC, d.rowid DESC", args,
+            ).fetchall()
+        return [DraftRecord(**dict(r)) for r in rows]
 
     # --- feedback -------------------------------------------------------------------------------------
     def save_feedback(self, message_id: int, *, score: int | None = None, comment: str | None = None) -> int:

@@ -1,22 +1,23 @@
-"""Thin adapter between the UI and ``assistant.templates``: lazy imports and the panel's view of a session.
+"""Thin adapter between the UI and ``assistant.templates``: the draft service and the panel's view of a draft.
 
-No template logic lives here: interviewing, validation, extraction and export are all ``TemplateSession``'s.
+No template logic lives here: routing, interviewing, validation and export belong to ``assistant.templates``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.models import Citation, Turn
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.templates import TemplateSchema, TemplateSession
+    from assistant.templates import Interview, TemplateSchema
+    from assistant.templates.service import DraftService
 
 MULTILINE_TYPES = frozenset({"longtext", "list"})
 FEATURED_TEMPLATE = "samarbejdsaftale"  # listed first in the sidebar
+SOURCE_HINTS = {"svar": "svar", "udsagn": "nævnt i en besked", "typet": "genkendt", "llm": "sprogmodel",
+                "samtale": "fra samtalen", "rettelse": "rettet", "formular": "rettet i formularen"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class FieldView:
     status: str  # udfyldt | sprunget over | mangler
     help: str
     multiline: bool
+    source: str = ""
 
     @property
     def filled(self) -> bool:
@@ -47,58 +49,47 @@ def start_label(schema: TemplateSchema) -> str:
     return f"Lav et udkast til {schema.title.lower()}"
 
 
-def start_session(name: str, settings: Settings, history: Sequence[Turn], assistant: Any) -> TemplateSession:
-    """A new interview, pre-filled from the user's earlier chat messages."""
-    from assistant.templates import TemplateSession, load_template
+def draft_service(storage: Any, settings: Settings | None, assistant: Any) -> DraftService:
+    from assistant.templates.service import DraftService
 
-    return TemplateSession.start(load_template(name, settings), list(history), assistant=assistant)
-
-
-def resume_session(raw: str, settings: Settings, assistant: Any) -> TemplateSession:
-    from assistant.templates import TemplateSession
-
-    return TemplateSession.from_json(raw, settings=settings, assistant=assistant)
+    return DraftService(storage, settings, guide=assistant)
 
 
-def opening_message(session: TemplateSession) -> tuple[str, list[Citation]]:
-    """Intro (what was pre-filled) plus the first question, with the question's guide citations."""
-    title = session.schema.title.lower()
-    parts = [
-        f"Lad os lave et udkast til en **{title}**. Jeg stiller nogle spørgsmål; udkastet vises til højre, "
-        "hvor du også kan rette felterne og downloade det.",
-        session.intro_message(),
-    ]
-    prompt = session.next_question()
-    if prompt is not None:
-        parts.append(prompt.text)
-    return "\n\n".join(parts), list(prompt.citations) if prompt else []
+def field_views(interview: Interview) -> list[FieldView]:
+    from assistant.templates.values import edit_text
 
-
-def field_views(session: TemplateSession) -> list[FieldView]:
-    views = []
-    for row in session.review_rows():
-        field = session.schema.field(row["id"])
-        views.append(FieldView(
-            id=field.id, label=field.label, value=str(row["value"]), required=field.required,
-            status=str(row["status"]), help=field.help, multiline=field.type in MULTILINE_TYPES,
-        ))
+    draft, views = interview.draft, []
+    for f in interview.schema.fields:
+        value = draft.values.get(f.id)
+        status = "udfyldt" if value is not None else ("sprunget over" if f.id in draft.skipped else "mangler")
+        views.append(FieldView(id=f.id, label=f.label, value=edit_text(f, value), required=f.required,
+                               status=status, help=f.help, multiline=f.type in MULTILINE_TYPES,
+                               source=SOURCE_HINTS.get(draft.sources.get(f.id, ""), "")))
     return views
 
 
-def apply_edit(session: TemplateSession, field: FieldView, new_value: str) -> list[str]:
+def apply_edit(interview: Interview, field: FieldView, new_value: str) -> list[str]:
     """Store one edited field of the review form; an emptied optional field is skipped. Danish errors."""
-    if not new_value.strip() and not field.required:
-        return session.skip(field.id)
-    return session.set_field(field.id, new_value, source="formular")
+    return interview.set_field(field.id, new_value, source="formular")
 
 
-def export_markdown(session: TemplateSession) -> str:
+def export_markdown(interview: Interview) -> str:
     from assistant.templates import export_markdown as _export
 
-    return _export(session)
+    return _export(interview.schema, interview.draft)
 
 
-def export_docx(session: TemplateSession) -> bytes:
+def export_docx(interview: Interview) -> bytes:
     from assistant.templates import export_docx as _export
 
-    return _export(session)
+    return _export(interview.schema, interview.draft)
+
+
+def draft_markdown(interview: Interview) -> str:
+    """The live draft for the narrow panel: the document's headings two levels smaller."""
+    import re
+
+    from assistant.templates import draft_markdown as _draft
+
+    return re.sub(r"^(#{1,4}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", _draft(interview.schema, interview.draft),
+                  flags=re.MULTILINE)

@@ -1,18 +1,26 @@
-"""Terminal interview: ``python -m assistant template NAME [--resume draft.json] [--out draft.docx]``."""
+"""Terminal interview: ``python -m assistant template NAME`` and the drafts of the app.
+
+Drafts are kept in the app's SQLite file (``settings.app_db_path``, the same store the chat UI uses), so a draft
+started in the browser can be listed (``--drafts``) and resumed here (``--conversation ID``) and vice versa.
+``--resume FILE.json`` / ``--draft FILE.json`` read and write a draft as a JSON file as well.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assistant.templates.draft import Draft
 from assistant.templates.export import export_docx, export_markdown
-from assistant.templates.schema import TemplateError, list_templates, load_template
-from assistant.templates.session import TemplateSession
+from assistant.templates.interview import Interview
+from assistant.templates.schema import TemplateError, TemplateSchema, list_templates, load_template
+from assistant.templates.service import DraftService, parse_choice, read_draft
 
-QUIT_WORDS = {"afslut", "stop", "gem og afslut", "quit", "exit"}
+QUIT_WORDS = {"afslut", "stop", "gem og afslut", "quit", "exit", "parkér", "parker"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,35 +30,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name", nargs="?", help="skabelonens navn, fx samarbejdsaftale")
     p.add_argument("--list", action="store_true", help="vis de tilgængelige skabeloner")
-    p.add_argument("--resume", type=Path, help="fortsæt et gemt udkast (JSON)")
-    p.add_argument("--draft", type=Path, help="hvor udkastet gemmes som JSON (standard: udkast-NAVN.json)")
+    p.add_argument("--drafts", action="store_true", help="vis de gemte udkast (også dem fra chatten)")
+    p.add_argument("--conversation", help="fortsæt (eller start forfra på) udkastet i denne samtale (id)")
+    p.add_argument("--resume", type=Path, help="fortsæt et udkast gemt som JSON-fil")
+    p.add_argument("--draft", type=Path, help="gem også udkastet som JSON i denne fil")
     p.add_argument("--out", type=Path, help="eksportér til .docx eller .md, når dialogen slutter")
-    p.add_argument("--no-guide", action="store_true", help="hent ikke råd fra guiden (intet indeks nødvendigt)")
+    p.add_argument("--no-guide", action="store_true", help="hent ikke svar og råd fra guiden (intet indeks nødvendigt)")
     return p
 
 
 def _load_assistant(settings: Any) -> Any:
-    """The QA core (for guide advice), or None when it or its index is not available."""
+    """The QA core (side questions and advice), or None when its index is not available."""
     try:
-        from assistant.core import Assistant  # type: ignore[import-not-found]
+        from assistant.core import Assistant
 
         return Assistant.from_settings(settings)
     except Exception:
-        try:
-            from assistant.retrieval import Retriever
-
-            return Retriever.from_settings(settings)
-        except Exception:
-            return None
+        return None
 
 
-def write_export(session: TemplateSession, out: Path) -> Path:
+def _store(settings: Any) -> Any:
+    """The app's draft store. Imported here, at the entry point, so the templates package never imports the UI."""
+    from ui.storage import Storage
+
+    return Storage(settings.app_db_path)
+
+
+def write_export(schema: TemplateSchema, draft: Draft, out: Path) -> Path:
     """Write DOCX (default) or Markdown (``.md``) to ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in {".md", ".markdown"}:
-        out.write_text(export_markdown(session), encoding="utf-8")
+        out.write_text(export_markdown(schema, draft), encoding="utf-8")
     else:
-        out.write_bytes(export_docx(session))
+        out.write_bytes(export_docx(schema, draft))
     return out
 
 
@@ -67,7 +79,7 @@ def _printer() -> Callable[[str], None]:
 
 def main(argv: list[str] | None = None, *, input_fn: Callable[[str], str] = input,
          output: Callable[[str], None] | None = None, assistant: Any = None) -> int:
-    """Run the interview; returns the exit code. The draft JSON is saved after every answer."""
+    """Run the interview; returns the exit code. The draft is saved after every answer."""
     args = build_parser().parse_args(argv)
     from assistant.settings import get_settings
 
@@ -77,51 +89,81 @@ def main(argv: list[str] | None = None, *, input_fn: Callable[[str], str] = inpu
         for schema in list_templates(settings):
             show(f"- **{schema.id}** – {schema.title}: {schema.description}")
         return 0
+    if assistant is None and not args.no_guide and not args.drafts:
+        assistant = _load_assistant(settings)
+    store = _store(settings)
+    service = DraftService(store, settings, guide=assistant)
+    if args.drafts:
+        drafts = service.drafts()
+        if not drafts:
+            show("Der er ingen gemte udkast.")
+        for info in drafts:
+            show(f"- `{info.conversation_id}` {info.summary}, senest ændret {info.updated_at[:16].replace('T', ' ')}")
+        return 0
+
     try:
-        if assistant is None and not args.no_guide:
-            assistant = _load_assistant(settings)
+        conv_id = args.conversation
         if args.resume:
-            session = TemplateSession.from_json(args.resume.read_text(encoding="utf-8"), settings=settings,
-                                                assistant=assistant)
-            if args.name and args.name != session.schema.id:
-                show(f"Udkastet hører til skabelonen «{session.schema.id}»; den bruges.")
+            raw = args.resume.read_text(encoding="utf-8")
+            data = json.loads(raw)
+            schema = load_template(args.name or str(data.get("template") or data.get("schema_id")), settings)
+            interview = Interview(schema, read_draft(raw, schema), guide=assistant)
+            conv_id = conv_id or store.create_conversation(f"Terminal: {schema.title}")
+            service.save(conv_id, interview)
+            opening = service.resume(conv_id, schema.id)
         elif args.name:
-            session = TemplateSession.start(load_template(args.name, settings), assistant=assistant)
+            schema = load_template(args.name, settings)
+            if conv_id and store.get_conversation(conv_id) is None:
+                show(f"Fejl: Samtalen «{conv_id}» findes ikke. Se `--drafts`.")
+                return 1
+            conv_id = conv_id or store.create_conversation(f"Terminal: {schema.title}")
+            opening = service.start(conv_id, schema.id)
+            while opening.choice:
+                show(opening.message)
+                choice = parse_choice(input_fn("> "))
+                if choice == "resume":
+                    opening = service.resume(conv_id, schema.id)
+                elif choice == "restart":
+                    opening = service.restart(conv_id, schema.id)
         else:
-            show("Angiv en skabelon (fx `samarbejdsaftale`) eller `--list`.")
+            show("Angiv en skabelon (fx `samarbejdsaftale`), `--list` eller `--drafts`.")
             return 2
     except (TemplateError, OSError, ValueError) as exc:
         show(f"Fejl: {exc}")
         return 1
+    except EOFError:
+        show("Udkastet er ikke ændret.")
+        return 0
 
-    draft = args.draft or args.resume or Path(f"udkast-{session.schema.id}.json")
-    show(f"# {session.schema.title}\n\n{session.schema.description}\n\nUdkastet gemmes løbende i `{draft}`. "
-         "Skriv «afslut» for at stoppe; du kan fortsætte senere med `--resume`.")
-    prompt = session.next_question()
-    if prompt is not None:
-        show(prompt.text)
-    done = prompt is None
+    interview = opening.interview
+    assert interview is not None
+    show(f"# {schema.title}\n\nUdkastet gemmes løbende (samtale `{conv_id}`). Skriv «afslut» for at parkere det; "
+         f"fortsæt senere med `--conversation {conv_id}`.")
+    show(opening.message)
+    done = opening.reply.done if opening.reply else False
     while not done:
         try:
             text = input_fn("> ")
         except (EOFError, KeyboardInterrupt):
-            show("\nUdkastet er gemt.")
             break
         if text.strip().lower() in QUIT_WORDS:
             break
-        reply = session.handle(text)
-        draft.write_text(session.to_json(), encoding="utf-8")
+        reply = service.turn(conv_id, interview, text)
+        if args.draft:
+            args.draft.write_text(interview.draft.to_json(), encoding="utf-8")
         show(reply.message)
         for c in reply.citations:
             show(f"[{c.n}] {c.title} – {c.section} ({c.source_url})")
         done = reply.done
-    draft.write_text(session.to_json(), encoding="utf-8")
+    show(service.park(conv_id, interview))
+    if args.draft:
+        args.draft.write_text(interview.draft.to_json(), encoding="utf-8")
     if args.out:
-        path = write_export(session, args.out)
+        path = write_export(schema, interview.draft, args.out)
         show(f"Dokumentet er gemt i `{path}`.")
-    problems = session.validate()
+    problems = interview.draft.problems(schema)
     if problems:
-        show("Mangler eller fejl: " + "; ".join(f"{session.schema.field(k).label}: {v}" for k, v in problems.items()))
+        show("Mangler eller fejl: " + "; ".join(f"{schema.field(k).label}: {v}" for k, v in problems.items()))
     return 0
 
 

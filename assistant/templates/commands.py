@@ -1,5 +1,5 @@
-"""Control messages in the interview: «spring over», «vis udkast», «hvad mangler?»,
-corrections («ret formålet til …»)."""
+"""Control messages in the interview: «spring over», «vis udkast», «hvad mangler?», «fortryd»,
+corrections («ret formålet til …», «ret formålet»), «ingen», and yes/no to a proposal («ja», «nej til 2»)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,25 @@ from assistant.templates.schema import TemplateField, TemplateSchema
 class Command:
     """A control message: show the draft, skip, correct a field, ..."""
 
-    kind: Literal["show_draft", "skip", "skip_rest", "missing", "help", "correct", "clear"]
+    kind: Literal["show_draft", "skip", "skip_rest", "missing", "help", "correct", "clear", "undo", "edit", "none"]
     field_id: str | None = None
     value: str | None = None
+
+
+@dataclass
+class Decision:
+    """A reply to a yes/no proposal: accept all, reject all, or per numbered item."""
+
+    accept_all: bool = False
+    reject_all: bool = False
+    accept: tuple[int, ...] = ()
+    reject: tuple[int, ...] = ()
 
 
 _SKIP_RE = re.compile(
     r"^(?:spring\s+(?:det\s+|den\s+|feltet\s+|spørgsmålet\s+)?over|skip|videre|næste|pas|"
     r"(?:det\s+)?ved\s+(?:jeg|vi)\s+ikke(?:\s+endnu)?|ikke\s+relevant|det\s+er\s+ikke\s+relevant|"
-    r"det\s+har\s+vi\s+ikke(?:\s+aftalt)?|intet|ingen)[\s.!]*$",
+    r"det\s+har\s+vi\s+ikke\s+aftalt|ved\s+ikke|ingen\s+anelse|ingen\s+idé|aner\s+det\s+ikke|vent(?:er)?\s+med\s+det|senere)[\s.!]*$",
     re.IGNORECASE,
 )
 _SKIP_REST_RE = re.compile(
@@ -35,11 +45,25 @@ _DRAFT_RE = re.compile(r"^(?:vis|se|giv\s+mig|kan\s+jeg\s+se)\s+(?:mig\s+)?(?:et
                        r"(?:udkast(?:et)?|kladde(?:n)?|aftalen|planen|dokumentet|status)\b", re.IGNORECASE)
 _MISSING_RE = re.compile(r"^hvad\s+mangler(?:\s+der)?(?:\s+endnu)?\s*\??$", re.IGNORECASE)
 _HELP_RE = re.compile(r"^(?:hjælp|\?|hvad\s+mener\s+du|hvad\s+betyder\s+det|forklar|giv\s+(?:mig\s+)?et\s+eksempel|"
-                      r"eksempel|hvad\s+anbefaler\s+guiden)\s*\??$", re.IGNORECASE)
+                      r"eksempel)\s*\??$", re.IGNORECASE)
 _CORRECT_RE = re.compile(r"^(?:kan\s+du\s+)?(?:ret|rette|ændr|ændre|skift|skifte|opdater|opdatere|sæt|sætte)\s+"
                          r"(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
 _SHOULD_BE_RE = re.compile(r"^(?:nej,?\s+)?(?P<target>.{2,60}?)\s+skal\s+(?:være|hedde|ændres\s+til|rettes\s+til)"
                            r"\s*:?\s+(?P<value>.+)$", re.IGNORECASE | re.DOTALL)
+_UNDO_RE = re.compile(r"^(?:fortryd|fortryd\s+(?:det|sidste|den\s+sidste|ændringen)|undo|gå\s+tilbage|"
+                      r"det\s+var\s+forkert,?\s+fortryd)[\s.!]*$", re.IGNORECASE)
+_NONE_RE = re.compile(r"^(?:nej[,.]?\s+)?(?:ingen|intet|ingen\s+\w+|nej|nej\s+tak|det\s+er\s+der\s+ikke|"
+                      r"der\s+er\s+ingen(?:\s+\w+)?|det\s+har\s+vi\s+ikke|vi\s+har\s+ingen(?:\s+\w+)?)[\s.!]*$",
+                      re.IGNORECASE)
+_EDIT_RE = re.compile(r"^(?:ret|rette|ændr|ændre|skift)\s+(?P<target>.{2,60}?)[\s.!]*$", re.IGNORECASE)
+_YES_RE = re.compile(r"^(?:ja|jo|ja\s+tak|jep|ok|okay|gerne|fint|godt|korrekt|det\s+er\s+rigtigt|ja,?\s+erstat|"
+                     r"erstat(?:\s+den)?|ja,?\s+brug\s+(?:dem|den|det|alle)|brug\s+(?:dem|den|det|alle)|"
+                     r"behold\s+(?:dem|alle)|ja\s+til\s+alle|alle)[\s.!]*$", re.IGNORECASE)
+_NO_RE = re.compile(r"^(?:nej|nej\s+tak|nope|ingen\s+af\s+dem|brug\s+ingen|drop\s+(?:dem|det)|"
+                    r"behold\s+den\s+(?:gamle|første|nuværende)|nej,?\s+behold(?:\s+den)?(?:\s+gamle)?|"
+                    r"nej\s+til\s+alle)[\s.!]*$", re.IGNORECASE)
+_PICK_RE = re.compile(r"(?P<verb>ja|behold|brug|nej|fjern|drop|ikke)\s*(?:til\s+)?(?:nr\.?\s*)?"
+                      r"(?P<nums>\d+(?:\s*(?:,|og|\+|&)\s*\d+)*)", re.IGNORECASE)
 _CLEAR_RE = re.compile(r"^(?:slet|fjern|nulstil)\s+(?P<target>.+?)[\s.!]*$", re.IGNORECASE)
 _ARTICLE_RE = re.compile(r"^(?:den|det|de|en|et|vores|jeres|feltet)\s+", re.IGNORECASE)
 
@@ -59,7 +83,7 @@ def _variants(name: str) -> set[str]:
 
 
 def match_field(target: str, schema: TemplateSchema, *, cutoff: float = 0.78) -> TemplateField | None:
-    """The field a user means by ``target`` ("formålet", "slutdato", "partnerens e-mail"), or None."""
+    """The field a user means by ``target`` ("formålet", "partnerens e-mail"), or None."""
     wanted = _variants(target)
     best: tuple[float, int, TemplateField] | None = None
     for field in schema.fields:
@@ -76,14 +100,37 @@ def match_field(target: str, schema: TemplateSchema, *, cutoff: float = 0.78) ->
     return best[2] if best else None
 
 
+def parse_decision(text: str) -> Decision | None:
+    """«ja» / «nej» / «ja til 1 og 3, nej til 2» as a :class:`Decision`; None when it is something else."""
+    stripped = text.strip()
+    if _YES_RE.match(stripped):
+        return Decision(accept_all=True)
+    if _NO_RE.match(stripped):
+        return Decision(reject_all=True)
+    picks = list(_PICK_RE.finditer(stripped))
+    leftover = _PICK_RE.sub(" ", stripped)
+    if not picks or re.search(r"[a-zæøå]{3,}", leftover.replace("tak", ""), re.IGNORECASE):
+        return None
+    accept: list[int] = []
+    reject: list[int] = []
+    for m in picks:
+        nums = [int(n) for n in re.findall(r"\d+", m.group("nums"))]
+        (reject if m.group("verb").lower() in {"nej", "fjern", "drop", "ikke"} else accept).extend(nums)
+    return Decision(accept=tuple(accept), reject=tuple(reject))
+
+
 def parse_command(text: str, schema: TemplateSchema) -> Command | None:
     """Recognise a control message or a correction; None for ordinary answers."""
     stripped = text.strip()
     if len(stripped) <= 60:
+        if _UNDO_RE.match(stripped):
+            return Command("undo")
         if _SKIP_REST_RE.match(stripped):
             return Command("skip_rest")
         if _SKIP_RE.match(stripped):
             return Command("skip")
+        if _NONE_RE.match(stripped):
+            return Command("none")
         if _DRAFT_RE.match(stripped):
             return Command("show_draft")
         if _MISSING_RE.match(stripped):
@@ -105,4 +152,7 @@ def parse_command(text: str, schema: TemplateSchema) -> Command | None:
     m = _SHOULD_BE_RE.match(stripped)
     if m and (field := match_field(m.group("target"), schema)):
         return Command("correct", field.id, m.group("value").strip())
+    m = _EDIT_RE.match(stripped)
+    if m and (field := match_field(m.group("target"), schema)):
+        return Command("edit", field.id)
     return None

@@ -1,20 +1,25 @@
-"""Render a template session as a document: Markdown and DOCX from one block layout."""
+"""Render a draft as a document a library can send: Markdown and DOCX from one block layout.
+
+The layout reads as an agreement: numbered sections (§) written as clauses from each field's ``clause`` template
+in the schema YAML, the parties and the signature block each kept on one page, a section whose field was answered
+«ingen» or skipped still stated (``none_text`` / ``skip_text``) instead of vanishing, page numbers in the footer
+and Danish (da-DK) as the language of every DOCX style, so Word spell-checks the text as Danish.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from assistant.templates.draft import Draft
+from assistant.templates.messages import status_line
 from assistant.templates.schema import TemplateField, TemplateSchema, TemplateSection
-from assistant.templates.validation import MISSING, Value, display, format_date
-
-if TYPE_CHECKING:
-    from assistant.templates.session import TemplateSession
+from assistant.templates.values import MISSING, ListValue, PersonValue, TextValue, format_date, format_value
 
 BLANK = "______________________"
+LANG = "da-DK"
 FOOTER = ("Udkast udarbejdet med Partnerskabsassistenten på grundlag af guiden «Byg partnerskaber» "
           "(Ud af boksen!, 2010–2012).")
 
@@ -28,130 +33,141 @@ class Span:
 
 @dataclass
 class Block:
-    kind: Literal["title", "note", "heading", "para", "bullets", "signatures"]
+    kind: Literal["title", "subtitle", "note", "heading", "para", "bullets", "signatures"]
     spans: list[Span] = field(default_factory=list)
     items: list[list[Span]] = field(default_factory=list)
     signers: list[dict[str, str]] = field(default_factory=list)
+    keep: bool = False  # keep with the next block (same page)
 
 
-def _value_spans(f: TemplateField, value: Value | None) -> list[Span]:
-    text = display(f, value)
-    return [Span(text, missing=text == MISSING)]
+def _party_name(schema: TemplateSchema, draft: Draft, group: str) -> str:
+    """The party's name from the draft, else «biblioteket» / «partneren»."""
+    named = next((f for f in schema.fields if f.group == group and f.type == "text" and f.capture == "name"), None)
+    value = draft.values.get(named.id) if named else None
+    if isinstance(value, TextValue) and value.text:
+        return value.text
+    return schema.parties.get(group, group)
 
 
-def _section_number(schema: TemplateSchema, n: int, section: TemplateSection) -> str:
-    return f"§{n} {section.title}" if schema.numbering == "paragraph" else f"{n}. {section.title}"
+def _fill(template: str, schema: TemplateSchema, draft: Draft) -> str:
+    out = template
+    for group in schema.parties:
+        out = out.replace("{" + group + "}", _party_name(schema, draft, group))
+    return out
 
 
-def _party_name(schema: TemplateSchema, values: Mapping[str, Value], group: str) -> str:
-    ids = {f.id for f in schema.fields}
-    if group in ids and values.get(group):
-        return str(values[group])
-    return "biblioteket" if group == "bibliotek" else "partneren"
+def _clause(schema: TemplateSchema, draft: Draft, f: TemplateField) -> list[Block]:
+    """One field as clause text: ``clause`` with the value, or the skip/missing text."""
+    value = draft.values.get(f.id)
+    template = _fill(f.clause or (f.label + ": {value}"), schema, draft)
+    head, _, tail = template.partition("{value}")
+    if value is None:
+        if f.id in draft.skipped:
+            if not f.skip_text:
+                return []
+            generic = f.skip_text == type(f).model_fields["skip_text"].default
+            text = head + f.skip_text[:1].lower() + f.skip_text[1:] if generic and head.strip() else f.skip_text
+            return [Block("para", [Span(_fill(text, schema, draft))])]
+        return [Block("para", [Span(head), Span(MISSING, missing=True), Span(tail)])]
+    if isinstance(value, ListValue) and len(value.items) > 1:
+        lead = head.rstrip(" :") + ":" if head.strip() else ""
+        blocks = [Block("para", [Span(lead)], keep=True)] if lead else []
+        return [*blocks, Block("bullets", items=[[Span(item)] for item in value.items])]
+    text = format_value(f, value)
+    sentence = head + text + tail
+    if f.type not in {"email", "phone"} and not sentence.rstrip().endswith((".", "!", "?", ":")):
+        sentence = sentence.rstrip() + "."
+    return [Block("para", [Span(head), Span(text), Span(sentence[len(head) + len(text):])])]
 
 
-def _split_person(value: Value | None) -> tuple[str, str]:
-    if not value:
-        return "", ""
-    name, _, title = str(value).partition(",")
-    return name.strip(), title.strip()
-
-
-def build_blocks(schema: TemplateSchema, values: Mapping[str, Value], skipped: set[str] | frozenset[str],
-                 *, today: date | None = None, status: str | None = None) -> list[Block]:
-    """The document layout: title, parties, numbered sections, signatures. Skipped fields are left out."""
+def build_blocks(schema: TemplateSchema, draft: Draft, *, today: date | None = None,
+                 status: str | None = None) -> list[Block]:
+    """The document layout: title, parties, numbered clauses, signatures."""
     today = today or date.today()
-    title = schema.document_title
-    if values.get("titel"):
-        title = f"{schema.document_title}: {values['titel']}"
-    blocks = [Block("title", [Span(title)])]
+    blocks = [Block("title", [Span(schema.document_title)])]
+    title_field = next((f for f in schema.fields if f.id == schema.title_field), None) if schema.title_field else None
+    if title_field is not None and draft.values.get(title_field.id) is not None:
+        blocks.append(Block("subtitle", [Span(format_value(title_field, draft.values[title_field.id]))]))
     note = f"Udkast dannet {format_date(today)}."
-    if any(not values.get(f.id) and f.id not in skipped for f in schema.fields):
+    if draft.missing(schema):
         note += f" Felter markeret {MISSING} skal udfyldes, før dokumentet er færdigt."
     blocks.append(Block("note", [Span(note)]))
     if status:
         blocks.append(Block("note", [Span(status)]))
     number = 0
     for section in schema.sections:
-        fields = [f for f in schema.fields_in(section.id) if f.id not in skipped]
+        fields = [f for f in schema.fields_in(section.id) if title_field is None or f.id != title_field.id]
         if section.kind == "signatures":
-            blocks.extend(_signature_blocks(schema, section, values, skipped))
+            blocks.extend(_signature_blocks(schema, section, draft))
             continue
         if not fields:
             continue
         if section.kind == "parties":
-            blocks.extend(_party_blocks(schema, section, fields, values))
+            blocks.extend(_party_blocks(schema, section, fields, draft))
             continue
         number += 1
-        blocks.append(Block("heading", [Span(_section_number(schema, number, section))]))
-        labelled = len(schema.fields_in(section.id)) > 1  # a one-field clause needs no label
+        blocks.append(Block("heading", [Span(_section_number(schema, number, section))], keep=True))
         for f in fields:
-            value = values.get(f.id)
-            label = [Span(f"{f.label}: ", bold=True)] if labelled else []
-            if f.type == "list" and isinstance(value, list) and value:
-                if label:
-                    blocks.append(Block("para", label))
-                blocks.append(Block("bullets", items=[[Span(item)] for item in value]))
-            else:
-                blocks.append(Block("para", label + _value_spans(f, value)))
+            blocks.extend(_clause(schema, draft, f))
     return blocks
 
 
+def _section_number(schema: TemplateSchema, n: int, section: TemplateSection) -> str:
+    return f"§ {n}. {section.title}" if schema.numbering == "paragraph" else f"{n}. {section.title}"
+
+
 def _party_blocks(schema: TemplateSchema, section: TemplateSection, fields: list[TemplateField],
-                  values: Mapping[str, Value]) -> list[Block]:
-    blocks = [Block("heading", [Span(section.title)])]
-    parties = [f for f in fields if f.id in {"bibliotek", "partner"}]
+                  draft: Draft) -> list[Block]:
+    blocks = [Block("heading", [Span(section.title)], keep=True)]
+    parties = [f for f in fields if f.group and f.capture == "name"]
     if len(parties) == 2:
-        blocks.append(Block("para", [Span("Denne aftale er indgået mellem:")]
-                            if schema.numbering == "paragraph" else [Span("Partnerskabet består af:")]))
+        intro = "Denne aftale er indgået mellem:" if schema.numbering == "paragraph" else "Partnerskabet består af:"
+        blocks.append(Block("para", [Span(intro)], keep=True))
         items = []
         for f in parties:
-            role = "biblioteket" if f.id == "bibliotek" else "partneren"
-            items.append([*_value_spans(f, values.get(f.id)), Span(f" (i det følgende «{role}»)")])
+            value = draft.values.get(f.id)
+            role = schema.parties.get(f.group or "", f.label.lower())
+            shown = format_value(f, value)
+            items.append([Span(shown, bold=value is not None, missing=value is None),
+                          Span(f" (i det følgende «{role}»)")])
         blocks.append(Block("bullets", items=items))
     for f in fields:
         if f in parties and len(parties) == 2:
             continue
-        blocks.append(Block("para", [Span(f"{f.label}: ", bold=True), *_value_spans(f, values.get(f.id))]))
+        blocks.extend(_clause(schema, draft, f))
     return blocks
 
 
-def _signature_blocks(schema: TemplateSchema, section: TemplateSection, values: Mapping[str, Value],
-                      skipped: set[str] | frozenset[str]) -> list[Block]:
+def _signature_blocks(schema: TemplateSchema, section: TemplateSection, draft: Draft) -> list[Block]:
     fields = schema.fields_in(section.id)
     date_field = next((f for f in fields if f.type == "date"), None)
     signed = BLANK
-    if date_field and values.get(date_field.id):
-        signed = display(date_field, values[date_field.id])
+    if date_field and draft.values.get(date_field.id) is not None:
+        signed = format_value(date_field, draft.values[date_field.id])
     signers = []
-    for group in ("bibliotek", "partner"):
+    for group in schema.parties:
         person = next((f for f in fields if f.type == "person" and f.group == group), None)
         if person is None:
             continue
-        name, title = _split_person(values.get(person.id))
-        missing = person.id not in skipped and not values.get(person.id)
-        signers.append({
-            "party": f"For {_party_name(schema, values, group)}",
-            "name": name or (MISSING if missing else BLANK),
-            "title": title or BLANK,
-            "date": signed,
-        })
+        value = draft.values.get(person.id)
+        name = value.name if isinstance(value, PersonValue) else ""
+        title = value.title if isinstance(value, PersonValue) else ""
+        signers.append({"party": f"For {_party_name(schema, draft, group)}", "name": name or BLANK,
+                        "title": title or BLANK, "date": signed})
     if not signers:
         return []
-    return [Block("heading", [Span(section.title)]), Block("signatures", signers=signers)]
+    return [Block("heading", [Span(section.title)], keep=True),
+            Block("para", [Span("Parterne har læst og godkendt aftalen.")], keep=True),
+            Block("signatures", signers=signers)]
 
 
 # --- Markdown ----------------------------------------------------------------------------------------------
-
-
 def _md(spans: list[Span]) -> str:
     out = []
     for s in spans:
         text = s.text.replace("\n", "  \n")
-        if s.missing:
+        if s.missing or (s.bold and text.strip()):
             text = f"**{text}**"
-        elif s.bold:
-            text = f"**{text.rstrip()}** " if text.endswith(" ") else f"**{text}**"
         out.append(text)
     return "".join(out)
 
@@ -161,6 +177,8 @@ def render_markdown(blocks: list[Block]) -> str:
     for b in blocks:
         if b.kind == "title":
             lines += [f"# {_md(b.spans)}", ""]
+        elif b.kind == "subtitle":
+            lines += [f"**{_md(b.spans)}**", ""]
         elif b.kind == "note":
             lines += [f"*{_md(b.spans)}*", ""]
         elif b.kind == "heading":
@@ -177,46 +195,132 @@ def render_markdown(blocks: list[Block]) -> str:
     return "\n".join(lines)
 
 
-def export_markdown(session: TemplateSession, *, today: date | None = None) -> str:
+def export_markdown(schema: TemplateSchema, draft: Draft, *, today: date | None = None) -> str:
     """The document as Markdown (missing fields shown as ``[mangler]``)."""
-    return render_markdown(build_blocks(session.schema, session.values, session.skipped, today=today))
+    return render_markdown(build_blocks(schema, draft, today=today))
+
+
+def draft_markdown(schema: TemplateSchema, draft: Draft) -> str:
+    """The live draft with a status line (for the chat and the panel)."""
+    return render_markdown(build_blocks(schema, draft, status=status_line(schema, draft)))
 
 
 # --- DOCX --------------------------------------------------------------------------------------------------
-
-
 def _add_runs(paragraph, spans: list[Span]) -> None:  # type: ignore[no-untyped-def]
     from docx.enum.text import WD_COLOR_INDEX
 
     for s in spans:
+        if not s.text:
+            continue
         run = paragraph.add_run(s.text)
         run.bold = s.bold or s.missing
         if s.missing:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 
+def _set_language(doc) -> None:  # type: ignore[no-untyped-def]
+    """da-DK as the language of the document defaults and of every style (python-docx has no API for it)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    styles = doc.styles.element
+    holders = [styles.find(qn("w:docDefaults")), *list(styles.iter(qn("w:style")))]
+    for holder in holders:
+        if holder is None:
+            continue
+        if holder.tag == qn("w:docDefaults"):
+            rpr_default = holder.find(qn("w:rPrDefault"))
+            if rpr_default is None:
+                rpr_default = OxmlElement("w:rPrDefault")
+                holder.insert(0, rpr_default)
+            rpr = rpr_default.find(qn("w:rPr"))
+            if rpr is None:
+                rpr = OxmlElement("w:rPr")
+                rpr_default.append(rpr)
+        else:
+            rpr = holder.find(qn("w:rPr"))
+            if rpr is None:
+                if holder.get(qn("w:type")) not in {"paragraph", "character"}:
+                    continue
+                rpr = OxmlElement("w:rPr")
+                holder.append(rpr)
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = OxmlElement("w:lang")
+            rpr.append(lang)
+        for attr in ("w:val", "w:eastAsia"):
+            lang.set(qn(attr), LANG)
+    settings = doc.settings.element
+    theme = settings.find(qn("w:themeFontLang"))
+    if theme is not None:
+        theme.set(qn("w:val"), LANG)
+
+
+def _page_field(paragraph, instruction: str) -> None:  # type: ignore[no-untyped-def]
+    """A PAGE / NUMPAGES field (Word and LibreOffice fill in the number)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, instruction), ("separate", None), (None, "1"), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        elif text == instruction:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = f" {instruction} "
+        else:
+            el = OxmlElement("w:t")
+            el.text = text
+        run._r.append(el)
+
+
+def _keep_table_together(table) -> None:  # type: ignore[no-untyped-def]
+    from docx.oxml import OxmlElement
+
+    for row in table.rows:
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        for cell in row.cells:
+            for p in cell.paragraphs:
+                p.paragraph_format.keep_with_next = True
+
+
 def render_docx(blocks: list[Block], *, title: str) -> bytes:
     from docx import Document
-    from docx.shared import Pt
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
 
     doc = Document()
+    section = doc.sections[0]  # A4 with Danish-standard margins (python-docx defaults to US Letter)
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(2.5)
+    section.top_margin, section.bottom_margin = Cm(2.5), Cm(2.2)
     doc.core_properties.title = title
     doc.core_properties.author = "Partnerskabsassistenten"
-    doc.core_properties.language = "da-DK"
+    doc.core_properties.language = LANG
     doc.styles["Normal"].font.name = "Calibri"
     doc.styles["Normal"].font.size = Pt(11)
+    _set_language(doc)
     for b in blocks:
+        paragraph = None
         if b.kind == "title":
-            _add_runs(doc.add_heading(level=0), b.spans)
+            paragraph = doc.add_heading(level=0)
+            _add_runs(paragraph, b.spans)
+        elif b.kind == "subtitle":
+            paragraph = doc.add_paragraph(style="Subtitle")
+            _add_runs(paragraph, b.spans)
         elif b.kind == "note":
-            p = doc.add_paragraph()
-            _add_runs(p, b.spans)
-            for run in p.runs:
+            paragraph = doc.add_paragraph()
+            _add_runs(paragraph, b.spans)
+            for run in paragraph.runs:
                 run.italic = True
         elif b.kind == "heading":
-            _add_runs(doc.add_heading(level=1), b.spans)
+            paragraph = doc.add_heading(level=1)
+            _add_runs(paragraph, b.spans)
         elif b.kind == "para":
-            _add_runs(doc.add_paragraph(), b.spans)
+            paragraph = doc.add_paragraph()
+            _add_runs(paragraph, b.spans)
         elif b.kind == "bullets":
             for item in b.items:
                 _add_runs(doc.add_paragraph(style="List Bullet"), item)
@@ -229,14 +333,27 @@ def render_docx(blocks: list[Block], *, title: str) -> bytes:
                                               strict=True):
                     _add_runs(cell.paragraphs[0], [Span(f"{label}: "), Span(s[key], missing=s[key] == MISSING)])
                 cells[4].paragraphs[0].add_run(f"\n\n{BLANK}\nUnderskrift")
-    footer = doc.sections[0].footer.paragraphs[0]
-    footer.text = FOOTER
+            _keep_table_together(table)
+        if paragraph is not None and b.keep:
+            paragraph.paragraph_format.keep_with_next = True
+    footer = doc.sections[0].footer
+    note = footer.paragraphs[0]
+    note.text = FOOTER
+    pages = footer.add_paragraph()
+    pages.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    pages.add_run("Side ")
+    _page_field(pages, "PAGE")
+    pages.add_run(" af ")
+    _page_field(pages, "NUMPAGES")
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
 
 
-def export_docx(session: TemplateSession, *, today: date | None = None) -> bytes:
-    """The document as DOCX bytes (python-docx), laid out like a signed agreement/plan."""
-    blocks = build_blocks(session.schema, session.values, session.skipped, today=today)
-    return render_docx(blocks, title=blocks[0].spans[0].text)
+def export_docx(schema: TemplateSchema, draft: Draft, *, today: date | None = None) -> bytes:
+    """The document as DOCX bytes (python-docx)."""
+    blocks = build_blocks(schema, draft, today=today)
+    title = blocks[0].spans[0].text
+    if len(blocks) > 1 and blocks[1].kind == "subtitle":
+        title += ": " + blocks[1].spans[0].text
+    return render_docx(blocks, title=title)

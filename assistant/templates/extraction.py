@@ -1,8 +1,16 @@
-"""Rule-based extraction of field values from the user's Danish text.
+"""Routing a user message to template fields, so that no value lands in the wrong field.
 
-``RuleExtractor`` takes only values that literally occur in the text: the phrase after a cue from the schema
-("formålet er ..."), e-mail addresses, phone numbers, dates and amounts (placed by the cue words before them),
-proper names, and the answer to the question just asked. Structured LLM extraction lives in ``llm_extraction``.
+The rules (issue 10), in order:
+
+1. A value goes to a field other than the one just asked about only through an explicit **cue** declared for that
+   field in the schema YAML ("formålet er …"), placed at the start of a clause ("…, og vi står for lokalerne"),
+   or through a **typed** scanner (e-mail, phone, date, amount) whose context words are that field's cues.
+2. Everything else in the message is the **answer** to the question just asked (``current``).
+3. Question sentences are never values (unless the field collects questions, ``accepts_questions``).
+
+In the earlier chat (:meth:`RuleExtractor.prefill`, ``current=None``) cues count anywhere; those values are only
+proposals that the user confirms. Nothing is ever produced that is not literally in the user's text.
+Hand-written rather than a library: Danish cue phrases with party placeholders have no off-the-shelf parser.
 """
 
 from __future__ import annotations
@@ -10,99 +18,79 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
+from assistant.templates.draft import Source
 from assistant.templates.schema import TemplateField, TemplateSchema
-from assistant.templates.validation import (
-    EMAIL_RE,
-    Value,
-    bare_number,
-    find_amounts,
-    find_dates,
-    find_phones,
-    split_list,
-)
+from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, find_phones, split_list
+from assistant.templates.values import FieldValue, TextValue, format_value, parse_value
 
 UPPER = "A-ZÆØÅ"
-WORD = r"[\wæøåÆØÅ]"
-_NAME_WORD = rf"(?:[{UPPER}][\wæøåÆØÅ&'’.-]*|[{UPPER}]{{2,}})"
+_NAME_WORD = rf"(?:[{UPPER}0-9][\wæøåÆØÅ&'’.-]*)"
 _CONNECT = r"(?:for|i|på|af|og|de|du|til|ved|&|-)"
 NAME_RE = re.compile(rf"{_NAME_WORD}(?:\s+(?:{_CONNECT}\s+)?{_NAME_WORD})*")
 _TITLE_RE = re.compile(r",\s*([a-zæøå][a-zæøå-]*(?:\s+[a-zæøå-]+){0,3})\s*(?=,|\(|\.|$|\s+og\b)")
 _TITLE_STOP = {"og", "som", "der", "men", "hun", "han", "de", "vi", "e-mail", "mail", "tlf", "telefon", "tlf.",
-               "kontaktperson", "kontaktpersonen", "mens", "hvor"}
+               "kontaktperson", "kontaktpersonen", "mens", "hvor", "mobil"}
 _FILLER_RE = re.compile(
-    r"^(?:ja[,.]?\s+|nej[,.]?\s+|ok[,.]?\s+|okay[,.]?\s+)?(?:det\s+(?:er|bliver|skal være)|den\s+hedder|de\s+hedder|"
-    r"hun\s+hedder|han\s+hedder|vi\s+tænker|jeg\s+tænker|navnet\s+er)\s+",
+    r"^(?:ja[,.]?\s+|nej[,.]?\s+|ok[,.]?\s+|okay[,.]?\s+|øh[,.]?\s+|hmm[,.]?\s+)?"
+    r"(?:det\s+(?:er|bliver|skal være|må være)|den\s+hedder|de\s+hedder|hun\s+hedder|han\s+hedder|"
+    r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
     re.IGNORECASE,
 )
-_CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)", re.IGNORECASE)  # noqa: E501
+_NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\s+fra|jeg\s+arbejder\s+(?:på|hos|i)|"
+                           r"det\s+er|det\s+bliver|det\s+hedder)\s+", re.IGNORECASE)
+_HEDGE_RE = re.compile(r"[\s,]+(?:vel|tror\s+jeg|vist\s+nok|vist|nok|måske|i\s+hvert\s+fald)\s*[.?!]*$", re.IGNORECASE)
+_CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
+                               re.IGNORECASE)
 _TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
-_SENTENCE_END = re.compile(rf"[.!?](?=\s+[{UPPER}\"«(])|[.!?]\s*$|\n+")
-_GENERIC_CONTACT = ["kontaktpersonen er", "kontaktperson er", "kontaktpersonen bliver", "kontaktperson bliver",
-                    "kontaktpersonen", "kontaktperson", "kontakt"]
-_GROUP_WORDS: dict[str, list[str]] = {
-    "partner": [r"partner\w*", r"samarbejdspartner\w*", r"deres", r"dem"],
-    "bibliotek": [r"\w*bibliotek\w*", r"vores", r"vi", r"os", r"jeg", r"min", r"mit", r"mig"],
-}
+_SENTENCE_END = re.compile(rf"[.!?](?=\s+[{UPPER}\"«(0-9])|[.!?]\s*$|\n+")
+_CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
+LEAD_WORDS = 2  # a cue for another field may follow at most this many words at the start of its clause
+MIN_REST_WORDS = 2  # after values for other fields, a shorter remainder is not an answer ("og", "ja")
+TYPED = ("email", "phone", "date", "amount")
+_NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
 
 @dataclass
-class Extracted:
-    """One value found in the user's text."""
+class Found:
+    """One value for one field, with the words it came from."""
 
     field_id: str
-    value: Value
-    explicit: bool = True  # stated directly (cue, answer, correction): may overwrite an existing value
-    source: Literal["regel", "llm", "svar"] = "regel"
+    value: FieldValue
+    source: Source
+    evidence: str
+
+
+@dataclass
+class Routed:
+    """What one message gives: values per field, typed values without a field, and parse errors."""
+
+    found: list[Found] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def get(self, field_id: str) -> Found | None:
+        return next((f for f in self.found if f.field_id == field_id), None)
 
 
 class Extractor(Protocol):
-    """Turns user messages into field values; must never invent values."""
+    """Turns the user's words into field values; must never invent a value."""
 
-    def extract(
-        self,
-        schema: TemplateSchema,
-        texts: Sequence[str],
-        *,
-        current: TemplateField | None = None,
-        known: Mapping[str, Value] | None = None,
-    ) -> list[Extracted]: ...
+    def extract(self, schema: TemplateSchema, text: str, *, current: TemplateField | None,
+                known: Mapping[str, FieldValue]) -> Routed: ...
+
+    def prefill(self, schema: TemplateSchema, texts: Sequence[str],
+                known: Mapping[str, FieldValue]) -> list[Found]: ...
 
 
-# --- rule-based extraction --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Match:
-    field: TemplateField | None  # None: generic contact cue, field decided by context
-    start: int
-    end: int
-    cue: str
-
-
-def _cue_regex(cue: str) -> re.Pattern[str]:
+# --- small text helpers -----------------------------------------------------------------------------------
+def cue_regex(cue: str) -> re.Pattern[str]:
     body = r"\s+".join(re.escape(w) for w in cue.split())
     return re.compile(rf"(?<![\wæøåÆØÅ@]){body}(?![\wæøåÆØÅ])", re.IGNORECASE)
 
 
-def _resolve_cue(cue: str, known: Mapping[str, Value]) -> str | None:
-    """Fill ``{field}`` placeholders from known values; None when a placeholder is unknown."""
-    missing = False
-
-    def repl(m: re.Match[str]) -> str:
-        nonlocal missing
-        value = known.get(m.group(1))
-        if not value or isinstance(value, list):
-            missing = True
-            return ""
-        return str(value)
-
-    resolved = re.sub(r"\{(\w+)\}", repl, cue)
-    return None if missing else resolved
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
+def sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
         if m.end() > start:
@@ -113,7 +101,20 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def _clean(value: str) -> str:
+_ASKING = re.compile(
+    r"^\W*(?:og\s+|men\s+|så\s+)?(?:hv\w+|kan|skal|må|bør|er|har|vil|giver|findes|gælder|skriver|siger|anbefaler|"
+    r"ved|kender|betyder|hjælper|passer|kunne|burde|ville|plejer)\b|\bguiden\b", re.IGNORECASE)
+
+
+def is_question_sentence(sentence: str) -> bool:
+    """A sentence ending in «?» that reads as a question (question word or verb first, or about the guide).
+
+    A bare phrase with a question mark ("Hovedbiblioteket i Aarhus?") is a hesitant answer, not a question.
+    """
+    return sentence.rstrip().endswith("?") and bool(_ASKING.search(sentence.strip()))
+
+
+def clean(value: str) -> str:
     value = value.strip().strip("\"'«»“”")
     value = value.lstrip(":– -").strip()
     prev = None
@@ -123,20 +124,22 @@ def _clean(value: str) -> str:
     return value
 
 
-def _capitalise(value: str) -> str:
+def capitalise(value: str) -> str:
     return value[:1].upper() + value[1:] if value else value
 
 
-def _name_at(text: str, *, with_title: bool) -> tuple[str, int] | None:
-    """A proper name at the start of ``text`` (after optional filler), plus the end offset."""
+def _words(text: str) -> int:
+    return len(re.findall(r"[\wæøåÆØÅ@.-]+", text))
+
+
+def name_at(text: str, *, with_title: bool) -> tuple[str, int] | None:
+    """A proper name at the start of ``text`` (after "er", "hedder", …), plus where it ends."""
     lead = re.match(r"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?[\"'«“]?", text, re.IGNORECASE)
     offset = lead.end() if lead else 0
     m = NAME_RE.match(text, offset)
-    if not m:
+    if not m or not re.match(rf"[{UPPER}]", m.group(0)):
         return None
-    name = m.group(0).rstrip(".-")
-    # trailing connector words such as "og" are not part of a name
-    name = re.sub(rf"\s+{_CONNECT}$", "", name)
+    name = re.sub(rf"\s+{_CONNECT}$", "", m.group(0).rstrip(".-"))
     end = m.start() + len(name)
     if with_title:
         t = _TITLE_RE.match(text, end)
@@ -145,258 +148,316 @@ def _name_at(text: str, *, with_title: bool) -> tuple[str, int] | None:
     return name, end
 
 
+def _resolve(cue: str, known: Mapping[str, FieldValue]) -> str | None:
+    """Fill ``{field}`` placeholders from known text values; None when one is unknown."""
+    missing = False
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal missing
+        value = known.get(m.group(1))
+        if not isinstance(value, TextValue):
+            missing = True
+            return ""
+        return value.text
+
+    resolved = re.sub(r"\{(\w+)\}", repl, cue)
+    return None if missing else resolved
+
 
 def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-class RuleExtractor:
-    """Literal, cue-driven extraction: never produces a value that is not in the text."""
+@dataclass
+class _Cue:
+    field: TemplateField
+    start: int
+    end: int
 
-    def extract(
-        self,
-        schema: TemplateSchema,
-        texts: Sequence[str],
-        *,
-        current: TemplateField | None = None,
-        known: Mapping[str, Value] | None = None,
-    ) -> list[Extracted]:
-        """Values in ``texts`` (oldest first); later messages see the values found in earlier ones."""
-        state: dict[str, Value] = dict(known or {})
-        out: list[Extracted] = []
+
+class RuleExtractor:
+    """The deterministic router described in the module docstring."""
+
+    def extract(self, schema: TemplateSchema, text: str, *, current: TemplateField | None,
+                known: Mapping[str, FieldValue]) -> Routed:
+        return _Message(schema, text, current, dict(known), prefill=False).run()
+
+    def prefill(self, schema: TemplateSchema, texts: Sequence[str],
+                known: Mapping[str, FieldValue]) -> list[Found]:
+        """Proposals from earlier chat messages (oldest first); the first value per field wins."""
+        state = dict(known)
+        out: list[Found] = []
         for text in texts:
-            found = _Message(schema, text, current, state).extract()
-            for item in found:
-                if item.explicit or not state.get(item.field_id):
+            for item in _Message(schema, text, None, dict(state), prefill=True).run().found:
+                if item.field_id not in state:
                     state[item.field_id] = item.value
-            out.extend(found)
+                    out.append(item)
         return out
 
 
 @dataclass
 class _Message:
-    """Extraction state for one user message."""
-
     schema: TemplateSchema
-    text: str
+    raw: str
     current: TemplateField | None
-    known: Mapping[str, Value]
-    results: list[Extracted] = field(default_factory=list)
-    consumed: list[tuple[int, int]] = field(default_factory=list)  # spans already used for a value
+    known: dict[str, FieldValue]
+    prefill: bool
+    routed: Routed = field(default_factory=Routed)
+    consumed: list[tuple[int, int]] = field(default_factory=list)
+    typed_bounds: list[int] = field(default_factory=list)  # clause starts of typed values given to a field
+    later: list[tuple[int, int, str]] = field(default_factory=list)  # e-mails/phones without a field yet
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # field id -> where its value was found
 
     def __post_init__(self) -> None:
-        self.sentences = _sentences(self.text)
-        self.questions = [(s, e) for s, e in self.sentences if self.text[s:e].rstrip().endswith("?")]
-        self.indicators = self._group_indicators()
+        keep_questions = self.current is not None and self.current.accepts_questions
+        text = self.raw
+        for s, e in sentences(text):  # mask question sentences (keeps offsets)
+            if not keep_questions and is_question_sentence(text[s:e]):
+                text = text[:s] + " " * (e - s) + text[e:]
+        self.text = text
+        self.sentences = sentences(text)
+        starts = {0} | {m.end() for m in _CLAUSE_BREAK.finditer(text)} | {s for s, _ in self.sentences}
+        self.clause_starts = sorted(starts)
 
     # --- driver ---------------------------------------------------------------------------------------------
-    def extract(self) -> list[Extracted]:
+    def run(self) -> Routed:
+        self._typed_values()
         self._cued_phrases()
-        cue_spans = list(self.consumed)
-        self._typed("email", [(m.start(), m.end(), m.group(0).lower()) for m in EMAIL_RE.finditer(self.text)])
-        self._typed("phone", find_phones(self.text))
-        self._by_cue_window("date", [(s, e) for s, e, _ in find_dates(self.text)])
-        self._by_cue_window("amount", [(s, e) for s, e, _ in find_amounts(self.text)])
-        if self.current is None:  # weak guesses only when reading the conversation, never in an answer
-            self._sentence_cues(cue_spans)
-            self._library_name()
-        if self.current is not None and not self.assigned(self.current.id):
-            answer = self._answer(self.current)
-            if answer:
-                self.results.append(Extracted(self.current.id, answer, source="svar"))
-        return self.results
+        self._contact_details_of_named_people()
+        if self.prefill:
+            self._proper_names()
+        elif self.current is not None and not self.routed.get(self.current.id):
+            self._answer(self.current)
+        return self.routed
 
-    def assigned(self, field_id: str) -> bool:
-        return any(r.field_id == field_id for r in self.results)
-
-    def _add(self, f: TemplateField, value: Value, span: tuple[int, int], *, explicit: bool = True) -> None:
-        self.results.append(Extracted(f.id, value, explicit=explicit))
+    def _add(self, f: TemplateField, value: FieldValue, span: tuple[int, int], source: Source) -> None:
+        self.routed.found.append(Found(f.id, value, source, self.raw[span[0]:span[1]].strip()))
         self.consumed.append(span)
+        self.spans[f.id] = span
+        self.known.setdefault(f.id, value)
 
-    def _in_question(self, pos: int) -> bool:
-        return any(s <= pos < e for s, e in self.questions)
+    def _sentence_end(self, pos: int) -> int:
+        return next((e for s, e in self.sentences if s <= pos < e), len(self.text))
 
-    def _sentence_of(self, pos: int) -> tuple[int, int]:
-        return next(((s, e) for s, e in self.sentences if s <= pos < e), (0, len(self.text)))
+    def _leading(self, pos: int, since: int = 0) -> bool:
+        """True when ``pos`` is at most LEAD_WORDS words after the start of its clause (or ``since``)."""
+        start = max([s for s in self.clause_starts if s <= pos] + [since])
+        return _words(self.text[start:pos]) <= LEAD_WORDS
 
-    # --- "formålet er ...": the phrase after a cue ----------------------------------------------------------
-    def _cued_phrases(self) -> None:
-        matches = [m for m in self._cue_matches() if not self._in_question(m.start)]
-        for i, m in enumerate(matches):
-            stop = min([self._sentence_of(m.start)[1]] + [n.start for n in matches[i + 1:] if n.start >= m.end])
-            f = m.field or self._contact_field(self._group_before(m.start))
-            if f is None and m.field is None and self.current is not None and self.current.type == "person":
-                f = self.current
-            if f is None or self.assigned(f.id):
-                continue
-            value, used = _capture(f, self.text[m.end:stop], m.cue)
-            if value:
-                self._add(f, value, (m.start, m.end + used))
-                if f.group:
-                    self.indicators = sorted([*self.indicators, (m.start, f.group)])
+    def _allowed(self, f: TemplateField, pos: int, since: int = 0) -> bool:
+        if self.prefill or (self.current is not None and f.id == self.current.id):
+            return True
+        return self._leading(pos, since)
 
-    def _cue_matches(self) -> list[_Match]:
-        raw: list[_Match] = []
+    # --- "formålet er …": the phrase after a cue ------------------------------------------------------------
+    def _cue_matches(self) -> list[_Cue]:
+        raw: list[_Cue] = []
         for f in self.schema.fields:
-            if f.type in {"date", "amount", "email", "phone"}:
-                continue  # their cues are context words before the value, see _by_cue_window
+            if f.type in TYPED:
+                continue  # their cues are context words before a typed value
             for cue in f.cues:
-                resolved = _resolve_cue(cue, self.known)
+                resolved = _resolve(cue, self.known)
                 if resolved:
-                    raw += [_Match(f, m.start(), m.end(), resolved) for m in _cue_regex(resolved).finditer(self.text)]
-        if any(f.type == "person" and f.group for f in self.schema.fields):
-            for cue in _GENERIC_CONTACT:
-                raw += [_Match(None, m.start(), m.end(), cue) for m in _cue_regex(cue).finditer(self.text)]
+                    raw += [_Cue(f, m.start(), m.end()) for m in cue_regex(resolved).finditer(self.text)
+                            if self._allowed(f, m.start())]
         raw.sort(key=lambda m: (-(m.end - m.start), m.start))  # overlapping cues: the longest wins
-        kept: list[_Match] = []
+        kept: list[_Cue] = []
         for m in raw:
             if not _overlaps(m.start, m.end, [(k.start, k.end) for k in kept]):
                 kept.append(m)
         return sorted(kept, key=lambda m: m.start)
 
-    # --- which party ("vores", "partneren", the partner's name) a phrase is about ---------------------------
-    def _group_indicators(self) -> list[tuple[int, str]]:
-        found: list[tuple[int, str]] = []
-        for group, words in _GROUP_WORDS.items():
-            patterns = list(words)
-            name = self.known.get(group)
-            if isinstance(name, str) and name:
-                patterns.append(re.escape(name))
-                last = name.split()[-1]
-                if len(last) >= 6:  # "Roskilde Gymnasium" -> "gymnasiet"
-                    patterns.append(re.escape(last[:6]) + r"\w*")
-            for pat in patterns:
-                found += [(m.start(), group) for m in
-                          re.finditer(rf"(?<![\wæøå@.]){pat}(?![\wæøå])", self.text, re.IGNORECASE)]
-        return sorted(found)
-
-    def _group_before(self, pos: int, since: int = 0) -> str | None:
-        before = [g for p, g in self.indicators if since <= p < pos]
-        return before[-1] if before else None
-
-    def _contact_field(self, group: str | None) -> TemplateField | None:
-        return next((f for f in self.schema.fields if group and f.type == "person" and f.group == group
-                     and f.section != "underskrifter"), None)
-
-    # --- e-mail and phone: placed by party ----------------------------------------------------------------
-    def _typed(self, kind: str, found: Sequence[tuple[int, int, str]]) -> None:
-        fields = [f for f in self.schema.fields if f.type == kind]
-        for start, end, value in found:
-            group = self._group_before(start, self._sentence_of(start)[0]) or self._group_before(start)
-            target = self._field_for_group(fields, kind, group)
-            if target is not None and not self.assigned(target.id):
-                self._add(target, value, (start, end))
-
-    def _field_for_group(self, fields: list[TemplateField], kind: str, group: str | None) -> TemplateField | None:
-        current = self.current
-        if current is not None and current.type == kind and group in (None, current.group):
-            return current
-        group = group or (current.group if current is not None else None)
-        by_group = next((f for f in fields if group and f.group == group), None)
-        return by_group or (fields[0] if len(fields) == 1 else None)
-
-    # --- dates and amounts: placed by the cue words just before them ---------------------------------------
-    def _by_cue_window(self, kind: str, spans: Sequence[tuple[int, int]]) -> None:
-        fields = [f for f in self.schema.fields if f.type == kind]
-        prev_end, prev_field = 0, None
-        for start, end in spans:
-            if not fields or self._in_question(start):
-                continue
-            window = self.text[max(self._sentence_of(start)[0], prev_end, start - 80):start]
-            target = _last_cued_field(fields, window)
-            if target is None and prev_field is not None and re.fullmatch(r"\s*[-–]\s*", window):
-                target = next((f for f in fields if f.after == prev_field.id), None)  # "1. marts – 30. juni"
-            if target is None and self.current is not None and self.current.type == kind:
-                target = self.current
-            if target is None and len(fields) == 1:
-                target = fields[0]
-            if target is not None and not self.assigned(target.id):
-                self._add(target, self.text[start:end], (start, end))
-            prev_end, prev_field = end, target
-
-    # --- weak guesses from the conversation -----------------------------------------------------------------
-    def _sentence_cues(self, cue_spans: list[tuple[int, int]]) -> None:
-        """A sentence mentioning e.g. "styregruppe" or "evaluering" becomes that field's value."""
-        for s, e in self.sentences:
-            if (s, e) in self.questions or _overlaps(s, e, cue_spans):
-                continue
-            sentence = self.text[s:e]
-            for f in self.schema.fields:
-                if self.assigned(f.id) or not f.sentence_cues:
+    def _cued_phrases(self) -> None:
+        for _ in range(2):  # a second pass resolves "{partner}" placeholders found in the first
+            matches = [m for m in self._cue_matches() if not any(s < m.end <= e for s, e in self.consumed)]
+            for i, m in enumerate(matches):
+                if self.routed.get(m.field.id):
                     continue
-                if any(re.search(rf"(?<![\wæøå]){re.escape(c)}", sentence, re.IGNORECASE) for c in f.sentence_cues):
-                    value = _capitalise(_clean(sentence))
-                    if len(value.split()) >= 3:
-                        self._add(f, [value] if f.type == "list" else value, (s, e), explicit=False)
-                    break
+                stop = min([self._sentence_end(m.start)] + [n.start for n in matches[i + 1:] if n.start >= m.end]
+                           + [b for b in self.typed_bounds if b > m.end])
+                value, used = self._capture(m.field, self.text[m.end:stop])
+                if value is not None:
+                    source: Source = "svar" if self.current is not None and m.field.id == self.current.id else "udsagn"
+                    self._add(m.field, value, (m.start, m.end + used), source)
 
-    def _library_name(self) -> None:
-        """A proper name containing "bibliotek" names the library when nothing else did."""
-        has_field = any(f.id == "bibliotek" and f.capture == "name" for f in self.schema.fields)
-        if not has_field or self.assigned("bibliotek") or self.known.get("bibliotek"):
-            return
-        for m in NAME_RE.finditer(self.text):
-            name = re.sub(rf"\s+{_CONNECT}$", "", m.group(0))
-            words = name.split()
-            if any("bibliotek" in w.lower() for w in words) and (
-                    len(words) > 1 or words[0].lower() not in {"biblioteket", "bibliotekerne", "bibliotek"}):
-                self._add(self.schema.field("bibliotek"), name, (m.start(), m.end()), explicit=False)
-                return
+    def _capture(self, f: TemplateField, region: str) -> tuple[FieldValue | None, int]:
+        """The value after a cue (cut at the field's ``until`` words), and how much of ``region`` it used."""
+        for word in f.until:
+            m = cue_regex(word).search(region)
+            if m and region[:m.start()].strip():
+                region = region[:m.start()]
+        if f.capture == "name" or f.type == "person":
+            hit = name_at(region, with_title=f.type == "person")
+            if hit:
+                value, _ = parse_value(f, hit[0])
+                return value, hit[1]
+            if f.type == "person":
+                return None, 0
+            region = re.split(r"[,(]", region, maxsplit=1)[0]
+        text = clean(region)
+        if len(text) < 2 or (_words(text) > 12 and f.capture == "name"):
+            return None, 0
+        if f.type == "list":
+            items = [capitalise(clean(i)) for i in split_list(region.lstrip().removeprefix(":")) if clean(i)]
+            value, _ = parse_value(f, items)
+            return value, len(region)
+        value, _ = parse_value(f, capitalise(text) if f.type == "longtext" else text)
+        return value, len(region)
+
+    # --- e-mail, phone, date, amount ----------------------------------------------------------------------
+    def _typed_values(self) -> None:
+        spans: list[tuple[int, int, str]] = []
+        spans += [(m.start(), m.end(), "email") for m in EMAIL_RE.finditer(self.text)]
+        spans += [(s, e, "phone") for s, e, _ in find_phones(self.text)]
+        spans += [(s, e, "date") for s, e, _ in find_dates(self.text)]
+        spans += [(s, e, "amount") for s, e, _ in find_amounts(self.text)]
+        prev_end, prev_field = 0, None
+        for start, end, kind in sorted(spans):
+            if _overlaps(start, end, self.consumed) or not self.text[start:end].strip():
+                continue
+            target, cue_start = self._typed_target(kind, start, prev_end, prev_field)
+            prev_end, prev_field = end, target
+            if target is None:
+                if kind in {"email", "phone"}:
+                    self.later.append((start, end, kind))  # may follow a person named by a cue (next pass)
+                elif self.current is None or self.current.type in TYPED or self.current.type == "person":
+                    self.routed.unplaced.append(self.raw[start:end])
+                continue
+            if self.routed.get(target.id):
+                continue
+            value, errors = parse_value(target, self.text[start:end])
+            if value is None:
+                if errors and self.current is not None and target.id == self.current.id:
+                    self.routed.errors[target.id] = errors[0]
+                continue
+            is_answer = self.current is not None and target.id == self.current.id
+            clause = max(s for s in self.clause_starts if s <= cue_start)
+            lead = clause if cue_start < start and self._leading(cue_start) else cue_start  # "vi starter …"
+            self._add(target, value, (lead, end), "svar" if is_answer else "typet")
+            self.typed_bounds.append(clause)
+
+    def _typed_target(self, kind: str, start: int, prev_end: int,
+                      prev_field: TemplateField | None) -> tuple[TemplateField | None, int]:
+        fields = [f for f in self.schema.fields if f.type == kind]
+        if not fields:
+            return None, start
+        sentence_start = max([s for s, _ in self.sentences if s <= start] + [0])
+        since = max(sentence_start, prev_end)
+        window = self.text[since:start]
+        best: tuple[int, int, TemplateField, int] | None = None  # cue end, cue length, field, cue start
+        for f in fields:
+            for cue in f.cues:
+                for m in cue_regex(cue).finditer(window):
+                    key = (m.end(), len(cue), f, since + m.start())
+                    if best is None or key[:2] > best[:2]:
+                        best = key
+        current = self.current
+        if best is not None and self._allowed(best[2], best[3], since=prev_end if prev_end > sentence_start else 0):
+            return best[2], best[3]
+        if prev_field is not None and re.fullmatch(r"\s*(?:[-–]|til)\s*", window, re.IGNORECASE):
+            follower = next((f for f in fields if f.after == prev_field.id), None)  # "1. marts – 30. juni"
+            if follower is not None:
+                return follower, start
+        if current is not None and current.type == kind and not self.routed.get(current.id):
+            return current, start
+        if kind in {"email", "phone"}:
+            group = self._group_in_focus()
+            by_group = next((f for f in fields if group and f.group == group), None)
+            if by_group is not None:
+                return by_group, start
+        if kind in {"email", "phone"} and len(fields) == 1:  # an amount without a cue stays in the answer
+            return fields[0], start
+        return None, start
+
+    def _contact_details_of_named_people(self) -> None:
+        """E-mails and phone numbers written after a person that a cue named ("jeg hedder …, tlf …"): they go to
+        that person's party (``group``); the nearest person before them in the same sentence decides."""
+        for start, end, kind in self.later:
+            sentence = max([s for s, _ in self.sentences if s <= start] + [0])
+            people = [(span[1], self.schema.field(fid).group) for fid, span in self.spans.items()
+                      if self.schema.field(fid).type == "person" and sentence <= span[1] <= start]
+            group = max(people, key=lambda p: p[0])[1] if people else None
+            target = next((f for f in self.schema.fields if f.type == kind and group and f.group == group), None)
+            if target is None or self.routed.get(target.id) or _overlaps(start, end, self.consumed):
+                if self.current is None or self.current.type in TYPED or self.current.type == "person":
+                    self.routed.unplaced.append(self.raw[start:end])
+                continue
+            value, _ = parse_value(target, self.text[start:end])
+            if value is not None:
+                self._add(target, value, (start, end), "typet")
+
+    def _group_in_focus(self) -> str | None:
+        """The party a person just named belongs to (the asked person field, or one found in this message)."""
+        if self.current is not None and self.current.type == "person" and self.current.group:
+            return self.current.group
+        for item in self.routed.found:
+            f = self.schema.field(item.field_id)
+            if f.type == "person" and f.group:
+                return f.group
+        return None
+
+    # --- proper names in the earlier chat (fields with ``name_contains``) ----------------------------------
+    def _proper_names(self) -> None:
+        for f in self.schema.fields:
+            if not f.name_contains or self.routed.get(f.id) or f.id in self.known:
+                continue
+            for m in NAME_RE.finditer(self.text):
+                if _overlaps(m.start(), m.end(), self.consumed):
+                    continue
+                name = re.sub(rf"\s+{_CONNECT}$", "", m.group(0))
+                words = name.split()
+                hit = any(w.lower().startswith(tuple(f.name_contains)) for w in words)
+                generic = len(words) == 1 and words[0].lower().rstrip("s") in {c.lower() for c in f.name_contains}
+                if hit and not generic and len(words) > 1:
+                    value, _ = parse_value(f, name)
+                    if value is not None:
+                        self._add(f, value, (m.start(), m.start() + len(name)), "udsagn")
+                        break
 
     # --- the answer to the question just asked --------------------------------------------------------------
-    def _answer(self, f: TemplateField) -> Value | None:
-        """The message (minus parts used for other fields) as the answer to the current question."""
-        text, found_other = self.text, bool(self.results)
-        if f.type in {"date", "amount", "email", "phone"}:
-            if f.type == "amount" and bare_number(text) is not None:
-                return text.strip()
-            return None if found_other else text.strip()  # normalise() reports a clear error
-        rest = text
+    def _answer(self, f: TemplateField) -> None:
+        rest = self.text
         for s, e in sorted(self.consumed, reverse=True):
             rest = rest[:s] + " " + rest[e:]
-        rest = rest.strip()
-        if found_other and len(re.findall(WORD + "+", rest)) < 3:
-            return None
-        rest = _FILLER_RE.sub("", rest).strip()
-        if not rest:
-            return None
+        rest = re.sub(r"\(\s*[,;]?\s*\)", " ", rest)  # "(lb@kk.dk)" taken for the e-mail field
+        rest = re.sub(r"\s+", " ", rest).strip()
+        if not rest or not re.search(r"[\wæøå]", rest):
+            return
+        if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS:
+            return
+        prev = None
+        while prev != rest:  # "det er mig, Lise Berg" -> "Lise Berg"
+            prev, rest = rest, _FILLER_RE.sub("", rest).strip()
+        if clean(rest).casefold() in _NOT_ANSWERS:
+            return
+        if f.type in TYPED:
+            if not self.routed.found:
+                _, errors = parse_value(f, rest)
+                self.routed.errors[f.id] = errors[0] if errors else "Jeg kunne ikke bruge svaret til feltet."
+            return
         if f.type == "person" or f.capture == "name":
-            rest = _CONTACT_LABEL_RE.sub(" ", rest).strip()  # "tlf." / "e-mail:" left from a consumed value
-            hit = _name_at(rest, with_title=f.type == "person")
-            return hit[0] if hit and not rest[hit[1]:].strip(" .,") else _clean(rest)
-        if f.type == "list":
-            return [_capitalise(i) for i in split_list(rest)] or None
-        value = _clean(rest)
-        return _capitalise(value) if f.type == "longtext" else value
+            rest = _HEDGE_RE.sub("", _NAME_LEAD_RE.sub("", rest))
+            rest = _CONTACT_LABEL_RE.sub(" ", rest).strip(" ,")
+            hit = name_at(rest, with_title=f.type == "person")
+            raw = hit[0] if hit and not rest[hit[1]:].strip(" .,?") else clean(rest).rstrip("?")
+        elif f.type == "list":
+            value, _ = parse_value(f, [capitalise(i) for i in split_list(rest)])
+            if value is not None:
+                self._add_answer(f, value, rest)
+            return
+        else:
+            raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
+        value, errors = parse_value(f, raw)
+        if value is not None:
+            self._add_answer(f, value, rest)
+        elif errors:
+            self.routed.errors[f.id] = errors[0]
+
+    def _add_answer(self, f: TemplateField, value: FieldValue, evidence: str) -> None:
+        self.routed.found.append(Found(f.id, value, "svar", evidence))
 
 
-def _last_cued_field(fields: list[TemplateField], window: str) -> TemplateField | None:
-    """The field whose cue ends last in ``window`` (longest cue on ties)."""
-    best: tuple[int, int, TemplateField] | None = None
-    for f in fields:
-        for cue in f.cues:
-            for m in _cue_regex(cue).finditer(window):
-                if best is None or (m.end(), len(cue)) > best[:2]:
-                    best = (m.end(), len(cue), f)
-    return best[2] if best else None
-
-
-def _capture(f: TemplateField, region: str, cue: str) -> tuple[Value | None, int]:
-    """The value after a cue, and how much of ``region`` it used."""
-    if f.capture == "name" or (f.capture == "auto" and f.type == "person"):
-        hit = _name_at(region, with_title=f.type == "person")
-        if hit:
-            return hit
-        if cue.split()[-1].lower() == "med" or f.type == "person":
-            return None, 0
-        clause = re.split(r"[,(]", region, maxsplit=1)[0]
-        if not clause.split() or len(clause.split()) > 8:
-            return None, 0
-        return _clean(clause), len(clause)
-    value = _clean(region)
-    if len(value) < 2:
-        return None, 0
-    if f.type == "list":
-        items = [_capitalise(_clean(i)) for i in split_list(region.lstrip().removeprefix(":")) if _clean(i)]
-        return (items or None), len(region)
-    return (_capitalise(value) if f.type == "longtext" else value), len(region)
+def describe(schema: TemplateSchema, found: Found) -> str:
+    """``Label: value`` in Danish (for messages and logs)."""
+    f = schema.field(found.field_id)
+    return f"{f.label}: {format_value(f, found.value)}"

@@ -18,9 +18,12 @@ from pydantic import BaseModel, Field, create_model
 
 from assistant.lexical import tokenize
 from assistant.templates.commands import norm_text
-from assistant.templates.extraction import Extracted, Extractor, RuleExtractor
+from assistant.templates.extraction import Extractor, Found, Routed, RuleExtractor
 from assistant.templates.schema import TemplateField, TemplateSchema
-from assistant.templates.validation import Value, find_amounts, find_dates, find_phones, normalise
+from assistant.templates.validation import find_amounts, find_dates, find_phones
+from assistant.templates.values import FieldValue, parse_value
+
+Value = str | list[str]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def is_supported(field: TemplateField, value: Value, texts: Sequence[str]) -> bo
     if not value:
         return False
     if field.type in {"date", "amount", "phone"}:
-        wanted, errors = normalise(field, value)
+        wanted, errors = parse_value(field, value)
         return not errors and wanted in _typed_values(field, joined)
     if field.type == "email":
         return value.casefold() in joined.casefold()
@@ -64,14 +67,15 @@ def is_supported(field: TemplateField, value: Value, texts: Sequence[str]) -> bo
     return bool(words) and sum(w in have for w in words) / len(words) >= MIN_WORD_SUPPORT
 
 
-def _typed_values(field: TemplateField, text: str) -> set[Value | None]:
-    """The normalised dates / amounts / phone numbers written in ``text``."""
+def _typed_values(field: TemplateField, text: str) -> list[FieldValue | None]:
+    """The typed dates / amounts / phone numbers written in ``text``."""
     if field.type == "date":
-        return {d.isoformat() for _, _, d in find_dates(text) if d}
-    if field.type == "phone":
-        return {p for _, _, p in find_phones(text)}
-    spans = [text[s:e] for s, e, _ in find_amounts(text)] + re.findall(r"\d[\d.]*(?:,\d+)?", text)
-    return {normalise(field, span)[0] for span in spans}
+        spans = [text[s:e] for s, e, d in find_dates(text) if d]
+    elif field.type == "phone":
+        spans = [text[s:e] for s, e, _ in find_phones(text)]
+    else:
+        spans = [text[s:e] for s, e, _ in find_amounts(text)] + re.findall(r"\d[\d.]*(?:,\d+)?", text)
+    return [parse_value(field, span)[0] for span in spans]
 
 
 class LLMExtractor:
@@ -82,31 +86,36 @@ class LLMExtractor:
         self.rules = rules if rules is not None else RuleExtractor()
         self.discarded: list[tuple[str, Value]] = []  # unsupported model values (for tests and logging)
 
-    def extract(
-        self,
-        schema: TemplateSchema,
-        texts: Sequence[str],
-        *,
-        current: TemplateField | None = None,
-        known: Mapping[str, Value] | None = None,
-    ) -> list[Extracted]:
-        found = self.rules.extract(schema, texts, current=current, known=known)
-        have = {e.field_id for e in found} | {k for k, v in (known or {}).items() if v}
+    def extract(self, schema: TemplateSchema, text: str, *, current: TemplateField | None,
+                known: Mapping[str, FieldValue]) -> Routed:
+        routed = self.rules.extract(schema, text, current=current, known=known)
+        routed.found += self._model_values(schema, [text], current, {f.field_id for f in routed.found} | set(known))
+        return routed
+
+    def prefill(self, schema: TemplateSchema, texts: Sequence[str], known: Mapping[str, FieldValue]) -> list[Found]:
+        found = self.rules.prefill(schema, texts, known)
+        return found + self._model_values(schema, texts, None, {f.field_id for f in found} | set(known))
+
+    def _model_values(self, schema: TemplateSchema, texts: Sequence[str], current: TemplateField | None,
+                      have: set[str]) -> list[Found]:
+        """The model's values for fields the rules did not fill, kept only when the user's words support them."""
         try:
             raw = self.ask_model(schema, texts, current)
         except Exception:  # the rules still give a usable result
             log.exception("LLM extraction failed; using rule-based values only")
-            return found
+            return []
+        out: list[Found] = []
         for field in schema.fields:
             value = _clean_value(raw.get(field.id))
             if field.id in have or not value:
                 continue
-            if is_supported(field, value, texts):
-                found.append(Extracted(field.id, value, explicit=False, source="llm"))
+            typed = parse_value(field, value)[0] if is_supported(field, value, texts) else None
+            if typed is not None:
+                out.append(Found(field.id, typed, "llm", value if isinstance(value, str) else "; ".join(value)))
             else:
                 log.info("discarded unsupported LLM value for %s: %r", field.id, value)
                 self.discarded.append((field.id, value))
-        return found
+        return out
 
     def ask_model(self, schema: TemplateSchema, texts: Sequence[str], current: TemplateField | None) -> dict[str, Any]:
         """The model's raw field values: structured output, or a JSON reply for models without tool calling."""

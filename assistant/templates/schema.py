@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.settings import Settings
 
@@ -23,6 +23,8 @@ class TemplateError(Exception):
 class TemplateField(BaseModel):
     """One field of a template: what to ask, how to validate it, where it goes in the document."""
 
+    model_config = ConfigDict(extra="forbid")
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
     question: str
@@ -32,12 +34,22 @@ class TemplateField(BaseModel):
     section: str
     guide_query: str | None = None
     examples: list[str] = Field(default_factory=list)
-    # extraction hints (rule-based extractor)
-    cues: list[str] = Field(default_factory=list, description="Phrases after which the value follows.")
-    sentence_cues: list[str] = Field(default_factory=list, description="Words that make the sentence the value.")
-    aliases: list[str] = Field(default_factory=list, description="Other names used in corrections.")
+    # routing (assistant.templates.extraction): how a value reaches this field other than as the answer to its
+    # own question. Nothing about fields is hard-coded in Python; it is all declared here, per field.
+    cues: list[str] = Field(default_factory=list, description=(
+        "Explicit phrases after which this field's value follows ('formålet er'); for dates, amounts, e-mails "
+        "and phone numbers: the words just before the value ('starter', 'budgettet er')."))
+    until: list[str] = Field(default_factory=list, description="Words that end a value captured after a cue.")
+    aliases: list[str] = Field(default_factory=list, description="Other names used in «ret <felt>».")
     capture: Literal["auto", "name", "clause"] = "auto"
-    group: str | None = Field(None, description="Party the field belongs to (bibliotek/partner).")
+    name_contains: list[str] = Field(default_factory=list, description=(
+        "A proper name in the earlier chat containing one of these words is proposed for this field."))
+    accepts_questions: bool = Field(False, description="Answers are questions (they are not side questions).")
+    none_text: str = Field("Ingen.", description="Stored when the user answers «ingen» to an optional field.")
+    group: str | None = Field(None, description="Party the field belongs to (its e-mail/phone follow a person).")
+    clause: str | None = Field(None, description=(
+        "How the field reads in the document: text with {value} and the party names {bibliotek} / {partner}."))
+    skip_text: str = Field("Ikke aftalt.", description="What the document says when the field was skipped.")
     after: str | None = Field(None, description="Date field this date must come after.")
 
 
@@ -59,6 +71,11 @@ class TemplateSchema(BaseModel):
     description: str = ""
     guide_doc: str | None = None
     numbering: Literal["paragraph", "decimal"] = "paragraph"
+    title_field: str | None = Field(None, description="Field shown as the document's subtitle.")
+    request_words: list[str] = Field(default_factory=list, description=(
+        "Words besides the id that name the template in a request ('lav en partnerskabsaftale')."))
+    parties: dict[str, str] = Field(default_factory=dict, description=(
+        "Party group -> how the document names the party when its name is not known, e.g. «biblioteket»."))
     sections: list[TemplateSection]
     fields: list[TemplateField]
 
@@ -77,6 +94,8 @@ class TemplateSchema(BaseModel):
                 raise ValueError(f"field {f.id}: unknown section {f.section}")
             if f.after and f.after not in field_ids:
                 raise ValueError(f"field {f.id}: unknown 'after' field {f.after}")
+        if self.title_field and self.title_field not in field_ids:
+            raise ValueError(f"unknown title_field {self.title_field}")
         return self
 
     def field(self, field_id: str) -> TemplateField:
@@ -91,6 +110,10 @@ class TemplateSchema(BaseModel):
     @property
     def required_ids(self) -> list[str]:
         return [f.id for f in self.fields if f.required]
+
+    def party_fields(self, section_id: str) -> list[TemplateField]:
+        """The fields of a ``parties`` section that name a party (they have a ``group``)."""
+        return [f for f in self.fields_in(section_id) if f.group]
 
 
 def schema_path(name: str, settings: Settings) -> Path:

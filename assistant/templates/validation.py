@@ -1,15 +1,10 @@
-"""Typed values: parse, normalise and validate field values; Danish error messages."""
+"""Scanners for typed values in Danish text: dates, amounts, phone numbers, list items (see ``values``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-
-from assistant.templates.schema import TemplateField, TemplateSchema
-
-Value = str | list[str]
 
 MONTHS: dict[str, int] = {
     "januar": 1, "jan": 1, "februar": 2, "feb": 2, "marts": 3, "mar": 3, "april": 4, "apr": 4, "maj": 5,
@@ -36,8 +31,6 @@ AMOUNT_RES = [
     re.compile(rf"(?P<neg>-\s*)?(?<![\d.,])(?P<num>{_NUM})\s*(?P<mult>mio\.?|millioner|tusind)?\s*(?:kr\.?|kroner|dkk)(?![a-zæøå])",
                re.IGNORECASE),
 ]
-
-MISSING = "[mangler]"
 
 
 def _safe_date(y: int, m: int, d: int) -> date | None:
@@ -145,6 +138,7 @@ def find_phones(text: str) -> list[tuple[int, int, str]]:
 
 
 _STRONG_SEP_RE = re.compile(r"\s*(?:\n|;|•)\s*")
+_INLINE_NUMBER_RE = re.compile(r"(?:^|\s)\d{1,2}\)\s+")
 _COMMA_RE = re.compile(r"\s*(?:(?<!\d),|,(?!\d))\s*")  # not a decimal comma (1.250,50)
 _SAMT_RE = re.compile(r"\s+samt\s+", re.IGNORECASE)
 _FINAL_OG_RE = re.compile(r"^(.*\S)\s+og\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
@@ -190,91 +184,9 @@ def split_list(raw: str, *, enumerations: bool = True) -> list[str]:
     and " samt " (see ``_split_enumeration``); without it (items already separated), only strong separators.
     """
     lines = [p for p in _STRONG_SEP_RE.split(raw.strip()) if p.strip()]
+    if len(lines) == 1 and len(_INLINE_NUMBER_RE.findall(" " + lines[0])) >= 2:  # "1) a 2) b 3) c"
+        lines = [p for p in _INLINE_NUMBER_RE.split(" " + lines[0]) if p.strip()]
     if enumerations and len(lines) == 1:
         lines = _split_enumeration(lines[0])
     items = [_strip_item(p) for p in lines]
     return [i for i in items if i]
-
-
-def normalise(field: TemplateField, raw: str | list[str]) -> tuple[Value | None, list[str]]:
-    """Parse ``raw`` for ``field``: (normalised value, Danish errors). Empty input gives (None, [])."""
-    given_as_list = isinstance(raw, list)
-    if isinstance(raw, list):
-        raw = "\n".join(str(x) for x in raw)
-    text = raw.strip()
-    if not text:
-        return None, []
-    kind = field.type
-    if kind == "date":
-        dates = [d for _, _, d in find_dates(text)]
-        if any(d is None for d in dates):
-            return None, [f"«{text}» er ikke en gyldig dato. Skriv fx 1. marts 2027 eller 01-03-2027."]
-        if len(dates) != 1:
-            return None, [f"Jeg kunne ikke læse én dato i «{text}». Skriv fx 1. marts 2027 eller 01-03-2027."]
-        return dates[0].isoformat(), []
-    if kind == "amount":
-        amounts = [a for _, _, a in find_amounts(text)]
-        if not amounts:
-            bare = bare_number(text)
-            amounts = [bare] if bare is not None else []
-        if len(amounts) != 1:
-            return None, [f"Jeg kunne ikke læse ét beløb i «{text}». Skriv fx 25.000 kr."]
-        if amounts[0] < 0:
-            return None, ["Beløbet kan ikke være negativt."]
-        return format_amount(amounts[0]), []
-    if kind == "email":
-        emails = EMAIL_RE.findall(text)
-        if len(emails) != 1 or len(text) > len(emails[0]) + 40:
-            return None, [f"«{text}» er ikke en gyldig e-mailadresse. Skriv fx navn@bibliotek.dk."]
-        return emails[0].lower(), []
-    if kind == "phone":
-        phones = find_phones(text)
-        if len(phones) != 1:
-            return None, [f"«{text}» er ikke et gyldigt telefonnummer. Skriv 8 cifre, fx 12 34 56 78."]
-        return phones[0][2], []
-    if kind == "list":
-        items = split_list(text, enumerations=not given_as_list)
-        return (items or None), []
-    if kind == "person":
-        value = re.sub(r"\s+", " ", text).strip(" .")
-        if len(value) > 120:
-            return None, ["Skriv kun navn og evt. titel på personen (højst 120 tegn)."]
-        return value, []
-    value = text if kind == "longtext" else re.sub(r"\s+", " ", text)
-    return value.strip(), []
-
-
-def validate_values(
-    schema: TemplateSchema, values: Mapping[str, Value], skipped: set[str] | frozenset[str] = frozenset()
-) -> dict[str, str]:
-    """Problems of the whole draft: field id -> Danish message (missing required fields, bad values, order)."""
-    problems: dict[str, str] = {}
-    for field in schema.fields:
-        value = values.get(field.id)
-        if not value:
-            if field.required:
-                problems[field.id] = f"«{field.label}» skal udfyldes."
-            continue
-        _, errors = normalise(field, value)
-        if errors:
-            problems[field.id] = errors[0]
-            continue
-        if field.after and values.get(field.after):
-            first, second = parse_date(str(values[field.after])), parse_date(str(value))
-            if first and second and second <= first:
-                other = schema.field(field.after)
-                problems[field.id] = (f"«{field.label}» ({format_date(second)}) skal ligge efter "
-                                      f"«{other.label.lower()}» ({format_date(first)}).")
-    return problems
-
-
-def display(field: TemplateField, value: Value | None) -> str:
-    """A value as shown in drafts and documents (dates in Danish long form)."""
-    if value is None or value == "" or value == []:
-        return MISSING
-    if isinstance(value, list):
-        return "; ".join(value)
-    if field.type == "date":
-        parsed = parse_date(value)
-        return format_date(parsed) if parsed else value
-    return value

@@ -1,0 +1,398 @@
+"""The interview policy: what to ask next and what one user message does to the draft.
+
+:class:`Interview` reads a message in this order: a pending yes/no (pre-fill proposals, an overwrite), a control
+command («fortryd», «ret formålet», «spring over» …), a side question for the guide (answered with citations
+through ``Assistant.ask``; the draft stays open and the pending question is asked again), and otherwise an answer,
+routed by :mod:`assistant.templates.extraction`. A filled field is never overwritten without a «ja». Every turn
+that changes the draft is recorded in the :class:`~assistant.templates.draft.Draft` so «fortryd» can undo it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from assistant.models import Citation, Turn
+from assistant.templates import messages as msg
+from assistant.templates.advice import Advice, AdviceSource, advice_source, safe_advice
+from assistant.templates.commands import Command, Decision, parse_command, parse_decision
+from assistant.templates.draft import Candidate, Change, Draft, Source
+from assistant.templates.export import draft_markdown
+from assistant.templates.extraction import Extractor, Routed, is_question_sentence, sentences
+from assistant.templates.llm_extraction import default_extractor
+from assistant.templates.schema import TemplateField, TemplateSchema
+from assistant.templates.values import FieldValue, ListValue, TextValue, order_problem, parse_value
+
+log = logging.getLogger(__name__)
+
+_QUESTION_START = re.compile(r"^(?:hvad|hvordan|hvorfor|hvem|hvornår|hvilke[nt]?|hvor(?:mange|meget|når)?|"
+                             r"kan\s+(?:man|vi|i|jeg|du)|skal\s+(?:man|vi|i|jeg)|bør\s+(?:man|vi|i))\b",
+                             re.IGNORECASE)
+_ABOUT_GUIDE = re.compile(r"\b(?:hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden|ifølge\s+guiden|"
+                          r"står\s+der\s+i\s+guiden|spørg\s+guiden)\b", re.IGNORECASE)
+_GENERIC_GUIDE = re.compile(r"^(?:og\s+)?hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden(?:\s+om\s+det)?\s*\??$",
+                            re.IGNORECASE)
+
+
+class Guide(Protocol):
+    """The QA façade (``assistant.core.Assistant``): answers a question with citations."""
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Any: ...
+
+
+class FieldPrompt(BaseModel):
+    """The next question: field, Danish text and the guide's cited advice."""
+
+    field: TemplateField
+    advice: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return msg.question_text(self.field, self.advice)
+
+    @property
+    def bare(self) -> str:
+        """The question without advice (used after a side answer, whose citations take the numbers)."""
+        return msg.question_text(self.field)
+
+
+class Reply(BaseModel):
+    """The interview's answer to one user message."""
+
+    message: str
+    citations: list[Citation] = Field(default_factory=list)
+    stored: list[Change] = Field(default_factory=list, description="Exactly what this turn changed.")
+    errors: dict[str, str] = Field(default_factory=dict)
+    prompt: FieldPrompt | None = None
+    awaiting: Literal["prefill", "overwrite"] | None = None
+    side_question: str | None = None
+    done: bool = False
+
+
+def question_in(text: str, field: TemplateField | None) -> str | None:
+    """The side question in ``text`` (its question sentences), or None when the message is not a question."""
+    stripped = text.strip()
+    about_guide = bool(_ABOUT_GUIDE.search(stripped))
+    if field is not None and field.accepts_questions and not about_guide:
+        return None
+    asked = [stripped[s:e].strip() for s, e in sentences(stripped) if is_question_sentence(stripped[s:e])]
+    if asked:
+        return " ".join(asked)
+    if about_guide or (_QUESTION_START.match(stripped) and len(stripped.split()) >= 3):
+        return stripped
+    return None
+
+
+class Interview:
+    """One template interview over a :class:`Draft`. The draft is the state; this class holds no other state."""
+
+    def __init__(self, schema: TemplateSchema, draft: Draft | None = None, *, guide: Guide | None = None,
+                 extractor: Extractor | None = None, advice: AdviceSource | None = None) -> None:
+        self.schema = schema
+        self.draft = draft or Draft.new(schema)
+        self.guide = guide
+        self.extractor: Extractor = extractor or default_extractor(
+            getattr(guide, "settings", None), getattr(guide, "chat_model", None))
+        self.advice = advice if advice is not None else advice_source(guide)
+        self._advice_cache: dict[str, Advice | None] = {}
+
+    @classmethod
+    def start(cls, schema: TemplateSchema, history: Iterable[str] = (), **kwargs: Any) -> Interview:
+        """A new interview; values found in the earlier chat (user messages) become proposals to confirm."""
+        interview = cls(schema, **kwargs)
+        texts = [t for t in history if t and t.strip()]
+        if texts:
+            order = {f.id: i for i, f in enumerate(schema.fields)}
+            found = sorted(interview.extractor.prefill(schema, texts, {}), key=lambda f: order[f.field_id])
+            interview.draft.prefill = [Candidate(field_id=f.field_id, value=f.value, evidence=f.evidence)
+                                       for f in found]
+        return interview
+
+    # --- asking -------------------------------------------------------------------------------------------
+    def next_field(self) -> TemplateField | None:
+        """The field to ask about: the one being edited or still open, else required fields first."""
+        d = self.draft
+        missing = d.missing(self.schema)
+        if d.current and (d.editing or d.current in missing):
+            return self.schema.field(d.current)
+        fields = [self.schema.field(fid) for fid in missing]
+        field = next((f for f in fields if f.required), None) or next(iter(fields), None)
+        d.current = field.id if field else None
+        d.editing = False
+        return field
+
+    def prompt(self) -> FieldPrompt | None:
+        field = self.next_field()
+        if field is None:
+            return None
+        if field.id not in self._advice_cache:
+            self._advice_cache[field.id] = safe_advice(self.advice, field.guide_query)
+        advice = self._advice_cache[field.id]
+        return FieldPrompt(field=field, advice=advice.text if advice else None,
+                           citations=list(advice.citations) if advice else [])
+
+    def opening(self) -> Reply:
+        """Proposals from the chat (if any) to confirm, else the first question."""
+        if self.draft.prefill:
+            return Reply(message=msg.prefill_list(self.schema, self.draft.prefill), awaiting="prefill")
+        return self._reply([msg.no_prefill()])
+
+    # --- editing (review form, corrections) ---------------------------------------------------------------
+    def set_field(self, field_id: str, raw: str | list[str], *, source: Source = "formular") -> list[str]:
+        """Set one field from user text as its own undoable turn; returns Danish errors (nothing stored then)."""
+        try:
+            field = self.schema.field(field_id)
+        except KeyError:
+            return [f"Skabelonen har ikke feltet «{field_id}»."]
+        value, errors = parse_value(field, raw)
+        if errors:
+            return errors
+        if value is None:
+            if field.required:
+                return [f"«{field.label}» skal udfyldes."]
+            self.draft.apply([(field_id, None, True, source)])
+            return []
+        problem = self._order_problem(field_id, value)
+        if problem:
+            return [problem]
+        if self.draft.values.get(field_id) != value:
+            self.draft.apply([(field_id, value, False, source)])
+        return []
+
+    def _order_problem(self, field_id: str, value: FieldValue) -> str | None:
+        tentative = dict(self.draft.values) | {field_id: value}
+        related = [field_id] + [f.id for f in self.schema.fields if f.after == field_id]
+        return next((p for fid in related if (p := order_problem(self.schema, tentative, fid))), None)
+
+    # --- one user message ---------------------------------------------------------------------------------
+    def handle(self, user_text: str) -> Reply:
+        text = user_text.strip()
+        field = self.next_field()
+        if not text:
+            return self._reply([msg.EMPTY_ANSWER])
+        if self.draft.prefill:
+            return self._prefill_turn(text)
+        notes: list[str] = []
+        if self.draft.overwrite:
+            pending, self.draft.overwrite = self.draft.overwrite, []
+            decision = parse_decision(text)
+            if decision is not None:
+                return self._decide(pending, decision, kind="overwrite")
+            notes.append(msg.overwrite_kept(self.schema, pending))
+        command = parse_command(text, self.schema)
+        if command is not None:
+            return self._command(command, field, notes)
+        question = question_in(text, field)
+        routed = self.extractor.extract(self.schema, text, current=field, known=self.draft.values)
+        if question is not None and (question == text or not routed.found):
+            return self._side(question, field, notes)  # a whole-message question is never a value
+        parts, changes, errors = self._route(routed, field, notes)
+        if self.draft.overwrite:
+            return Reply(message="\n\n".join(parts), stored=changes, errors=errors, awaiting="overwrite")
+        if question is not None:
+            return self._side(question, self.next_field(), parts, stored=changes)
+        return self._reply(parts, stored=changes, errors=errors)
+
+    def _route(self, routed: Routed, field: TemplateField | None,
+               notes: list[str]) -> tuple[list[str], list[Change], dict[str, str]]:
+        """Store the routed values (asking before any overwrite); the Danish lines saying what happened."""
+        updates: list[tuple[str, FieldValue | None, bool, Source]] = []
+        overwrites: list[Candidate] = []
+        errors = dict(routed.errors)
+        for item in routed.found:
+            existing = self.draft.values.get(item.field_id)
+            is_current = field is not None and item.field_id == field.id
+            if existing == item.value:
+                continue
+            if existing is not None and not (is_current and self.draft.editing):
+                overwrites.append(Candidate(field_id=item.field_id, value=item.value, evidence=item.evidence,
+                                            source=item.source))
+                continue
+            problem = self._order_problem(item.field_id, item.value)
+            if problem:
+                errors[item.field_id] = problem
+                continue
+            updates.append((item.field_id, item.value, False, item.source))
+        updates.sort(key=lambda u: field is None or u[0] != field.id)  # the answer to the question first
+        changes = self.draft.apply(updates)
+        if field is not None and any(c.field_id == field.id for c in changes):
+            self.draft.editing = False
+        parts = list(notes)
+        if changes:
+            parts.append(msg.stored(self.schema, changes))
+        for fid, problem in errors.items():
+            parts.append(f"⚠ {msg.label(self.schema, fid)}: {problem}")
+        if routed.unplaced:
+            parts.append(msg.unplaced(routed.unplaced))
+        if not changes and not errors and not overwrites and field is not None:
+            parts.append(f"⚠ {field.label}: {msg.NOT_USED}")
+            errors[field.id] = msg.NOT_USED
+        if overwrites:
+            self.draft.overwrite = overwrites
+            parts.append(msg.overwrite_question(self.schema, self.draft, overwrites))
+        return parts, changes, errors
+
+    # --- proposals: pre-fill and overwrites ---------------------------------------------------------------
+    def _prefill_turn(self, text: str) -> Reply:
+        decision = parse_decision(text)
+        if decision is not None:
+            pending, self.draft.prefill = self.draft.prefill, []
+            return self._decide(pending, decision, kind="prefill")
+        question = question_in(text, None)
+        if question is not None:
+            return self._side(question, None, [], tail=msg.prefill_list(self.schema, self.draft.prefill))
+        return Reply(message=msg.prefill_list(self.schema, self.draft.prefill), awaiting="prefill")
+
+    def _decide(self, pending: list[Candidate], decision: Decision, *, kind: str) -> Reply:
+        chosen = _chosen(pending, decision)
+        source: Source = "samtale" if kind == "prefill" else "rettelse"
+        updates = []
+        for c in chosen:
+            if kind == "prefill" and c.field_id in self.draft.values:
+                continue
+            updates.append((c.field_id, c.value, False, source if kind == "prefill" else c.source))
+        changes = self.draft.apply(updates)
+        parts = []
+        if changes:
+            parts.append(msg.stored(self.schema, changes))
+        rejected = [c for c in pending if c not in chosen]
+        if kind == "overwrite" and rejected:
+            parts.append(msg.overwrite_kept(self.schema, rejected))
+        if kind == "prefill" and not changes:
+            parts.append("Jeg bruger ikke noget fra samtalen.")
+        return self._reply(parts, stored=changes)
+
+    # --- side questions -----------------------------------------------------------------------------------
+    def _side(self, question: str, field: TemplateField | None, notes: list[str], *, tail: str | None = None,
+              stored: Sequence[Change] = ()) -> Reply:
+        if _GENERIC_GUIDE.match(question.strip()) and field is not None:
+            question = field.guide_query or field.question
+        answer = None
+        if self.guide is not None:
+            try:
+                answer = self.guide.ask(question, [])
+            except Exception:  # the draft must survive a failing lookup
+                log.exception("side question failed: %r", question)
+        parts = [n for n in notes if n]
+        citations: list[Citation] = []
+        if answer is None:
+            parts.append(msg.NO_GUIDE)
+        else:
+            parts.append(msg.side_answer(str(answer.text)))
+            citations = list(getattr(answer, "citations", []) or [])
+        if tail is not None:
+            parts.append(tail)
+            return Reply(message="\n\n".join(parts), citations=citations, awaiting="prefill",
+                         side_question=question, stored=list(stored))
+        if self.draft.overwrite:
+            parts.append(msg.overwrite_question(self.schema, self.draft, self.draft.overwrite))
+            return Reply(message="\n\n".join(parts), citations=citations, awaiting="overwrite",
+                         side_question=question, stored=list(stored))
+        prompt = self.prompt()
+        if prompt is not None:
+            parts += [msg.back_to(prompt.field), prompt.bare]
+        return Reply(message="\n\n".join(parts), citations=citations, prompt=prompt, side_question=question,
+                     stored=list(stored), done=prompt is None)
+
+    # --- commands -----------------------------------------------------------------------------------------
+    def _command(self, command: Command, field: TemplateField | None, notes: list[str]) -> Reply:
+        d, schema = self.draft, self.schema
+        parts = list(notes)
+        if command.kind == "show_draft":
+            return self._reply([*parts, draft_markdown(schema, d)])
+        if command.kind == "missing":
+            return self._reply([*parts, msg.missing_summary(schema, d)])
+        if command.kind == "help":
+            return self._reply([*parts, msg.field_help(field)])
+        if command.kind == "undo":
+            d.overwrite = []
+            changes = d.undo()
+            if not changes:
+                return self._reply([*parts, msg.NOTHING_TO_UNDO])
+            first = changes[0].field_id
+            if first not in d.values:
+                d.current, d.editing = first, False
+            return self._reply([*parts, msg.undone(schema, changes)], stored=changes)
+        if command.kind == "edit" and command.field_id:
+            d.current, d.editing = command.field_id, True
+            now = d.values.get(command.field_id)
+            text = f"Hvad skal der stå i «{msg.label(schema, command.field_id)}»?"
+            if now is not None:
+                text += f" Nu står der: «{msg.shown(schema, command.field_id, now)}»."
+            return self._reply([*parts, text])
+        if command.kind in {"skip", "none"}:
+            if field is None:
+                return self._reply([*parts, "Der er ikke noget spørgsmål at springe over."])
+            if field.required:
+                problem = f"«{field.label}» skal udfyldes og kan ikke springes over. Et kort svar er nok."
+                return self._reply([*parts, problem], errors={field.id: problem})
+            if command.kind == "none" and field.type in {"text", "longtext", "list"}:
+                value: FieldValue = (ListValue(items=[field.none_text]) if field.type == "list"
+                                     else TextValue(text=field.none_text))
+                changes = d.apply([(field.id, value, False, "svar")])
+            else:
+                changes = d.apply([(field.id, None, True, "svar")])
+            d.editing = False
+            return self._reply([*parts, msg.stored(schema, changes)], stored=changes)
+        if command.kind == "skip_rest":
+            rest = [fid for fid in d.missing(schema) if not schema.field(fid).required]
+            changes = d.apply([(fid, None, True, "svar") for fid in rest])
+            text = (f"Jeg har sprunget {len(rest)} valgfrie felter over." if rest
+                    else "Der var ingen valgfrie felter tilbage.")
+            if d.required_missing(schema):
+                text += " Disse felter skal stadig udfyldes: " + ", ".join(
+                    msg.label(schema, f) for f in d.required_missing(schema)) + "."
+            return self._reply([*parts, text], stored=changes)
+        field_id = command.field_id or ""
+        if command.kind == "clear":
+            required = schema.field(field_id).required
+            changes = d.apply([(field_id, None, not required, "rettelse")])
+            if required:
+                d.current, d.editing = field_id, False
+            return self._reply([*parts, f"«{msg.label(schema, field_id)}» er tømt."], stored=changes)
+        before = len(d.turns)
+        problems = self.set_field(field_id, command.value or "", source="rettelse")
+        if problems:
+            return self._reply([*parts, f"⚠ {msg.label(schema, field_id)}: {problems[0]}"],
+                               errors={field_id: problems[0]})
+        changes = d.turns[-1] if len(d.turns) > before else []
+        if d.current == field_id:
+            d.editing = False
+        return self._reply([*parts, msg.stored(schema, changes, verb="Rettet")] if changes
+                           else [*parts, "Feltet havde allerede den værdi."], stored=changes)
+
+    # --- composing --------------------------------------------------------------------------------------------
+    def _reply(self, parts: Sequence[str], *, stored: Sequence[Change] = (),
+               errors: dict[str, str] | None = None) -> Reply:
+        had_required = any(self.schema.field(c.field_id).required for c in stored)
+        prompt = self.prompt()
+        texts = [p for p in parts if p]
+        citations: list[Citation] = []
+        if prompt is not None:
+            if had_required and not self.draft.required_missing(self.schema) and not prompt.field.required:
+                texts.append(msg.REQUIRED_DONE)
+            texts.append(prompt.text)
+            citations = prompt.citations
+        else:
+            problems = self.draft.problems(self.schema)
+            texts.append("Udkastet har stadig problemer: " + "; ".join(
+                f"{msg.label(self.schema, k)}: {v}" for k, v in problems.items()) if problems else msg.DONE)
+        return Reply(message="\n\n".join(texts), citations=citations, stored=list(stored), errors=dict(errors or {}),
+                     prompt=prompt, done=prompt is None)
+
+
+def _chosen(pending: list[Candidate], decision: Decision) -> list[Candidate]:
+    if decision.accept_all:
+        return list(pending)
+    if decision.reject_all:
+        return []
+    numbered = dict(enumerate(pending, start=1))
+    if decision.accept:
+        return [numbered[n] for n in sorted(set(decision.accept)) if n in numbered and n not in decision.reject]
+    return [c for n, c in numbered.items() if n not in decision.reject]
+

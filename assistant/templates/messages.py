@@ -1,0 +1,131 @@
+"""The interview's Danish messages (Markdown). Pure functions of the schema, the draft and what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.templates.draft import Candidate, Change, Draft
+from assistant.templates.schema import TemplateField, TemplateSchema
+from assistant.templates.values import format_value
+
+COMMANDS_HINT = ("Du kan skrive «fortryd», «ret <felt>» (fx «ret formålet»), «spring over», «vis udkast» eller "
+                 "«hvad mangler?» – og du kan stille spørgsmål til guiden undervejs.")
+NOTHING_TO_UNDO = "Der er ikke noget at fortryde."
+EMPTY_ANSWER = "Skriv et svar på spørgsmålet."
+NO_GUIDE = "Jeg kan ikke slå op i guiden lige nu, men udkastet er gemt, og vi fortsætter."
+NOT_USED = "Jeg kunne ikke bruge svaret til feltet."
+PREFILL_HELP = ("Skriv «ja» for at bruge dem alle, «nej» for ingen af dem, eller fx «ja til 1 og 3, nej til 2».")
+DONE = ("Alle felter er udfyldt eller sprunget over. Skriv «vis udkast» for at se dokumentet, eller ret et felt, "
+        "fx «ret slutdato til 1. juni 2027».")
+REQUIRED_DONE = ("Alle felter, der skal udfyldes, er nu udfyldt. De næste spørgsmål er valgfrie – skriv «færdig» "
+                 "for at springe resten over.")
+
+
+def label(schema: TemplateSchema, field_id: str) -> str:
+    return schema.field(field_id).label
+
+
+def shown(schema: TemplateSchema, field_id: str, value: object) -> str:
+    return format_value(schema.field(field_id), value)  # type: ignore[arg-type]
+
+
+def question_text(field: TemplateField, advice: str | None = None) -> str:
+    parts = [f"**{field.question}**"]
+    extra = field.help
+    if not field.required:
+        extra = (f"{extra} (Valgfrit – skriv «spring over», hvis det ikke er relevant, «ingen», hvis svaret er "
+                 "ingen, eller «færdig» for at springe alle valgfrie felter over.)").strip()
+    if extra:
+        parts.append(f"_{extra}_")
+    if advice:
+        parts.append(advice)
+    return "\n\n".join(parts)
+
+
+def stored(schema: TemplateSchema, changes: Sequence[Change], *, verb: str = "Gemt i udkastet") -> str:
+    """Exactly what this turn stored, field by field, with how to undo or correct it."""
+    rows = []
+    for c in changes:
+        if c.after is not None:
+            rows.append(f"- **{label(schema, c.field_id)}:** {shown(schema, c.field_id, c.after)}")
+        elif c.skipped_after:
+            rows.append(f"- **{label(schema, c.field_id)}:** sprunget over")
+        else:
+            rows.append(f"- **{label(schema, c.field_id)}:** tømt")
+    first = schema.field(changes[0].field_id).aliases[:1] or [label(schema, changes[0].field_id).lower()]
+    return (f"{verb}:\n" + "\n".join(rows) +
+            f"\n\n_Forkert? Skriv «fortryd» eller «ret {first[0]}»._")
+
+
+def undone(schema: TemplateSchema, changes: Sequence[Change]) -> str:
+    rows = []
+    for c in changes:
+        before = shown(schema, c.field_id, c.before) if c.before is not None else "tomt"
+        rows.append(f"- **{label(schema, c.field_id)}:** {before}")
+    return "Fortrudt. Felterne er sat tilbage til:\n" + "\n".join(rows)
+
+
+def prefill_list(schema: TemplateSchema, candidates: Sequence[Candidate]) -> str:
+    rows = [f"{i}. **{label(schema, c.field_id)}:** {shown(schema, c.field_id, c.value)}"
+            + (f" _(du skrev: «{c.evidence}»)_" if c.evidence else "")
+            for i, c in enumerate(candidates, start=1)]
+    return ("Fra den tidligere samtale har jeg fundet disse oplysninger. Skal jeg bruge dem i udkastet?\n\n"
+            + "\n".join(rows) + "\n\n" + PREFILL_HELP)
+
+
+def no_prefill() -> str:
+    return "Jeg har ikke fundet oplysninger i samtalen, som kan bruges i udkastet endnu."
+
+
+def overwrite_question(schema: TemplateSchema, draft: Draft, candidates: Sequence[Candidate]) -> str:
+    rows = [f"- **{label(schema, c.field_id)}:** «{shown(schema, c.field_id, draft.values.get(c.field_id))}» → "
+            f"«{shown(schema, c.field_id, c.value)}»" for c in candidates]
+    return ("Disse felter er allerede udfyldt. Skal jeg erstatte dem?\n" + "\n".join(rows) +
+            "\n\nSkriv «ja» for at erstatte eller «nej» for at beholde det, der står.")
+
+
+def overwrite_kept(schema: TemplateSchema, candidates: Sequence[Candidate]) -> str:
+    names = ", ".join(label(schema, c.field_id) for c in candidates)
+    return f"Jeg har beholdt det, der stod i forvejen: {names}."
+
+
+def unplaced(values: Sequence[str]) -> str:
+    joined = ", ".join(f"«{v}»" for v in values)
+    return (f"Jeg fandt {joined}, men ved ikke, hvilket felt det hører til, så jeg har ikke gemt det. "
+            "Skriv fx «ret slutdato til …».")
+
+
+def side_answer(text: str) -> str:
+    return f"**Fra guiden:** {text}"
+
+
+def back_to(field: TemplateField) -> str:
+    return f"Tilbage til udkastet – {field.label.lower()}:"
+
+
+def status_line(schema: TemplateSchema, draft: Draft) -> str:
+    text = f"Status: {len(draft.filled(schema))} af {len(schema.fields)} felter udfyldt."
+    missing = draft.required_missing(schema)
+    if missing:
+        text += " Skal udfyldes: " + ", ".join(label(schema, f) for f in missing) + "."
+    return text
+
+
+def missing_summary(schema: TemplateSchema, draft: Draft) -> str:
+    required = [label(schema, f) for f in draft.missing(schema) if schema.field(f).required]
+    optional = [label(schema, f) for f in draft.missing(schema) if not schema.field(f).required]
+    parts = []
+    if required:
+        parts.append("Skal udfyldes: " + ", ".join(required) + ".")
+    if optional:
+        parts.append("Valgfrie felter uden svar: " + ", ".join(optional) + ".")
+    return "\n\n".join(parts) or "Der mangler ikke noget."
+
+
+def field_help(field: TemplateField | None) -> str:
+    if field is None:
+        return COMMANDS_HINT
+    text = f"Om «{field.label}»: {field.help}".strip()
+    if field.examples:
+        text += "\n\nEksempler: " + "; ".join(field.examples) + "."
+    return text + "\n\n" + COMMANDS_HINT

@@ -1,0 +1,146 @@
+"""Scripted template dialogues (``evals/data/template_dialogues.yaml``) played through the real interview.
+
+Per dialogue: the earlier chat becomes pre-fill proposals, then every scripted user message is one turn
+(``@parkér`` saves the draft as JSON and resumes it in a new interview, as leaving and coming back does).
+Measured over all dialogues (definitions in ``evals/README.md``):
+
+- **field accuracy**: expected fields whose final value is right (names of parties and people exactly, other
+  text by containment, list items one by one);
+- **misrouted**: fields holding a value they should not (an unexpected field filled, or a wrong value);
+- **lost**: expected fields left empty;
+- **turns to finish**: user turns a cooperative user needs until every required field is filled;
+- **pre-fill**: expected proposals found, and proposals whose value the user never wrote (invented).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.settings import Settings
+from evals import metrics as m
+from evals.dataset import TemplateDialogue
+
+PARK = "@parkér"
+
+
+def _invented(value: object, history: Sequence[str]) -> bool:
+    """True when a proposed value does not occur in the user's own words (case-insensitive)."""
+    text = m.normalise_value(" ".join(history))
+    items = value if isinstance(value, list) else [value]
+    return any(m.normalise_value(i) not in text for i in items if not _typed_shape(str(i)))
+
+
+def _typed_shape(value: str) -> bool:
+    """Dates and amounts are normalised (ISO date, "25.000 kr."), so they are compared by the scanners instead."""
+    return (value[:4].isdigit() and "-" in value) or value.endswith(" kr.")
+
+
+def _correct(field: Any, actual: object, expected: str | list[str]) -> bool:
+    """Names (parties, people) must be exactly right; other text must contain the expected words."""
+    if isinstance(expected, str) and (field.capture == "name" or field.type == "person"):
+        return m.normalise_value(actual).rstrip(".") == m.normalise_value(expected)
+    return m.field_correct(actual, expected)
+
+
+def run_dialogue(dialogue: TemplateDialogue, settings: Settings, guide: Any = None) -> dict[str, Any]:
+    """Play one dialogue with the rule-based router; rows per expected field plus the dialogue's counts."""
+    from assistant.templates import Draft, Interview, RuleExtractor, load_template
+    from assistant.templates.values import plain
+
+    schema = load_template(dialogue.template, settings)
+    interview = Interview.start(schema, dialogue.history, guide=guide, extractor=RuleExtractor())
+    proposals = {c.field_id: plain(c.value) for c in interview.draft.prefill}
+    finished_at: int | None = None
+    side_questions = side_answered = 0
+    turns = 0
+    for text in dialogue.answers:
+        if text.strip() == PARK:
+            interview = Interview(schema, Draft.from_json(interview.draft.to_json(), schema), guide=guide,
+                                  extractor=RuleExtractor())
+            continue
+        turns += 1
+        reply = interview.handle(text)
+        if reply.side_question:
+            side_questions += 1
+            side_answered += bool(reply.citations)
+        if finished_at is None and not interview.draft.required_missing(schema):
+            finished_at = turns
+    final = {fid: plain(v) for fid, v in interview.draft.values.items()}
+    rows = [{"dialogue": dialogue.id, "field": fid, "expected": want, "actual": final.get(fid, ""),
+             "correct": _correct(schema.field(fid), final.get(fid), want)} for fid, want in dialogue.expected.items()]
+    misrouted = [fid for fid in final if fid not in dialogue.expected]
+    misrouted += [r["field"] for r in rows if r["actual"] and not r["correct"]]
+    lost = [r["field"] for r in rows if not r["actual"]]
+    prefill_found = [fid for fid, want in dialogue.prefill.items()
+                     if _correct(schema.field(fid), proposals.get(fid), want)]
+    invented = [fid for fid, value in proposals.items() if _invented(value, dialogue.history)]
+    return {"id": dialogue.id, "template": dialogue.template, "rows": rows, "misrouted": misrouted, "lost": lost,
+            "turns": turns, "finished_at": finished_at if dialogue.cooperative else None,
+            "prefill_expected": len(dialogue.prefill), "prefill_found": prefill_found, "invented": invented,
+            "unexpected_proposals": [f for f in proposals if f not in dialogue.prefill] if dialogue.prefill else [],
+            "side_questions": side_questions, "side_answered": side_answered, "final": final}
+
+
+def evaluate_templates(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: Any = None) -> dict[str, Any]:
+    """All dialogues: field accuracy, misrouted and lost values, turns to finish, pre-fill recall and inventions."""
+    results: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for dialogue in dialogues:
+        try:
+            results.append(run_dialogue(dialogue, settings, guide))
+        except Exception as exc:
+            errors.append(f"{dialogue.id}: {type(exc).__name__}: {exc}")
+            results.append({"id": dialogue.id, "template": dialogue.template, "misrouted": [], "invented": [],
+                            "lost": list(dialogue.expected), "turns": 0, "finished_at": None,
+                            "prefill_expected": len(dialogue.prefill), "prefill_found": [],
+                            "unexpected_proposals": [], "side_questions": 0, "side_answered": 0, "final": {},
+                            "rows": [{"dialogue": dialogue.id, "field": f, "expected": w, "actual": "",
+                                      "correct": False} for f, w in dialogue.expected.items()]})
+    rows = [r for d in results for r in d["rows"]]
+    finish = [d["finished_at"] for d in results if d["finished_at"] is not None]
+    cooperative = [d for d in dialogues if d.cooperative]
+    return {
+        "accuracy": sum(r["correct"] for r in rows) / len(rows) if rows else None,
+        "fields": len(rows),
+        "dialogues": len(dialogues),
+        "misrouted": sum(len(d["misrouted"]) for d in results),
+        "lost": sum(len(d["lost"]) for d in results),
+        "turns_to_finish_max": max(finish) if finish else None,
+        "turns_to_finish_mean": sum(finish) / len(finish) if finish else None,
+        "cooperative_unfinished": len(cooperative) - len(finish),
+        "prefill_expected": sum(d["prefill_expected"] for d in results),
+        "prefill_found": sum(len(d["prefill_found"]) for d in results),
+        "prefill_invented": sum(len(d["invented"]) for d in results),
+        "side_questions": sum(d["side_questions"] for d in results),
+        "side_answered": sum(d["side_answered"] for d in results),
+        "by_template": {t: sum(d["template"] == t for d in results) for t in sorted({d.template for d in dialogues})},
+        "rows": rows,
+        "per_dialogue": [{k: v for k, v in d.items() if k != "rows"} for d in results],
+        "errors": errors,
+    }
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """The template numbers as Danish report lines (CLI and Markdown)."""
+    if result.get("accuracy") is None:
+        return []
+    per_template = ", ".join(f"{k}: {v}" for k, v in result["by_template"].items())
+    lines = [
+        f"Skabelonudfyldning: {result['dialogues']} dialoger ({per_template}), {m_pct(result['accuracy'])} % af "
+        f"{result['fields']} forventede felter korrekte; fejlplacerede værdier: {result['misrouted']}; "
+        f"tabte værdier: {result['lost']}.",
+    ]
+    if result["turns_to_finish_max"]:
+        lines.append(f"Samarbejdsvillig bruger: alle påkrævede felter i aftalen efter højst "
+                     f"{result['turns_to_finish_max']} ture (gennemsnit {result['turns_to_finish_mean']:.1f}).")
+    lines += [
+        f"Forslag fra samtalen: {result['prefill_found']} af {result['prefill_expected']} forventede fundet, "
+        f"{result['prefill_invented']} opfundne.",
+        f"Sidespørgsmål: {result['side_questions']} genkendt, {result['side_answered']} besvaret med kilder.",
+    ]
+    return lines + [f"- fejl: {e}" for e in result.get("errors", [])]
+
+
+def m_pct(value: float) -> str:
+    return f"{100 * value:.1f}"

@@ -1,0 +1,42 @@
+"""The template eval gate: the scripted dialogues (evals/data/template_dialogues.yaml) through the real interview."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_settings
+
+from evals.dataset import load_gold
+from evals.templates_eval import evaluate_templates, summary_lines
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return evaluate_templates(load_gold().dialogues, make_settings(tmp_path_factory.mktemp("tpl-eval")))
+
+
+def test_dialogues_cover_the_three_templates_and_the_hard_cases(result: dict) -> None:
+    dialogues = load_gold().dialogues
+    assert result["dialogues"] >= 25 and set(result["by_template"]) == {
+        "samarbejdsaftale", "kommunikationsplan", "evalueringsplan"}
+    answers = [a for d in dialogues for a in d.answers]
+    assert sum(a == "@parkér" for a in answers) >= 3, "leave and resume"
+    assert sum(a == "fortryd" for a in answers) >= 3, "undo"
+    assert sum(a.startswith("ret ") for a in answers) >= 3, "corrections"
+    assert sum(bool(d.prefill) for d in dialogues) >= 5, "pre-fill from a preceding chat"
+    assert result["side_questions"] >= 6
+
+
+def test_nothing_misrouted_nothing_lost(result: dict) -> None:
+    assert not result["errors"], result["errors"]
+    bad = {d["id"]: (d["misrouted"], d["lost"]) for d in result["per_dialogue"] if d["misrouted"] or d["lost"]}
+    assert result["misrouted"] == 0 and result["lost"] == 0, bad
+    assert result["accuracy"] >= 0.98, [r for r in result["rows"] if not r["correct"]]
+
+
+def test_cooperative_user_and_prefill(result: dict) -> None:
+    assert result["cooperative_unfinished"] == 0 and result["turns_to_finish_max"] <= 15
+    assert result["prefill_found"] == result["prefill_expected"] > 0
+    assert result["prefill_invented"] == 0
+    museum = next(d for d in result["per_dialogue"] if d["id"] == "t-aftale-02-museum-prefill")
+    assert set(museum["prefill_found"]) == {"partner", "aktiviteter"} and not museum["unexpected_proposals"]
+    assert any("fejlplacerede værdier: 0" in line for line in summary_lines(result))
