@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--chapter", type=int, help="kun dette kapitel (1-8)")
 
     sub.add_parser("template", help="udfyld en skabelon (se: python -m assistant template --help)", add_help=False)
-    sub.add_parser("calibrate", help="kalibrér grænsen for afvisning på det aktuelle indeks")
+    cal = sub.add_parser("calibrate", help="tilpas dækningsmodellen til det aktuelle indeks")
+    cal.add_argument("--no-save", action="store_true", help="vis kun resultatet; gem ikke modellen")
     return parser
 
 
@@ -55,9 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "calibrate":
         from assistant import calibration
 
-        result = calibration.run(settings)
+        result = calibration.run(settings, save=not args.no_save)
         print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
-        print("Dækningsmodellen er gemt i assistant/coverage_model.json.", file=sys.stderr)
+        if not args.no_save:
+            print("Dækningsmodellen er gemt i assistant/coverage_model.json.", file=sys.stderr)
         return 0
     return _ask(args, settings)
 

