@@ -125,6 +125,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     """The template numbers as Danish report lines (CLI and Markdown)."""
     if result.get("accuracy") is None:
         return []
+    if "misrouted" not in result:  # a result file from before these metrics existed
+        return [f"Skabelonudfyldning: {m_pct(result['accuracy'])} % af {result.get('fields')} felter korrekte."]
     per_template = ", ".join(f"{k}: {v}" for k, v in result["by_template"].items())
     lines = [
         f"Skabelonudfyldning: {result['dialogues']} dialoger ({per_template}), {m_pct(result['accuracy'])} % af "
