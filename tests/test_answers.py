@@ -10,8 +10,9 @@ from conftest import make_settings
 from assistant.calibration import IN_SCOPE, OUT_OF_SCOPE, confusion
 from assistant.core import Assistant, citations_consistent
 from assistant.extractive import OPENINGS, question_parts
+from assistant.lexical import tokenize
 from assistant.models import Answer, Turn
-from assistant.prompts import INJECTION_REFUSAL
+from assistant.prompts import INJECTION_REFUSAL, PARTIAL_OPENING
 from assistant.settings import Settings
 
 QUESTIONS = [
@@ -149,16 +150,32 @@ def test_list_answer_keeps_lead_in(assistant: Assistant) -> None:
 
 
 @pytest.mark.parametrize("question", OUT_OF_SCOPE_HELD_OUT)
-def test_out_of_scope_is_refused(assistant: Assistant, question: str) -> None:
+def test_out_of_scope_is_never_answered_as_the_guides_answer(assistant: Assistant, question: str) -> None:
+    """Off-topic: refused with the nearest topics, or at most *partial* under an opening that says so."""
     answer = assistant.ask(question)
-    assert answer.refused and not answer.citations
-    assert answer.text.startswith("Det kan jeg desværre ikke svare på ud fra guiden")
-    assert answer.suggestions and all(s in answer.text for s in answer.suggestions)
+    assert answer.coverage in ("refused", "partial"), answer.text
+    if answer.refused:
+        assert not answer.citations
+        assert answer.text.startswith("Det kan jeg desværre ikke svare på ud fra guiden")
+        assert answer.suggestions and all(s in answer.text for s in answer.suggestions)
+        assert len(set(answer.suggestions)) == len(answer.suggestions)
+    else:
+        assert answer.text.startswith(PARTIAL_OPENING) and "Guiden nævner også" not in answer.text
 
 
 @pytest.mark.parametrize("question", IN_SCOPE_HELD_OUT)
 def test_in_scope_is_answered(assistant: Assistant, question: str) -> None:
-    _assert_grounded(assistant.ask(question), assistant)
+    answer = assistant.ask(question)
+    _assert_grounded(answer, assistant)
+    assert answer.coverage in ("answered", "partial")
+
+
+def test_a_typo_does_not_make_a_question_off_topic() -> None:
+    from assistant.retrieval import coverage
+
+    vocabulary = frozenset(tokenize("partner prioritere samarbejde"))
+    assert coverage("hvem skal vi prioritere som partnre", vocabulary) == 1.0
+    assert coverage("hvordan bliver vejret", frozenset(tokenize("vej"))) == 0.0  # short words: no typo guess
 
 
 def test_follow_up_answer(assistant: Assistant) -> None:

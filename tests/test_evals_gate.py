@@ -20,6 +20,8 @@ from evals.runner import VARIANTS, evaluate_variant, open_backend
 # regression pass.
 #   measured: hit@5 = 1.00 (30/30), MRR = 0.900, refusal accuracy = 1.00 (30 in-scope + 10 out-of-scope),
 #             faithfulness = 1.00, exact quotes = 1.00
+# 2026-12-02, extended gold set (fast subset 42 + 15, 2-5 key facts each, librarian wording): key-fact recall
+#   hybrid answer 0.79 vs top-1 passage 0.55 (retrieval ceiling 0.86); gated at baseline + 10 points.
 GATE: dict[str, float] = {
     "hit@5": 0.96,
     "mrr": 0.85,
@@ -57,6 +59,18 @@ def test_retrieval_quality_gate(gate: dict[str, Any], key: str) -> None:
 @pytest.mark.parametrize("key", ["refusal_accuracy", "refusal_out_of_scope_refused"])
 def test_refusal_gate(gate: dict[str, Any], key: str) -> None:
     assert gate["summary"][key] >= GATE[key], _fail_message(gate, key)
+
+
+def test_answer_beats_the_top_passage(gate: dict[str, Any]) -> None:
+    """The composed answer covers at least 10 points more key facts than the top-1 passage shown verbatim, and
+    never fewer on a single question."""
+    summary = gate["summary"]
+    assert summary["key_fact_recall"] >= summary["top1_key_fact_recall"] + 0.10, summary
+    assert summary["covers_top1"] >= 0.9, [r["id"] for r in gate["questions"] if not r.get("covers_top1")]
+
+
+def test_no_off_topic_question_is_answered_as_the_guides_answer(gate: dict[str, Any]) -> None:
+    assert gate["summary"]["out_of_scope_coverage_counts"]["answered"] == 0, _fail_message(gate, "refusal_accuracy")
 
 
 @pytest.mark.parametrize("key", ["faithfulness", "quotes_exact"])
