@@ -128,6 +128,7 @@ def bench_insert_section(settings: Settings) -> dict[str, Any]:
     new_texts = len(keys() - before)
     report = run_ingest(None, settings)
     return {"insert_section_new_texts": new_texts, "insert_section_embedded": report.embedded,
+            "insert_section_units_embedded": report.units_embedded,
             "insert_section_chunks_added": report.chunks_added, "insert_section_chunks_deleted": report.chunks_deleted,
             "insert_section_chunks_renumbered": report.chunks_updated, "insert_section_s": round(report.duration_s, 2),
             "insert_section_collection_reads": report.collection_reads}

@@ -12,7 +12,7 @@ from conftest import REAL_CORPUS, fake_settings, stored_collection
 
 import assistant.index.writer as writer_module
 from assistant.embeddings import FakeEmbeddings, get_embeddings
-from assistant.index import check, index_stats, open_index, read_manifest
+from assistant.index import check, current_generation, index_stats, open_index, read_manifest
 from assistant.index.chroma import get_collection
 from assistant.settings import Settings
 from ingest.chunking import chunk_document
@@ -138,6 +138,7 @@ def test_reader_serves_its_generation_and_notices_a_new_one(tmp_path: Path) -> N
     run_ingest(None, settings)
     reader = open_index(settings)
     assert reader.is_complete and reader.is_current() and reader.generation == 1
+    assert current_generation(settings) == (1, reader.fingerprint)
     old_ids = set(reader.lexical.chunk_ids)
 
     file.write_text("# Aftaler\n\nAftalen kan opsiges med seks ugers varsel.\n", encoding="utf-8")

@@ -5,7 +5,7 @@ chunk table of a committed generation), ``manifest.json`` (the commit record), `
 progress) and ``ingest.lock`` (the writer lock). Nothing outside this package opens them.
 
 * Read: ``open_index(settings) -> IndexReader`` (read-only, never repairs), ``index_stats(settings)``,
-  ``check(settings) -> IndexHealth``.
+  ``check(settings) -> IndexHealth``, ``current_generation(settings)`` (a cheap cache key).
 * Write: ``with open_writer(settings, rebuild=...) as writer:`` → ``writer.snapshot()`` (the one full read),
   ``writer.apply(plan, snapshot)`` (an :class:`IndexPlan` computed by ``ingest``).
 """
@@ -22,7 +22,14 @@ from assistant.index.plan import (
     embedding_text,
     vector_key,
 )
-from assistant.index.reader import IndexReader, IndexStats, index_stats, open_index, read_snapshot
+from assistant.index.reader import (
+    IndexReader,
+    IndexStats,
+    current_generation,
+    index_stats,
+    open_index,
+    read_snapshot,
+)
 from assistant.index.writer import ApplyResult, IndexWriter, ProgressCallback, open_writer
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "StoredChunk",
     "check",
     "chunk_fingerprint",
+    "current_generation",
     "embedding_text",
     "index_stats",
     "open_index",

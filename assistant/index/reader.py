@@ -184,3 +184,10 @@ def read_snapshot(settings: Settings) -> Snapshot:
         return Snapshot(name, {})
     got = chroma.read_all(collection, ("documents", "metadatas"))
     return Snapshot.from_rows(name, got["ids"], got["documents"], got["metadatas"])
+
+
+def current_generation(settings: Settings) -> tuple[int, str] | None:
+    """``(generation, fingerprint)`` of the committed index, or None: a cache key for long-lived readers
+    (e.g. the UI's shared assistant), read from the manifest only."""
+    manifest = read_manifest(settings)
+    return (manifest.generation, manifest.fingerprint) if manifest else None
