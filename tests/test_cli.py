@@ -28,8 +28,8 @@ def test_ask_json_contract(corpus_settings: Settings, tmp_path: Path) -> None:
                    "--mode", "bm25", "--k", "3")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)  # stdout holds the JSON and nothing else
-    assert set(data) == {"answer", "refused", "citations", "timings_ms"}
-    assert isinstance(data["answer"], str) and data["refused"] is False
+    assert set(data) == {"answer", "refused", "coverage", "citations", "timings_ms"}
+    assert isinstance(data["answer"], str) and data["refused"] is False and data["coverage"] != "refused"
     assert data["citations"] and all(set(c) == CITATION_KEYS for c in data["citations"])
     assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
     assert all(f"[{c['n']}]" in data["answer"] for c in data["citations"])
@@ -38,6 +38,7 @@ def test_ask_json_contract(corpus_settings: Settings, tmp_path: Path) -> None:
     weather = run_cli(corpus_settings, tmp_path, "ask", "Hvordan bliver vejret i morgen?", "--json")
     refused = json.loads(weather.stdout)
     assert refused["refused"] is True and refused["citations"] == [] and "guiden" in refused["answer"]
+    assert refused["coverage"] == "refused"  # "refused" is true only for the refused outcome
 
 
 def test_ask_prints_answer_and_sources(corpus_settings: Settings, tmp_path: Path) -> None:
