@@ -337,7 +337,8 @@ def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]
         if block.role == "point":
             points.append(body if body.startswith("- ") else f"- {body}")
         elif block.role == "subsection":
-            line = f"- **{_label(chunk)}** " + body.removeprefix("- ").replace("\n", " ")
+            first, *rest = body.removeprefix("- ").split("\n")
+            line = "\n".join([f"- **{_label(chunk)}** {first}", *(f"  {r}" for r in rest if r.strip())])
             if previous_role == "subsection":
                 parts[-1] += "\n" + line
             else:

