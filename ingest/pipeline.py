@@ -254,6 +254,9 @@ def run_ingest(
         snapshot = writer.snapshot()
         plan = _plan(loaded, snapshot, report, settings)
         _fill_report(report, plan, snapshot)
+        if writer.moved_aside is not None:
+            report.messages.append(f"Det lokale søgeindeks var beskadiget og er flyttet til side som "
+                                   f"{writer.moved_aside}; indekset er bygget forfra.")
         if writer.interrupted:
             report.messages.append("En afbrudt indlæsning blev fundet og gjort færdig.")
         if writer.needs_commit(plan, snapshot):
