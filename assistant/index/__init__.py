@@ -8,8 +8,11 @@ progress) and ``ingest.lock`` (the writer lock). Nothing outside this package op
   ``check(settings) -> IndexHealth``, ``current_generation(settings)`` (a cheap cache key).
 * Write: ``with open_writer(settings, rebuild=...) as writer:`` → ``writer.snapshot()`` (the one full read),
   ``writer.apply(plan, snapshot)`` (an :class:`IndexPlan` computed by ``ingest``).
+* Errors: ``StoreError`` (one Danish line): ``StoreUnavailableError`` (Chroma server down),
+  ``StoreDamagedError`` (local ``chroma.sqlite3`` unreadable; ``rebuild`` moves it aside and starts fresh).
 """
 
+from assistant.index.chroma import StoreDamagedError, StoreError, StoreUnavailableError
 from assistant.index.health import IndexHealth, check
 from assistant.index.lock import LOCK_NAME, IngestBusyError
 from assistant.index.manifest import Manifest, chunk_fingerprint, read_manifest
@@ -46,6 +49,9 @@ __all__ = [
     "Manifest",
     "ProgressCallback",
     "Snapshot",
+    "StoreDamagedError",
+    "StoreError",
+    "StoreUnavailableError",
     "StoredChunk",
     "check",
     "chunk_fingerprint",

@@ -8,10 +8,12 @@ carries our own function (``ChromaEmbeddingAdapter``).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -27,6 +29,22 @@ from assistant.embeddings import get_embeddings
 from assistant.settings import Settings
 
 COLLECTION_METADATA = {"hnsw:space": "cosine"}
+
+
+class StoreError(RuntimeError):
+    """The vector store cannot be opened; ``str(exc)`` is one Danish line for the user (CLIs exit with code 2)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The configured Chroma server (``chroma_host``/``chroma_port``) does not answer."""
+
+
+class StoreDamagedError(StoreError):
+    """The local store (``chroma.sqlite3`` under ``settings.chroma_path``) is not a readable database."""
+
+
+#: SQLite result codes chromadb reports when the file itself is broken: SQLITE_CORRUPT (11), SQLITE_NOTADB (26).
+_DAMAGE_MARKERS = ("(code: 11)", "(code: 26)", "file is not a database", "database disk image is malformed")
 
 
 class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
@@ -88,9 +106,50 @@ def open_chroma_client(settings: Settings) -> ClientAPI:
     """
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
     if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        try:  # the client checks the server on construction
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        except Exception as exc:  # chromadb wraps connection errors in ValueError; any failure here is "no server"
+            raise StoreUnavailableError(
+                f"Chroma-serveren på {settings.chroma_host}:{settings.chroma_port} kan ikke nås – start den, eller "
+                "fjern PA_CHROMA_HOST for at bruge det lokale indeks."
+            ) from exc
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    return _persistent_client(settings, str(settings.chroma_path), chroma_settings)
+
+
+def _persistent_client(settings: Settings, path: str, chroma_settings: ChromaSettings) -> ClientAPI:
+    """``PersistentClient`` at ``path``; a broken SQLite file raises :class:`StoreDamagedError`."""
+    try:
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
+    except Exception as exc:
+        if any(marker in str(exc) for marker in _DAMAGE_MARKERS):
+            raise StoreDamagedError(
+                f"Det lokale søgeindeks i {settings.chroma_path} er beskadiget (chroma.sqlite3 kan ikke læses) – "
+                "kør python -m ingest --rebuild for at flytte det til side og bygge det forfra."
+            ) from exc
+        raise
+
+
+def move_damaged_store(settings: Settings) -> Path:
+    """Rename the damaged local store to ``chroma-beskadiget-<UTC time>`` beside it (kept for inspection) and
+    forget this process's Chroma systems of it; the next client starts on an empty folder. Writer only (lock)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = settings.chroma_path.with_name(f"chroma-beskadiget-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = settings.chroma_path.with_name(f"chroma-beskadiget-{stamp}-{n}")
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with _SYSTEM_LOCK:
+        for key in list(SharedSystemClient._identifier_to_system):
+            if os.path.normpath(key) == os.path.normpath(str(settings.chroma_path)):
+                system = SharedSystemClient._identifier_to_system.pop(key)
+                _SYSTEM_TAGS.pop(key, None)
+                with contextlib.suppress(Exception):
+                    system.stop()
+    settings.chroma_path.rename(target)
+    return target
 
 
 # Chroma's embedded client keeps one in-process "system" per path string and never reloads the vector segment
@@ -121,8 +180,7 @@ def fresh_client(settings: Settings, slot: int, tag: str) -> ClientAPI:
                 with contextlib.suppress(Exception):
                     stale.stop()
             _SYSTEM_TAGS[path] = tag
-        return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False,
-                                                                            allow_reset=True))
+        return _persistent_client(settings, path, ChromaSettings(anonymized_telemetry=False, allow_reset=True))
 
 
 def reader_client(settings: Settings, generation: int, collection: str) -> ClientAPI:

@@ -15,6 +15,8 @@ Apply order (why any interruption is detected and repaired exactly):
 A run that dies before 4 leaves the journal: readers keep serving the last committed generation, and the next
 writer plans against what Chroma really holds, so the repair embeds only what is still missing.
 ``rebuild`` fills a new collection and switches to it at the commit, so readers never see a missing collection.
+A ``rebuild`` that finds the local store damaged (``StoreDamagedError``) moves it aside first, kept under a
+timestamped name (``writer.moved_aside``), and builds into a fresh folder.
 """
 
 from __future__ import annotations
@@ -76,7 +78,14 @@ class IndexWriter:
         self.embeddings = embeddings or get_embeddings(settings)
         self.rebuild = rebuild
         self.health: IndexHealth = check(settings, holding_lock=True)
-        self.client = chroma.writer_client(settings)  # a fresh view: another process may have written
+        self.moved_aside: Path | None = None  # where a damaged local store was moved by a rebuild
+        try:
+            self.client = chroma.writer_client(settings)  # a fresh view: another process may have written
+        except chroma.StoreDamagedError:
+            if not rebuild:
+                raise
+            self.moved_aside = chroma.move_damaged_store(settings)
+            self.client = chroma.writer_client(settings)
         self.collection_reads = 0
         manifest, journal = self.health.manifest, self.health.journal
         self.generation = max(manifest.generation if manifest else 0, journal.generation if journal else 0) + 1
