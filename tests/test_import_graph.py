@@ -10,7 +10,9 @@ from pathlib import Path
 from assistant.settings import PROJECT_ROOT
 
 PACKAGES = ("assistant", "ingest", "ui", "evals")
-STORAGE_LIBRARIES = ("chromadb", "langchain_chroma", "bm25s", "filelock")
+# Libraries that read or write the index's artifacts (the index lock is assistant.index.lock; filelock itself is a
+# general tool, also used by ui.uploads for its own upload-name map).
+STORAGE_LIBRARIES = ("chromadb", "langchain_chroma", "bm25s")
 # Outside the index package only its public API (``assistant.index``) and the test/bench server helper are used.
 PUBLIC_INDEX_MODULES = ("assistant.index.server",)
 
