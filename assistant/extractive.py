@@ -154,7 +154,7 @@ class ExtractiveAnswerer:
 
     # --- composition -------------------------------------------------------------------------------------
     def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
-                nearest_only: bool = False) -> Composition:
+                points: bool = True) -> Composition:
         """The blocks of the answer to ``query`` (see the module docstring)."""
         chunks = [c for c in chunks if c.text.strip()]
         if not chunks:
@@ -166,9 +166,6 @@ class ExtractiveAnswerer:
         lead = max(passages, key=lambda p: p.lead_score)
         blocks = [_whole(lead, "lead")]
         top = passages[0]
-        if nearest_only:  # a partial answer: only the nearest text, nothing that looks like an answer
-            extra = [] if top is lead else [_whole(top, "part")]
-            return Composition([b for b in [*blocks, *extra] if b.indices])
         for child in self.sections.children(lead.chunk):  # the top passage, when a subsection, is shown whole
             blocks.append(_whole(top, "subsection") if child.chunk_id == top.chunk.chunk_id
                           else _first_unit(_plain(child), "subsection"))
@@ -180,7 +177,8 @@ class ExtractiveAnswerer:
                       and _parent(p.chunk) == _parent(lead.chunk))
         for part in part_queries(query):
             blocks.extend(self._part_block(part, passages, blocks, search))
-        blocks.extend(_points(passages, blocks))
+        if points:
+            blocks.extend(_points(passages, blocks))
         return Composition([b for b in blocks if b.indices])
 
     def _part_block(self, part: str, passages: list[_Passage], blocks: list[Block], search) -> list[Block]:
@@ -200,10 +198,10 @@ class ExtractiveAnswerer:
         return render(Composition([_whole(passage, "lead")]), opening_for(chunk))
 
     def answer(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
-               opening: str | None = None, nearest_only: bool = False) -> tuple[str, list[Citation]]:
-        """Answer text with ``[n]`` after every block, and the matching citations (``nearest_only``: just the
-        lead and the top passage — for a partial answer)."""
-        composition = self.compose(query, chunks, search=search, nearest_only=nearest_only)
+               opening: str | None = None, points: bool = True) -> tuple[str, list[Citation]]:
+        """Answer text with ``[n]`` after every block, and the matching citations (``points=False``: the
+        sections only, no complementary points — for a partial answer)."""
+        composition = self.compose(query, chunks, search=search, points=points)
         if not composition.blocks:
             return "", []
         return render(composition, opening or opening_for(composition.blocks[0].passage.chunk))

@@ -170,7 +170,7 @@ def test_out_of_scope_is_never_answered_as_the_guides_answer(assistant: Assistan
         assert answer.suggestions and all(s in answer.text for s in answer.suggestions)
         assert len(set(answer.suggestions)) == len(answer.suggestions)
     else:
-        assert answer.text.startswith(PARTIAL_OPENING) and "Guiden nævner også" not in answer.text
+        assert answer.text.startswith(PARTIAL_OPENING) and "Guiden nævner også" not in answer.text  # no points
 
 
 @pytest.mark.parametrize("question", IN_SCOPE_HELD_OUT)
