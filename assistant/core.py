@@ -158,7 +158,7 @@ class Assistant:
     def _partial(self, query: str, chunks: Sequence[RetrievedChunk], search=None) -> Answer:
         """The nearest sections (no complementary points), under an opening that says the guide does not
         answer the question directly: the classifier cannot always tell a partial question from an answered
-        one, so the sections stay (fast subset: key facts +2 points over the lead alone)."""
+        one, so the sections stay (full gold set: key facts 73 -> 75 % over the lead alone)."""
         text, citations = self.extractor.answer(query, chunks, search=search, opening=PARTIAL_OPENING, points=False)
         return Answer(text=text, citations=citations, coverage="partial")
 
