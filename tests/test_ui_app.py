@@ -356,3 +356,30 @@ def test_admin_upload_dry_run_and_reingest(writable_env: Settings) -> None:
     chat.chat_input[0].set_value("Hvad aftalte biblioteket med Vikingeskibsmuseet om fortælleaftenen?").run()
     _ok(chat)
     assert any("Vikingeskibsmuseet" in label for label in _source_labels(chat)), _source_labels(chat)
+
+
+def test_running_app_follows_a_cli_ingest_between_questions(writable_env: Settings) -> None:
+    """A re-ingest from the command line (another process) is served from the next question on, no restart."""
+    import subprocess
+    import sys
+
+    from _ui_support import ROOT, clean_env
+
+    question = "Hvad aftalte biblioteket med Vikingeskibsmuseet om fortælleaftenen?"
+    at = _ok(_app())
+    at.chat_input[0].set_value(question).run()
+    _ok(at)
+    assert not any("Vikingeskibsmuseet" in label for label in _source_labels(at))
+
+    uploads = writable_env.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    (uploads / "referat-vikingeskibsmuseet.md").write_bytes(REFERAT)
+    env = clean_env({**settings_env(writable_env), "PA_CONFIG": os.environ["PA_CONFIG"], "HF_HUB_OFFLINE": "1",
+                     "PYTHONPATH": str(ROOT)})
+    done = subprocess.run([sys.executable, "-m", "ingest", "--quiet"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+
+    at.chat_input[0].set_value(question).run()  # the same running session asks again
+    _ok(at)
+    assert any("Vikingeskibsmuseet" in label for label in _source_labels(at)), _source_labels(at)
