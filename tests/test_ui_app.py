@@ -140,14 +140,20 @@ def test_conversation_survives_reload_and_restart(app_env: Settings) -> None:
     at = _ok(_app())
     at.chat_input[0].set_value(QUESTION).run()
     _ok(at)
-    conv_id = at.query_params["c"]
+    conv_id, owner = at.query_params["c"], at.query_params["u"]
     labels = _source_labels(at)
 
-    reloaded = _ok(_app({"c": conv_id}))  # a browser reload is a new session with the same URL
+    reloaded = _ok(_app({"c": conv_id, "u": owner}))  # a browser reload is a new session with the same URL
     assert QUESTION in _texts(reloaded) and _source_labels(reloaded) == labels
 
+    # another browser (no token, or a forged one) neither opens nor lists it
+    for stranger in (_ok(_app({"c": conv_id})), _ok(_app({"c": conv_id, "u": owner[:-1] + "0"}))):
+        assert QUESTION not in _texts(stranger) and not stranger.query_params.get("c")
+        assert not any(b.key == f"open_{conv_id}" for b in stranger.sidebar.button)
+        assert stranger.query_params["u"] != owner
+
     st.cache_resource.clear()  # a server restart: nothing cached in the process survives
-    restarted = _ok(_app({"c": conv_id}))
+    restarted = _ok(_app({"c": conv_id, "u": owner}))
     assert QUESTION in _texts(restarted) and _source_labels(restarted) == labels
     # the sidebar lists it under its first question
     listed = [b.label for b in restarted.sidebar.button if b.key == f"open_{conv_id}"]
@@ -382,4 +388,25 @@ def test_running_app_follows_a_cli_ingest_between_questions(writable_env: Settin
 
     at.chat_input[0].set_value(question).run()  # the same running session asks again
     _ok(at)
-    assert any("Vikingeskibsmuseet" in label for label in _source_labels(at)), _source_labels(at)
+    labels = _source_labels(at)
+    assert any("Vikingeskibsmuseet" in label and label.endswith("· Jeres dokument") for label in labels), labels
+
+    # the scope switch reaches retrieval: "Kun guiden" never cites the uploaded document
+    at.segmented_control(key="scope").set_value("Kun guiden").run()
+    at.chat_input[0].set_value(question).run()
+    _ok(at)
+    last = [e.label for e in at.chat_message[-1].expander if e.label.startswith("[")]
+    assert not any("Vikingeskibsmuseet" in label for label in last), last
+
+
+def test_untrusted_question_is_shown_inert_and_markers_link_to_sources(app_env: Settings) -> None:
+    question = "Hvad skal en samarbejdsaftale indeholde? ![x](http://evil/x.png) <img src=http://evil/y.png>"
+    at = _ok(_app())
+    at.chat_input[0].set_value(question).run()
+    _ok(at)
+    shown = at.chat_message[0].markdown[0].value
+    assert "![x](http" not in shown and "\\<img src" in shown  # escaped: shown as typed, never fetched
+    assert shown.replace("\\", "").startswith("Hvad skal en samarbejdsaftale indeholde")
+    answer = at.chat_message[1].markdown
+    assert any("](#kilde-" in md.value for md in answer), [md.value for md in answer]
+    assert any('<div id="kilde-' in md.value for md in answer)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from assistant.settings import Settings, get_settings
+from ui.owners import OwnerTokens, load_secret
 from ui.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,29 @@ def settings_key(settings: Settings) -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _storage(db_path: str) -> Storage:
-    return Storage(db_path)
+def _storage(db_path: str, retention_days: int) -> Storage:
+    storage = Storage(db_path)
+    if retention_days:  # once per process start (and per configuration)
+        removed = storage.delete_older_than(retention_days)
+        if removed:
+            log.info("retention: deleted %d conversations older than %d days", removed, retention_days)
+    return storage
 
 
 def get_storage(settings: Settings | None = None) -> Storage:
     settings = settings or app_settings()
-    return _storage(str(settings.app_db_path))
+    return _storage(str(settings.app_db_path), settings.retention_days)
+
+
+@st.cache_resource(show_spinner=False)
+def _owner_tokens(data_dir: str) -> OwnerTokens:
+    return OwnerTokens(load_secret(Path(data_dir)))
+
+
+def get_owner_tokens(settings: Settings | None = None) -> OwnerTokens:
+    """The signer of this data folder's owner tokens (see :mod:`ui.owners`)."""
+    settings = settings or app_settings()
+    return _owner_tokens(str(settings.data_dir))
 
 
 def _is_current(assistant: Assistant) -> bool:
