@@ -88,7 +88,7 @@ def test_chat_answer_survives_reload(server: str) -> None:
             page.set_default_timeout(180_000)
             page.goto(server)
             # the sidebar's conversation list is drawn last: once it is there, the first run is complete
-            expect(page.get_by_test_id("stSidebar")).to_contain_text("Tidligere samtaler")
+            expect(page.get_by_test_id("stSidebar")).to_contain_text("Tidligere samtaler", timeout=120_000)
             chat_input = page.get_by_test_id("stChatInputTextArea")
             chat_input.fill(QUESTION)
             chat_input.press("Enter")

@@ -90,7 +90,7 @@ def test_chat_shows_cited_answer_with_sources(app_env: Settings) -> None:
     labels = _source_labels(at)
     assert labels and labels[0].startswith("[1] ")
     answer = next(m for m in at.chat_message if m.name == "assistant")
-    assert "[1]" in " ".join(md.value for md in answer.markdown)
+    assert "[\\[1\\]](#kilde-" in " ".join(md.value for md in answer.markdown)  # [1] links to its card
     # the expander quotes the passage and links the source page
     first = next(e for e in at.expander if e.label.startswith("[1] "))
     body = " ".join(md.value for md in first.markdown)
@@ -147,7 +147,8 @@ def test_conversation_survives_reload_and_restart(app_env: Settings) -> None:
     assert QUESTION in _texts(reloaded) and _source_labels(reloaded) == labels
 
     # another browser (no token, or a forged one) neither opens nor lists it
-    for stranger in (_ok(_app({"c": conv_id})), _ok(_app({"c": conv_id, "u": owner[:-1] + "0"}))):
+    forged = owner[:-1] + ("1" if owner.endswith("0") else "0")
+    for stranger in (_ok(_app({"c": conv_id})), _ok(_app({"c": conv_id, "u": forged}))):
         assert QUESTION not in _texts(stranger) and not stranger.query_params.get("c")
         assert not any(b.key == f"open_{conv_id}" for b in stranger.sidebar.button)
         assert stranger.query_params["u"] != owner
@@ -250,7 +251,7 @@ def test_template_flow_answer_side_question_review_park_resume(app_env: Settings
     assert "Vi fortsætter udkastet" in at.chat_message[-1].markdown[0].value
     assert at.get("progress")[-1].proto.text.startswith("4 af 29")
 
-    reloaded = _ok(_app({"c": conv_id}))  # the active draft comes back after a reload
+    reloaded = _ok(_app({"c": conv_id, "u": at.query_params["u"]}))  # the active draft comes back after a reload
     assert any(s.value.startswith("Udkast:") for s in reloaded.subheader)
 
 
@@ -285,7 +286,7 @@ def test_admin_refuses_wrong_secret_and_accepts_right(app_env: Settings) -> None
     _ok(at)
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Dokumenter"]) > 10 and int(metrics["Tekststykker"]) > int(metrics["Dokumenter"])
-    assert {"Eksportér CSV", "Eksportér JSON"} <= {b.label for b in at.download_button}
+    assert {"Eksportér CSV (Excel)", "Eksportér JSON"} <= {b.label for b in at.download_button}
     assert at.file_uploader
 
 
