@@ -39,7 +39,8 @@ class Retrieval:
 
 
 def _checked(filters: Filters | None) -> dict[str, Any] | None:
-    """Equality filters, validated and typed (``ValueError`` for an unknown key)."""
+    """Equality filters, validated and typed (``ValueError`` for an unknown key); a list, tuple or set value
+    means "any of these" and becomes Chroma's ``{"$in": [...]}``."""
     checked = {key: _filter_value(key, value) for key, value in (filters or {}).items() if value is not None}
     return checked or None
 
@@ -47,13 +48,22 @@ def _checked(filters: Filters | None) -> dict[str, Any] | None:
 def _filter_value(key: str, value: Any) -> Any:
     if key not in FILTER_KEYS:
         raise ValueError(f"Ukendt filter: {key!r} (tilladt: {', '.join(FILTER_KEYS)})")
+    if isinstance(value, list | tuple | set | frozenset):
+        if not value:
+            raise ValueError(f"Tomt filter: {key!r} skal have mindst én værdi")
+        return {"$in": sorted(_filter_value(key, v) for v in value)}
     return int(value) if key == "chapter" else str(value)
 
 
 def _matches(metadata: Mapping[str, Any], filters: Filters | None) -> bool:
-    return all(
-        value is None or metadata.get(key) == _filter_value(key, value) for key, value in (filters or {}).items()
-    )
+    for key, value in (filters or {}).items():
+        if value is None:
+            continue
+        wanted = _filter_value(key, value)
+        got = metadata.get(key)
+        if not (got in wanted["$in"] if isinstance(wanted, dict) else got == wanted):
+            return False
+    return True
 
 
 def rrf_fuse(rankings: Sequence[tuple[Sequence[str], float]], rrf_k: int) -> dict[str, float]:

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
 
     # --- UI --------------------------------------------------------------------------------
     admin_secret: SecretStr | None = Field(None, description="Maintainer page password; unset = page disabled.")
+    team_view: bool = Field(False, description="Every browser sees every conversation (else each its own).")
+    retention_days: int = Field(365, ge=0, description="Conversations untouched this long are deleted; 0 = kept.")
 
     @classmethod
     def settings_customise_sources(

@@ -88,7 +88,7 @@ def test_chat_answer_survives_reload(server: str) -> None:
             page.set_default_timeout(180_000)
             page.goto(server)
             # the sidebar's conversation list is drawn last: once it is there, the first run is complete
-            expect(page.get_by_test_id("stSidebar")).to_contain_text("Tidligere samtaler")
+            expect(page.get_by_test_id("stSidebar")).to_contain_text("Tidligere samtaler", timeout=120_000)
             chat_input = page.get_by_test_id("stChatInputTextArea")
             chat_input.fill(QUESTION)
             chat_input.press("Enter")
@@ -102,6 +102,12 @@ def test_chat_answer_survives_reload(server: str) -> None:
             link = source.get_by_role("link", name="Den oprindelige side")
             expect(link).to_have_attribute("href", re.compile(r"^https?://"))
             expect(page.get_by_test_id("stChatMessage").filter(has_text=QUESTION).first).to_be_visible()
+            # each cited [n] is a link to its source card
+            marker = answer.locator('a[href^="#kilde-"]').first
+            expect(marker).to_have_text(re.compile(r"^\[\d+\]$"))
+            target = marker.get_attribute("href")
+            assert target and page.locator(f"div[id='{target[1:]}']").count() == 1
+            page.wait_for_function("document.documentElement.lang === 'da'")
             page.wait_for_url("**c=*")
             page.wait_for_timeout(600)  # let the expand animation finish before the screenshot
             page.screenshot(path=str(ARTIFACTS / "e2e-chat.png"), full_page=True)
@@ -113,5 +119,8 @@ def test_chat_answer_survives_reload(server: str) -> None:
             expect(reloaded.get_by_test_id("stExpander").filter(has_text="[1]").first).to_be_visible()
             expect(page.get_by_test_id("stSidebar")).to_contain_text(QUESTION[:25])  # an earlier conversation
             page.screenshot(path=str(ARTIFACTS / "e2e-chat-reloaded.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(600)
+            page.screenshot(path=str(ARTIFACTS / "e2e-chat-390.png"), full_page=True)
         finally:
             browser.close()

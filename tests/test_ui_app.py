@@ -90,7 +90,7 @@ def test_chat_shows_cited_answer_with_sources(app_env: Settings) -> None:
     labels = _source_labels(at)
     assert labels and labels[0].startswith("[1] ")
     answer = next(m for m in at.chat_message if m.name == "assistant")
-    assert "[1]" in " ".join(md.value for md in answer.markdown)
+    assert "[\\[1\\]](#kilde-" in " ".join(md.value for md in answer.markdown)  # [1] links to its card
     # the expander quotes the passage and links the source page
     first = next(e for e in at.expander if e.label.startswith("[1] "))
     body = " ".join(md.value for md in first.markdown)
@@ -140,14 +140,21 @@ def test_conversation_survives_reload_and_restart(app_env: Settings) -> None:
     at = _ok(_app())
     at.chat_input[0].set_value(QUESTION).run()
     _ok(at)
-    conv_id = at.query_params["c"]
+    conv_id, owner = at.query_params["c"], at.query_params["u"]
     labels = _source_labels(at)
 
-    reloaded = _ok(_app({"c": conv_id}))  # a browser reload is a new session with the same URL
+    reloaded = _ok(_app({"c": conv_id, "u": owner}))  # a browser reload is a new session with the same URL
     assert QUESTION in _texts(reloaded) and _source_labels(reloaded) == labels
 
+    # another browser (no token, or a forged one) neither opens nor lists it
+    forged = owner[:-1] + ("1" if owner.endswith("0") else "0")
+    for stranger in (_ok(_app({"c": conv_id})), _ok(_app({"c": conv_id, "u": forged}))):
+        assert QUESTION not in _texts(stranger) and not stranger.query_params.get("c")
+        assert not any(b.key == f"open_{conv_id}" for b in stranger.sidebar.button)
+        assert stranger.query_params["u"] != owner
+
     st.cache_resource.clear()  # a server restart: nothing cached in the process survives
-    restarted = _ok(_app({"c": conv_id}))
+    restarted = _ok(_app({"c": conv_id, "u": owner}))
     assert QUESTION in _texts(restarted) and _source_labels(restarted) == labels
     # the sidebar lists it under its first question
     listed = [b.label for b in restarted.sidebar.button if b.key == f"open_{conv_id}"]
@@ -244,7 +251,7 @@ def test_template_flow_answer_side_question_review_park_resume(app_env: Settings
     assert "Vi fortsætter udkastet" in at.chat_message[-1].markdown[0].value
     assert at.get("progress")[-1].proto.text.startswith("4 af 29")
 
-    reloaded = _ok(_app({"c": conv_id}))  # the active draft comes back after a reload
+    reloaded = _ok(_app({"c": conv_id, "u": at.query_params["u"]}))  # the active draft comes back after a reload
     assert any(s.value.startswith("Udkast:") for s in reloaded.subheader)
 
 
@@ -279,7 +286,7 @@ def test_admin_refuses_wrong_secret_and_accepts_right(app_env: Settings) -> None
     _ok(at)
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Dokumenter"]) > 10 and int(metrics["Tekststykker"]) > int(metrics["Dokumenter"])
-    assert {"Eksportér CSV", "Eksportér JSON"} <= {b.label for b in at.download_button}
+    assert {"Eksportér CSV (Excel)", "Eksportér JSON"} <= {b.label for b in at.download_button}
     assert at.file_uploader
 
 
@@ -356,3 +363,51 @@ def test_admin_upload_dry_run_and_reingest(writable_env: Settings) -> None:
     chat.chat_input[0].set_value("Hvad aftalte biblioteket med Vikingeskibsmuseet om fortælleaftenen?").run()
     _ok(chat)
     assert any("Vikingeskibsmuseet" in label for label in _source_labels(chat)), _source_labels(chat)
+
+
+def test_running_app_follows_a_cli_ingest_between_questions(writable_env: Settings) -> None:
+    """A re-ingest from the command line (another process) is served from the next question on, no restart."""
+    import subprocess
+    import sys
+
+    from _ui_support import ROOT, clean_env
+
+    question = "Hvad aftalte biblioteket med Vikingeskibsmuseet om fortælleaftenen?"
+    at = _ok(_app())
+    at.chat_input[0].set_value(question).run()
+    _ok(at)
+    assert not any("Vikingeskibsmuseet" in label for label in _source_labels(at))
+
+    uploads = writable_env.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    (uploads / "referat-vikingeskibsmuseet.md").write_bytes(REFERAT)
+    env = clean_env({**settings_env(writable_env), "PA_CONFIG": os.environ["PA_CONFIG"], "HF_HUB_OFFLINE": "1",
+                     "PYTHONPATH": str(ROOT)})
+    done = subprocess.run([sys.executable, "-m", "ingest", "--quiet"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+
+    at.chat_input[0].set_value(question).run()  # the same running session asks again
+    _ok(at)
+    labels = _source_labels(at)
+    assert any("Vikingeskibsmuseet" in label and label.endswith("· Jeres dokument") for label in labels), labels
+
+    # the scope switch reaches retrieval: "Kun guiden" never cites the uploaded document
+    at.segmented_control(key="scope").set_value("Kun guiden").run()
+    at.chat_input[0].set_value(question).run()
+    _ok(at)
+    last = [e.label for e in at.chat_message[-1].expander if e.label.startswith("[")]
+    assert not any("Vikingeskibsmuseet" in label for label in last), last
+
+
+def test_untrusted_question_is_shown_inert_and_markers_link_to_sources(app_env: Settings) -> None:
+    question = "Hvad skal en samarbejdsaftale indeholde? ![x](http://evil/x.png) <img src=http://evil/y.png>"
+    at = _ok(_app())
+    at.chat_input[0].set_value(question).run()
+    _ok(at)
+    shown = at.chat_message[0].markdown[0].value
+    assert "![x](http" not in shown and "\\<img src" in shown  # escaped: shown as typed, never fetched
+    assert shown.replace("\\", "").startswith("Hvad skal en samarbejdsaftale indeholde")
+    answer = at.chat_message[1].markdown
+    assert any("](#kilde-" in md.value for md in answer), [md.value for md in answer]
+    assert any('<div id="kilde-' in md.value for md in answer)

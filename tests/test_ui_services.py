@@ -1,4 +1,4 @@
-"""The shared, cached assistant: one per configuration, re-ingest serialised and followed by a reload."""
+"""The shared, cached assistant: one per configuration and index generation; re-ingest serialised."""
 
 from __future__ import annotations
 
@@ -40,40 +40,50 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> dict:
     return state
 
 
-def _shared(tmp_path: Path) -> tuple[SharedIndex, list[object]]:
+def test_reingest_is_serialised(tmp_path: Path, fake_pipeline: dict) -> None:
     shared = SharedIndex(Settings(data_dir=tmp_path))
-    loads: list[object] = []
-
-    def load() -> object:
-        loads.append(object())
-        return loads[-1]
-
-    shared._load = load  # type: ignore[method-assign]
-    return shared, loads
-
-
-def test_reingest_is_serialised_and_reloads_the_assistant(tmp_path: Path, fake_pipeline: dict) -> None:
-    shared, loads = _shared(tmp_path)
-    first = shared.assistant
     threads = [threading.Thread(target=shared.reingest) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert fake_pipeline["max_running"] == 1
-    assert shared.generation == 4 and len(loads) == 5
-    assert shared.assistant is loads[-1] and shared.assistant is not first
+    assert fake_pipeline["max_running"] == 1 and len(fake_pipeline["calls"]) == 4
+    assert shared.index_ready
 
 
-def test_dry_run_keeps_the_loaded_assistant(tmp_path: Path, fake_pipeline: dict) -> None:
-    shared, _loads = _shared(tmp_path)
-    before = shared.assistant
-    report = shared.reingest(dry_run=True)
-    assert report.added == 1 and shared.assistant is before and shared.generation == 0
+class _FakeReader:
+    def __init__(self) -> None:
+        self.current = True
+
+    def is_current(self) -> bool:
+        return self.current
+
+
+def test_cached_assistant_is_reloaded_when_the_index_generation_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``get_assistant`` keeps one instance while the reader is current and loads a new one after it is not."""
+    from assistant import core
+    from ui import services
+
+    loads: list[object] = []
+
+    def from_settings(settings: Settings) -> object:
+        loads.append(types.SimpleNamespace(retriever=types.SimpleNamespace(index=_FakeReader())))
+        return loads[-1]
+
+    monkeypatch.setattr(core.Assistant, "from_settings", staticmethod(from_settings))
+    settings = Settings(data_dir=tmp_path / "gen")
+    first = services.get_assistant(settings)
+    assert services.get_assistant(settings) is first and len(loads) == 1
+    first.retriever.index.current = False  # a newer generation was committed
+    second = services.get_assistant(settings)
+    assert second is not first and len(loads) == 2
+    assert services.get_assistant(settings) is second
 
 
 def test_ensure_index_runs_once(tmp_path: Path, fake_pipeline: dict) -> None:
-    shared, _ = _shared(tmp_path)
+    shared = SharedIndex(Settings(data_dir=tmp_path))
     shared.ensure_index()
     shared.ensure_index()
     assert fake_pipeline["calls"].count("ensure") == 1 and shared.index_ready

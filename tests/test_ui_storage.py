@@ -123,8 +123,38 @@ def test_feedback_stores_question_answer_sources_and_exports(storage: Storage) -
 
     exported = json.loads(storage.export_feedback_json())
     assert exported[0]["rating"] == "ned" and exported[0]["sources"][0]["quote"] == _citation().quote
-    rows = list(csv.DictReader(io.StringIO(storage.export_feedback_csv())))
+    data = storage.export_feedback_csv()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Danish Excel reads æøå correctly
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0]["question"] == "Hvad er en aftale?" and "Aftaler > Indhold" in rows[0]["sources"]
+    assert rows[0]["comment"] == "Mangler eksempler" and rows[0]["rating"] == "ned"
+
+
+def test_feedback_csv_keeps_danish_characters_and_semicolons(storage: Storage) -> None:
+    cid = storage.create_conversation()
+    storage.add_message(cid, "user", "Hvordan får vi Bøger & Æbler på plads; også i år?")
+    answer = storage.add_message(cid, "assistant", "Sådan: først ønskerne, så økonomien [1].", citations=[_citation()])
+    storage.save_feedback(answer, score=1, comment="Rigtig godt – især \"æøå\"; tak")
+    [row] = list(csv.DictReader(io.StringIO(storage.export_feedback_csv().decode("utf-8-sig")), delimiter=";"))
+    assert row["question"] == "Hvordan får vi Bøger & Æbler på plads; også i år?"
+    assert row["comment"] == 'Rigtig godt – især "æøå"; tak' and row["rating"] == "op"
+
+
+def test_concurrent_first_time_migration_is_safe(tmp_path: Path) -> None:
+    """Six processes open the same fresh file at once: all succeed and the schema is applied once."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    db = tmp_path / "ny.sqlite3"
+    code = "import sys; from ui.storage import Storage; print(Storage(sys.argv[1]).schema_version)"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=root, env=env) for _ in range(6)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
+    assert {out.strip() for out, _ in results} == {str(len(MIGRATIONS))}
 
 
 def test_feedback_only_on_assistant_messages(storage: Storage) -> None:
@@ -132,3 +162,35 @@ def test_feedback_only_on_assistant_messages(storage: Storage) -> None:
     question = storage.add_message(cid, "user", "Hej")
     with pytest.raises(ValueError):
         storage.save_feedback(question, score=1)
+
+
+def test_conversations_and_drafts_are_private_to_their_owner(storage: Storage) -> None:
+    mine = storage.create_conversation(owner="a" * 32)
+    theirs = storage.create_conversation(owner="b" * 32)
+    storage.add_message(mine, "user", "Vores budget til partneren")
+    storage.add_message(theirs, "user", "Fortroligt: deres budget_50%")
+    storage.save_draft(theirs, "samarbejdsaftale", "{}")
+    assert [c.id for c in storage.list_conversations(owner="a" * 32)] == [mine]
+    assert storage.get_conversation(theirs, owner="a" * 32) is None
+    assert storage.get_conversation(theirs) is not None  # the team view (explicit setting) sees all
+    assert storage.list_drafts(owner="a" * 32) == [] and len(storage.list_drafts(owner="b" * 32)) == 1
+    assert {c.id for c in storage.list_conversations()} == {mine, theirs}
+
+
+def test_title_search_is_literal(storage: Storage) -> None:
+    a = storage.create_conversation("Budget_50% for partnerskabet")
+    storage.create_conversation("Budget5000 andet")
+    storage.create_conversation("Evaluering")
+    assert [c.id for c in storage.list_conversations(search="budget_50%")] == [a]
+    assert len(storage.list_conversations(search="budget")) == 2
+
+
+def test_retention_deletes_old_conversations_with_their_messages(storage: Storage) -> None:
+    old = storage.create_conversation("Gammel")
+    storage.add_message(old, "user", "Gammelt spørgsmål")
+    new = storage.create_conversation("Ny")
+    with storage._connect() as conn:
+        conn.execute("UPDATE conversations SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (old,))
+    assert storage.delete_older_than(90) == 1
+    assert storage.get_conversation(old) is None and storage.messages(old) == []
+    assert storage.get_conversation(new) is not None

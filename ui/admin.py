@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from assistant.settings import Settings
+from ui.conversation import plural
 from ui.progress import streamlit_progress
 from ui.services import app_settings, get_shared_index, get_storage
 from ui.uploads import SUPPORTED_EXTS, UploadRejected, clean_stale_pending, save_upload, uploads_dir
@@ -276,9 +277,9 @@ def render_feedback_export() -> None:
     records = storage.list_feedback()
     up = sum(1 for r in records if r.score == 1)
     down = sum(1 for r in records if r.score == 0)
-    st.caption(f"{len(records)} vurderinger: {up} op, {down} ned.")
+    st.caption(f"{plural(len(records), 'vurdering', 'vurderinger')}: {up} op, {down} ned.")
     left, right = st.columns(2)
-    left.download_button("Eksportér CSV", data=storage.export_feedback_csv().encode("utf-8"),
+    left.download_button("Eksportér CSV (Excel)", data=storage.export_feedback_csv(),
                          file_name="feedback.csv", mime="text/csv", on_click="ignore",
                          icon=":material/download:", key="feedback_csv")
     right.download_button("Eksportér JSON", data=storage.export_feedback_json().encode("utf-8"),

@@ -43,8 +43,15 @@ def prepare_index() -> bool:
     return True
 
 
+# Streamlit has no setting for <html lang>; a zero-height component (same-origin iframe) sets it once per page.
+LANG_SCRIPT = "<script>window.parent.document.documentElement.lang = 'da';</script>"
+
+
 def main() -> None:
     st.set_page_config(page_title="Partnerskabsassistenten", page_icon=":material/handshake:", layout="wide")
+    import streamlit.components.v1 as components
+
+    components.html(LANG_SCRIPT, height=0)
     pages = [
         st.Page(VIEWS / "chat.py", title="Chat", icon=":material/chat:", url_path="chat", default=True),
         st.Page(VIEWS / "vedligeholdelse.py", title="Vedligeholdelse", icon=":material/build:",

@@ -14,11 +14,10 @@ from typing import Any
 import streamlit as st
 
 from assistant.models import Citation, Turn
-from assistant.prompts import source_label
 from assistant.settings import Settings
-from ui import templating
+from ui import conversation, render, templating
 from ui.intent import detect_template_intent, starts_request
-from ui.services import SharedIndex, app_settings, get_shared_index, get_storage
+from ui.services import SharedIndex, app_settings, get_owner_tokens, get_shared_index, get_storage
 from ui.storage import Storage, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -65,12 +64,29 @@ def _open_conversation(
             st.toast("Det gemte udkast kunne ikke genåbnes.")
 
 
+def current_owner(settings: Settings) -> str | None:
+    """This browser's private space (``?u=<signed token>``, see :mod:`ui.owners`); None in the team view."""
+    if settings.team_view:
+        return None
+    ss = st.session_state
+    tokens = get_owner_tokens(settings)
+    token = st.query_params.get("u")
+    owner = tokens.owner(token)
+    if owner is None:
+        token = ss.get("owner_token") or tokens.issue()  # keep this session's space; else a new one
+        owner = tokens.owner(token)
+        st.query_params["u"] = token
+    ss.owner_token, ss.owner = token, owner
+    return owner
+
+
 def sync_with_query_params(storage: Storage, settings: Settings, shared: SharedIndex) -> None:
     """``?c=<id>`` names the open conversation, so a reload (or a restarted server) reopens it."""
     ss = _state()
+    owner = current_owner(settings)
     wanted = st.query_params.get("c")
     if wanted and wanted != ss.conv_id:
-        if storage.get_conversation(wanted) is None:
+        if storage.get_conversation(wanted, owner=owner) is None:  # gone, or another browser's
             st.query_params.pop("c", None)
             st.toast("Samtalen findes ikke længere.")
             _open_conversation(storage, settings, shared, None)
@@ -83,7 +99,7 @@ def sync_with_query_params(storage: Storage, settings: Settings, shared: SharedI
 def _ensure_conversation(storage: Storage) -> str:
     ss = _state()
     if not ss.conv_id:
-        ss.conv_id = storage.create_conversation()
+        ss.conv_id = storage.create_conversation(owner=ss.get("owner") or "")
         st.query_params["c"] = ss.conv_id
     return ss.conv_id
 
@@ -96,23 +112,22 @@ def _history(kind: str = "chat") -> list[Turn]:
 # --- rendering ----------------------------------------------------------------------------------------
 
 
-def _quote_markdown(text: str) -> str:
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.strip().splitlines())
-
-
-def render_sources(citations: list[Citation]) -> None:
-    """Numbered sources; each expander shows the exact passage, its section, title and source link."""
+def render_sources(citations: list[Citation], message_id: int | str | None = None) -> None:
+    """Numbered source cards (anchor targets of the answer's ``[n]``): kind, heading path, the exact quote,
+    what the quote is (our rendering of the guide, our template, your document) and the original page."""
     if not citations:
         return
     st.caption("Kilder")
+    seen: set[str] = set()
     for c in citations:
-        section = c.section.split(" > ")[-1] if c.section else ""
-        label = f"[{c.n}] {c.title}" + (f" – {section}" if section and section != c.title else "")
-        with st.expander(label, icon=":material/menu_book:"):
-            st.markdown(_quote_markdown(c.quote))
-            st.caption(f"Afsnit: {c.section or c.title}")
-            link = f" · [Den oprindelige side]({c.source_url})" if c.source_url else ""
-            st.markdown(f"*{source_label(c.kind)}* · **{c.title}**{link}")
+        if c.chunk_id in seen:  # one card per passage, even if cited twice
+            continue
+        seen.add(c.chunk_id)
+        if message_id is not None:
+            st.markdown(f'<div id="{render.anchor_id(message_id, c.n)}"></div>', unsafe_allow_html=True)
+        with st.expander(render.card_label(c), icon=":material/menu_book:"):
+            st.markdown(render.quote_markdown(c.quote))
+            st.caption(render.card_caption(c))
 
 
 def _on_feedback(message_id: int) -> None:
@@ -145,7 +160,11 @@ def render_feedback(message: StoredMessage, storage: Storage) -> None:
             on_change=_on_comment,
             args=(message.id,),
         )
-        st.caption("Tak for din feedback!")
+        saved = storage.feedback_for(message.id)  # thank only for what is actually stored
+        if saved is not None and saved.comment:
+            st.caption("Tak! Din vurdering og kommentar er gemt.")
+        elif saved is not None and saved.score is not None:
+            st.caption("Tak! Din vurdering er gemt.")
 
 
 def _ask_button(label: str, key: str) -> None:
@@ -159,14 +178,16 @@ def _set_pending(text: str) -> None:
 def render_message(message: StoredMessage, storage: Storage) -> None:
     with st.chat_message(message.role):
         if message.refused:
-            st.warning(message.content, icon=":material/help:")
+            st.warning(render.neutralize(message.content), icon=":material/help:")
             if message.suggestions:
                 st.caption("Måske kan du spørge om et af disse emner:")
                 for i, topic in enumerate(message.suggestions):
                     _ask_button(topic, key=f"sug_{message.id}_{i}")
+        elif message.role == "user":
+            st.markdown(render.escape(message.content))  # a question is shown as typed, never as markup
         else:
-            st.markdown(message.content)
-        render_sources(message.citations)
+            st.markdown(render.answer_markdown(message.content, message.citations, message.id))
+        render_sources(message.citations, message.id)
         if message.role == "assistant" and message.kind == "chat":
             render_feedback(message, storage)
 
@@ -189,8 +210,14 @@ def render_starters() -> None:
 
 def _store(storage: Storage, role: str, content: str, **kwargs: Any) -> StoredMessage:
     ss = _state()
-    conv_id = _ensure_conversation(storage)
-    message_id = storage.add_message(conv_id, role, content, **kwargs)
+    conv_id, message_id, moved = conversation.store_message(storage, ss.conv_id, role, content,
+                                                            owner=ss.get("owner"), **kwargs)
+    if moved:  # the open conversation was deleted elsewhere: the message lives on in a new one
+        ss.messages = [m for m in ss.messages if m.conversation_id == conv_id]
+        st.toast("Samtalen var slettet – dit spørgsmål er gemt i en ny samtale.")
+    if conv_id != ss.conv_id:
+        ss.conv_id = conv_id
+        st.query_params["c"] = conv_id
     message = StoredMessage(
         id=message_id, conversation_id=conv_id, role=role, content=content,
         citations=list(kwargs.get("citations", [])), refused=bool(kwargs.get("refused", False)),
@@ -205,7 +232,8 @@ def answer_question(question: str, storage: Storage, shared: SharedIndex) -> Non
     history = _history()
     user = _store(storage, "user", question)
     render_message(user, storage)
-    answer_stream = shared.assistant.stream(question, history=history)
+    filters = conversation.scope_filters(st.session_state.get("scope"))
+    answer_stream = shared.assistant.stream(question, history=history, filters=filters)
 
     def pieces() -> Iterator[str]:
         yield from (piece for piece in answer_stream if piece)
@@ -217,7 +245,7 @@ def answer_question(question: str, storage: Storage, shared: SharedIndex) -> Non
             with st.spinner("Søger i guiden …"):
                 first = next(stream, None)  # retrieval happens before the first piece
             if first is not None:
-                st.write_stream(itertools.chain([first], stream))
+                st.write_stream(render.neutralize(p) for p in itertools.chain([first], stream))
     except Exception:
         log.exception("answering failed")
         slot.error("Der opstod en fejl, så jeg kunne ikke svare. Prøv igen om lidt.")
@@ -381,7 +409,9 @@ def _confirm_delete(conv_id: str) -> None:
 
 
 def _delete(conv_id: str) -> None:
-    get_storage().delete_conversation(conv_id)
+    storage = get_storage()
+    if storage.get_conversation(conv_id, owner=st.session_state.get("owner")) is not None:  # only one's own
+        storage.delete_conversation(conv_id)
     st.session_state.pop("confirm_delete", None)
     if st.session_state.get("conv_id") == conv_id:
         _new_conversation()
@@ -413,20 +443,24 @@ def render_sidebar(storage: Storage, settings: Settings) -> None:
                           on_click=_request_template, icon=":material/edit_document:", width="stretch")
         render_draft_list(storage, settings)
         st.subheader("Tidligere samtaler")
-        conversations = storage.list_conversations()
+        search = st.text_input("Søg i samtaler", key="conv_search", placeholder="Søg i titler …",
+                               label_visibility="collapsed")
+        conversations = storage.list_conversations(owner=ss.get("owner"), search=search or "")
+        with_drafts = {d.conversation_id for d in storage.list_drafts(owner=ss.get("owner"))}
         if not conversations:
-            st.caption("Ingen gemte samtaler endnu.")
+            st.caption("Ingen samtaler matcher søgningen." if search else "Ingen gemte samtaler endnu.")
         for conv in conversations:
             title = conv.title or "(ny samtale)"
-            short = title if len(title) <= 42 else title[:40] + "…"
+            short = conversation.sidebar_title(title, conv.updated_at, has_draft=conv.id in with_drafts)
             current = conv.id == ss.conv_id
             left, right = st.columns([5, 1], vertical_alignment="center")
-            left.button(short, key=f"open_{conv.id}", on_click=_open, args=(conv.id,), help=title,
-                        type="tertiary", disabled=current, width="content")
+            hint = f"{title} – senest {conversation.readable_time(conv.updated_at)}"
+            left.button(render.escape(short), key=f"open_{conv.id}", on_click=_open, args=(conv.id,),
+                        help=render.escape(hint), type="tertiary", disabled=current, width="content")
             right.button("", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
                          icon=":material/delete:", help="Slet samtalen", type="tertiary")
             if ss.get("confirm_delete") == conv.id:
-                st.warning(f"Slet samtalen “{short}”? Det kan ikke fortrydes.")
+                st.warning(f"Slet samtalen “{render.escape(short)}”? Det kan ikke fortrydes.")
                 yes, no = st.columns(2)
                 yes.button("Ja, slet", key=f"confirm_del_{conv.id}", on_click=_delete, args=(conv.id,),
                            type="primary")
@@ -447,7 +481,9 @@ def render_draft_list(storage: Storage, settings: Settings) -> None:
     """Every saved draft (all conversations), each resumable with one click."""
     ss = _state()
     try:
-        drafts = _drafts(storage, settings, None).drafts()
+        owner = ss.get("owner")
+        mine = None if owner is None else {c.id for c in storage.list_conversations(500, owner=owner)}
+        drafts = [d for d in _drafts(storage, settings, None).drafts() if mine is None or d.conversation_id in mine]
     except Exception:
         log.exception("listing drafts failed")
         drafts = []
@@ -459,7 +495,7 @@ def render_draft_list(storage: Storage, settings: Settings) -> None:
     for d in shown:
         st.button(f"Fortsæt: {d.title} ({d.filled}/{d.total})", key=f"resume_{d.conversation_id}_{d.template}",
                   on_click=_request_resume, args=(d.conversation_id, d.template), icon=":material/play_arrow:",
-                  help=f"Parkeret {d.updated_at[:16].replace('T', ' ')}", type="tertiary")
+                  help=f"Parkeret {conversation.readable_time(d.updated_at)}", type="tertiary")
 
 
 # --- the page -----------------------------------------------------------------------------------------
@@ -489,6 +525,9 @@ def render_page() -> None:
     else:
         chat_col, panel_col = st.container(), None
 
+    if ss.template is None:
+        st.segmented_control("Svar ud fra", list(conversation.SCOPES), key="scope",
+                             default=conversation.DEFAULT_SCOPE, help="Kun guiden, eller også jeres egne dokumenter")
     placeholder = TEMPLATE_PLACEHOLDER if ss.template is not None else CHAT_PLACEHOLDER
     prompt = st.chat_input(placeholder, key="chat_input")
     text = prompt or ss.pop("pending", None)

@@ -1,13 +1,15 @@
 """Process-wide resources shared by all Streamlit sessions: settings, storage, the loaded assistant.
 
-The cached :class:`SharedIndex` holds no per-user state. Answering reads ``SharedIndex.assistant`` (a plain
-attribute, swapped atomically); ``reingest`` holds a lock while it runs the ingest and reloads the assistant,
-so two maintainers cannot re-ingest at the same time and nobody sees a half-built assistant.
+The assistant is an ``st.cache_resource`` whose ``validate`` asks the index reader whether its generation is
+still the committed one, so a re-ingest from the CLI (or the maintainer page) is served from the next question
+on, without a restart and without a hand-written singleton. :class:`SharedIndex` holds no per-user state: it
+builds a missing index once and serialises re-ingest from the maintainer page.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +18,10 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from assistant.settings import Settings, get_settings
+from ui.owners import OwnerTokens, load_secret
 from ui.storage import Storage
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the heavy modules are imported on first use
     from assistant.core import Assistant
@@ -34,24 +39,69 @@ def settings_key(settings: Settings) -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _storage(db_path: str) -> Storage:
-    return Storage(db_path)
+def _storage(db_path: str, retention_days: int) -> Storage:
+    storage = Storage(db_path)
+    if retention_days:  # once per process start (and per configuration)
+        removed = storage.delete_older_than(retention_days)
+        if removed:
+            log.info("retention: deleted %d conversations older than %d days", removed, retention_days)
+    return storage
 
 
 def get_storage(settings: Settings | None = None) -> Storage:
     settings = settings or app_settings()
-    return _storage(str(settings.app_db_path))
+    return _storage(str(settings.app_db_path), settings.retention_days)
+
+
+@st.cache_resource(show_spinner=False)
+def _owner_tokens(data_dir: str) -> OwnerTokens:
+    return OwnerTokens(load_secret(Path(data_dir)))
+
+
+def get_owner_tokens(settings: Settings | None = None) -> OwnerTokens:
+    """The signer of this data folder's owner tokens (see :mod:`ui.owners`)."""
+    settings = settings or app_settings()
+    return _owner_tokens(str(settings.data_dir))
+
+
+def _is_current(assistant: Assistant) -> bool:
+    """``cache_resource`` validator: the cached assistant still serves the committed index generation.
+
+    A ``stat`` of the manifest per access (see ``IndexReader.is_current``), so a re-ingest from the CLI is
+    picked up at the next question; the new generation is loaded, the old reader is dropped."""
+    try:
+        return assistant.retriever.index.is_current()
+    except Exception:  # an unreadable manifest: reload rather than serve a stale reader
+        log.exception("index currency check failed")
+        return False
+
+
+@st.cache_resource(show_spinner=False, validate=_is_current)
+def _assistant(key: str, _settings: Settings) -> Assistant:
+    """The one assistant of a configuration and index generation, shared by all sessions."""
+    from assistant.core import Assistant
+
+    return Assistant.from_settings(_settings)
+
+
+def get_assistant(settings: Settings | None = None) -> Assistant:
+    """The shared assistant, reloaded when a newer index generation has been committed (CLI or UI ingest)."""
+    settings = settings or app_settings()
+    return _assistant(settings_key(settings), settings)
 
 
 class SharedIndex:
-    """The one loaded assistant of a configuration, plus the lock that serialises re-ingest."""
+    """Index maintenance of one configuration: first-start build and the lock that serialises re-ingest.
+
+    The assistant itself is not held here: :func:`get_assistant` (``st.cache_resource`` with a currency
+    validator) owns it, so any committed ingest — from this page or the CLI — is followed between questions.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.lock = threading.RLock()
-        self.generation = 0
         self.index_ready = False
-        self._assistant: Assistant | None = None
+        self.warmed = False
 
     def ensure_index(self, progress: ProgressCallback | None = None) -> None:
         """Build the default index once if it is missing (first start of the app)."""
@@ -67,23 +117,14 @@ class SharedIndex:
 
     @property
     def loaded(self) -> bool:
-        """True once the index is checked and the assistant is loaded."""
-        return self.index_ready and self._assistant is not None
+        """True once the index is checked and the assistant has been loaded (warm-up at start)."""
+        return self.index_ready and self.warmed
 
     @property
     def assistant(self) -> Assistant:
-        current = self._assistant
-        if current is not None:
-            return current
-        with self.lock:
-            if self._assistant is None:
-                self._assistant = self._load()
-            return self._assistant
-
-    def _load(self) -> Assistant:
-        from assistant.core import Assistant
-
-        return Assistant.from_settings(self.settings)
+        assistant = get_assistant(self.settings)
+        self.warmed = True
+        return assistant
 
     def reingest(
         self,
@@ -93,7 +134,7 @@ class SharedIndex:
         rebuild: bool = False,
         progress: ProgressCallback | None = None,
     ) -> IngestReport:
-        """Run the ingest pipeline under the lock, then reload the assistant (unless dry run)."""
+        """Run the ingest pipeline under the lock; the committed generation is picked up by :func:`get_assistant`."""
         from ingest.pipeline import run_ingest
 
         with self.lock:
@@ -102,8 +143,6 @@ class SharedIndex:
                 dry_run=dry_run, rebuild=rebuild, progress=progress,
             )
             if not dry_run:
-                self._assistant = self._load()
-                self.generation += 1
                 self.index_ready = True
             return report
 

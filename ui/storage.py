@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from pydantic import BaseModel, Field
 
 from assistant.models import Citation
@@ -83,6 +84,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE drafts_v3 RENAME TO drafts;
     CREATE INDEX drafts_by_status ON drafts(status, updated_at);
     """,
+    # v4: conversations belong to an owner (a browser's signed token); '' = from before owners (team view only)
+    """
+    ALTER TABLE conversations ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    CREATE INDEX conversations_by_owner ON conversations(owner, updated_at);
+    """,
 )
 
 FEEDBACK_COLUMNS = (
@@ -102,6 +108,7 @@ class ConversationInfo(BaseModel):
     title: str
     created_at: str
     updated_at: str
+    owner: str = ""
 
 
 class StoredMessage(BaseModel):
@@ -174,7 +181,14 @@ class Storage:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> int:
-        """Apply the missing migrations; returns the resulting schema version."""
+        """Apply the missing migrations; returns the resulting schema version.
+
+        Several processes may open a fresh file at once: the version check and the migrations run under an
+        exclusive file lock (``filelock``), so each migration is applied exactly once."""
+        with FileLock(str(self.path) + ".migrate.lock", timeout=60):
+            return self._migrate_locked()
+
+    def _migrate_locked(self) -> int:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
         version = self.schema_version
@@ -194,27 +208,49 @@ class Storage:
         return version
 
     # --- conversations --------------------------------------------------------------------------------
-    def create_conversation(self, title: str = "") -> str:
+    def create_conversation(self, title: str = "", *, owner: str = "") -> str:
         conversation_id = uuid.uuid4().hex[:12]
         now = _now()
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (conversation_id, title.strip()[:200], now, now),
+                "INSERT INTO conversations (id, title, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, title.strip()[:200], now, now, owner),
             )
         return conversation_id
 
-    def get_conversation(self, conversation_id: str) -> ConversationInfo | None:
+    def get_conversation(self, conversation_id: str, *, owner: str | None = None) -> ConversationInfo | None:
+        """One conversation; with ``owner`` only if it belongs to that owner (None = team view, any owner)."""
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-        return ConversationInfo(**dict(row)) if row else None
+        if row is None or (owner is not None and row["owner"] != owner):
+            return None
+        return ConversationInfo(**dict(row))
 
-    def list_conversations(self, limit: int = 50) -> list[ConversationInfo]:
+    def list_conversations(self, limit: int = 50, *, owner: str | None = None,
+                           search: str = "") -> list[ConversationInfo]:
+        """Newest first; ``owner`` limits to one owner's (None = team view), ``search`` matches titles."""
+        where, args = ["1 = 1"], []
+        if owner is not None:
+            where.append("owner = ?")
+            args.append(owner)
+        if search.strip():
+            where.append("title LIKE ? ESCAPE '\\'")
+            args.append("%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ?", (limit,)
+                f"SELECT * FROM conversations WHERE {' AND '.join(where)} ORDER BY updated_at DESC, rowid DESC"
+                " LIMIT ?", (*args, limit),
             ).fetchall()
         return [ConversationInfo(**dict(r)) for r in rows]
+
+    def delete_older_than(self, days: int) -> int:
+        """Retention: delete conversations (messages, drafts, feedback cascade) untouched for ``days`` days."""
+        from datetime import timedelta
+
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        with self._connect() as conn:
+            cur = conn.execute("DELETE FROM conversations WHERE updated_at < ?", (cutoff,))
+        return cur.rowcount
 
     def set_title(self, conversation_id: str, title: str) -> None:
         with self._connect() as conn:
@@ -299,10 +335,10 @@ class Storage:
     def active_draft(self, conversation_id: str) -> DraftRecord | None:
         return next(iter(self._drafts("d.conversation_id = ? AND d.status = 'active'", (conversation_id,))), None)
 
-    def list_drafts(self, conversation_id: str | None = None) -> list[DraftRecord]:
-        """Drafts of one conversation, or of all conversations (newest first)."""
+    def list_drafts(self, conversation_id: str | None = None, *, owner: str | None = None) -> list[DraftRecord]:
+        """Drafts of one conversation, or of all conversations (of ``owner`` if given), newest first."""
         if conversation_id is None:
-            return self._drafts("1 = 1", ())
+            return self._drafts("c.owner = ?", (owner,)) if owner is not None else self._drafts("1 = 1", ())
         return self._drafts("d.conversation_id = ?", (conversation_id,))
 
     def park_drafts(self, conversation_id: str) -> None:
@@ -386,9 +422,10 @@ class Storage:
         rows = [self._export_row(f) for f in self.list_feedback()]
         return json.dumps(rows, ensure_ascii=False, indent=2)
 
-    def export_feedback_csv(self) -> str:
+    def export_feedback_csv(self) -> bytes:
+        """CSV for Danish Excel: semicolon-separated, UTF-8 with BOM (so æ, ø, å open correctly)."""
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(FEEDBACK_COLUMNS))
+        writer = csv.DictWriter(buffer, fieldnames=list(FEEDBACK_COLUMNS), delimiter=";")
         writer.writeheader()
         for record in self.list_feedback():
             row = self._export_row(record)
@@ -396,7 +433,7 @@ class Storage:
                 f"[{s.get('n')}] {s.get('title')} > {s.get('section')} ({s.get('source_url')})" for s in record.sources
             )
             writer.writerow(row)
-        return buffer.getvalue()
+        return buffer.getvalue().encode("utf-8-sig")
 
     @staticmethod
     def _export_row(record: FeedbackRecord) -> dict[str, Any]:

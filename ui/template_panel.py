@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from ui import templating
+from ui.render import escape, neutralize
 from ui.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def render_status(interview: Any) -> None:
     with st.container(border=True, key="draft_status"):
         st.progress(value, text=f"Udkast: {interview.schema.title} – {text}")
         with st.expander("Vis udkastet her", icon=":material/description:"):
-            st.markdown(templating.draft_markdown(interview))
+            st.markdown(neutralize(templating.draft_markdown(interview)))
 
 
 @st.fragment
@@ -148,12 +149,12 @@ def render_panel(storage: Storage) -> None:
                                     label_visibility="collapsed") or VIEWS[0]
         if view == "Udkast":
             with st.container(height=460, border=True):
-                st.markdown(templating.draft_markdown(interview))
+                st.markdown(neutralize(templating.draft_markdown(interview)))
         elif view == "Felter":
             for field in templating.field_views(interview):
                 mark = ":material/check_circle:" if field.filled else ":material/radio_button_unchecked:"
                 need = " (skal udfyldes)" if field.required and not field.filled else f" ({field.status})"
-                where = f" – _{field.source}_" if field.source else ""
+                where = f" – _{escape(field.source)}_" if field.source else ""
                 st.markdown(f"{mark} **{field.label}**{need}{where}")
             for field_id, problem in interview.draft.problems(interview.schema).items():
                 if interview.draft.values.get(field_id) is not None:

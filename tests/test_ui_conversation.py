@@ -1,0 +1,75 @@
+"""The plain conversation service: answer scope reaching retrieval (real index), titles, counts, timestamps."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.retrieval import Retriever, _matches
+from assistant.settings import Settings
+from ui import conversation
+
+
+def test_scope_filters() -> None:
+    assert conversation.scope_filters("Guiden og jeres dokumenter") is None
+    assert conversation.scope_filters(None) is None
+    only = conversation.scope_filters("Kun guiden")
+    assert only is not None and "dokument" not in only["kind"] and "guide" in only["kind"]
+
+
+def test_multi_kind_filter_matches_any_of_the_kinds() -> None:
+    assert _matches({"kind": "case"}, {"kind": ["case", "tool"]})
+    assert not _matches({"kind": "dokument"}, {"kind": ["case", "tool"]})
+    with pytest.raises(ValueError, match="Tomt filter"):
+        _matches({"kind": "case"}, {"kind": []})
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_multi_kind_filter_reaches_both_retrievers(corpus_settings: Settings, mode: str) -> None:
+    retriever = Retriever.from_settings(corpus_settings)
+    hits = retriever.search("samarbejde med en lokal partner", k=8, mode=mode, filters={"kind": ["case", "tool"]})
+    kinds = {h.metadata.get("kind") for h in hits}
+    assert hits and kinds <= {"case", "tool"} and len(kinds) == 2, kinds
+
+
+def test_plural() -> None:
+    assert [conversation.plural(n, "vurdering", "vurderinger") for n in (0, 1, 2)] == [
+        "0 vurderinger", "1 vurdering", "2 vurderinger"]
+
+
+def test_message_for_a_deleted_conversation_is_kept_in_a_new_one(tmp_path) -> None:
+    from ui.storage import Storage
+
+    storage = Storage(tmp_path / "app.sqlite3")
+    cid, first, moved = conversation.store_message(storage, None, "user", "Hvad er et partnerskab?")
+    assert not moved and storage.messages(cid)[0].id == first
+    storage.delete_conversation(cid)  # e.g. deleted in another browser tab
+    new_cid, mid, moved = conversation.store_message(storage, cid, "user", "Fortroligt: vores budget?")
+    assert moved and new_cid != cid
+    assert [m.content for m in storage.messages(new_cid)] == ["Fortroligt: vores budget?"]
+    assert storage.get_message(mid) is not None
+
+
+def test_message_survives_deletion_between_check_and_insert(tmp_path, monkeypatch) -> None:
+    from ui.storage import Storage
+
+    storage = Storage(tmp_path / "app.sqlite3")
+    cid = storage.create_conversation()
+    real_get = storage.get_conversation
+    def racing_get(c: str, owner: str | None = None):  # another session deletes right after the check
+        found = real_get(c, owner=owner)
+        storage.delete_conversation(c)
+        return found
+
+    monkeypatch.setattr(storage, "get_conversation", racing_get)
+    new_cid, mid, moved = conversation.store_message(storage, cid, "user", "Spørgsmål")
+    assert moved and new_cid != cid and storage.get_message(mid).content == "Spørgsmål"
+
+
+def test_readable_danish_time_and_sidebar_title() -> None:
+    assert conversation.readable_time("2026-12-02T00:19:00+00:00") == "2. dec. 2026 kl. 01.19"
+    assert conversation.readable_time("2026-07-01T10:00:00+00:00", with_time=False) == "1. jul. 2026"
+    assert conversation.readable_time("ikke en dato") == ""
+    long = "Hvad skal en samarbejdsaftale med kulturhuset om læseklubber indeholde?"
+    label = conversation.sidebar_title(long, "2026-12-02T00:19:00+00:00", has_draft=True)
+    assert label.startswith("✎ Hvad skal en") and "…" in label and label.endswith("· 2. dec. 2026")
+    assert conversation.sidebar_title("", "", has_draft=False) == "(ny samtale) · "
