@@ -11,10 +11,10 @@ from conftest import make_settings
 from test_templates import COOPERATIVE
 
 from assistant.settings import Settings
+from assistant.storage import Storage
 from assistant.templates import RuleExtractor
 from assistant.templates.service import DraftService, parse_choice
 from assistant.templates.values import plain
-from ui.storage import Storage
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from _ui_support import ADMIN_SECRET, APP, copy_index, settings_env
 from streamlit.testing.v1 import AppTest
 
 from assistant.settings import Settings, get_settings
-from ui.storage import Storage
+from assistant.storage import Storage
 
 QUESTION = "Hvad skal en samarbejdsaftale indeholde?"
 TIMEOUT = 180

@@ -37,7 +37,7 @@ def test_plural() -> None:
 
 
 def test_message_for_a_deleted_conversation_is_kept_in_a_new_one(tmp_path) -> None:
-    from ui.storage import Storage
+    from assistant.storage import Storage
 
     storage = Storage(tmp_path / "app.sqlite3")
     cid, first, moved = conversation.store_message(storage, None, "user", "Hvad er et partnerskab?")
@@ -50,7 +50,7 @@ def test_message_for_a_deleted_conversation_is_kept_in_a_new_one(tmp_path) -> No
 
 
 def test_message_survives_deletion_between_check_and_insert(tmp_path, monkeypatch) -> None:
-    from ui.storage import Storage
+    from assistant.storage import Storage
 
     storage = Storage(tmp_path / "app.sqlite3")
     cid = storage.create_conversation()

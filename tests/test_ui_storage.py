@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.models import Citation
-from ui.storage import MIGRATIONS, Storage
+from assistant.storage import MIGRATIONS, Storage
 
 
 def _citation(n: int = 1) -> Citation:
@@ -149,7 +149,7 @@ def test_concurrent_first_time_migration_is_safe(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
     db = tmp_path / "ny.sqlite3"
-    code = "import sys; from ui.storage import Storage; print(Storage(sys.argv[1]).schema_version)"
+    code = "import sys; from assistant.storage import Storage; print(Storage(sys.argv[1]).schema_version)"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, cwd=root, env=env) for _ in range(6)]
     results = [p.communicate(timeout=120) for p in procs]

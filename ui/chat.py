@@ -15,10 +15,10 @@ import streamlit as st
 
 from assistant.models import Citation, Turn
 from assistant.settings import Settings
+from assistant.storage import Storage, StoredMessage
 from ui import conversation, render, templating
 from ui.intent import detect_template_intent, starts_request
 from ui.services import SharedIndex, app_settings, get_owner_tokens, get_shared_index, get_storage
-from ui.storage import Storage, StoredMessage
 
 log = logging.getLogger(__name__)
 

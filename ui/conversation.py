@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from ui.storage import Storage
+from assistant.storage import Storage
 
 GUIDE_KINDS = ("about", "case", "guide", "template", "tool")  # everything that is not a local upload
 SCOPES: Mapping[str, Mapping[str, Any] | None] = {

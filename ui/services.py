@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from assistant.settings import Settings, get_settings
+from assistant.storage import Storage
 from ui.owners import OwnerTokens, load_secret
-from ui.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
+from assistant.storage import Storage
 from ui import templating
 from ui.render import escape, neutralize
-from ui.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -50,8 +50,8 @@ def _load_assistant(settings: Any) -> Any:
 
 
 def _store(settings: Any) -> Any:
-    """The app's draft store. Imported here, at the entry point, so the templates package never imports the UI."""
-    from ui.storage import Storage
+    """The app's draft store (the same SQLite file as the chat), opened at the entry point."""
+    from assistant.storage import Storage
 
     return Storage(settings.app_db_path)
 

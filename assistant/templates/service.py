@@ -3,7 +3,7 @@
 A conversation holds at most one draft per template; at most one of them is active (being interviewed), the others
 are parked. Nothing is ever discarded implicitly: leaving template mode parks the draft, and starting a template
 that has a parked draft asks «fortsæt eller start forfra» first. The store is anything with the
-:class:`DraftStore` methods (``ui.storage.Storage`` in the app and the CLI); the chat page only renders.
+:class:`DraftStore` methods (``assistant.storage.Storage`` in the app and the CLI); the chat page only renders.
 """
 
 from __future__ import annotations

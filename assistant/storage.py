@@ -1,4 +1,4 @@
-"""SQLite persistence of the UI: conversations, messages (with citations), template drafts, feedback.
+"""SQLite persistence of the app (chat UI and template CLI): conversations, messages (with citations), drafts, feedback.
 
 The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` are applied in order, so an old
 database file is upgraded in place when the app starts. Every call opens its own short-lived connection,
