@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 from assistant.models import Citation
 from assistant.prompts import source_label
+from assistant.units import LIST_MARKER
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones Streamlit gives a meaning.
 _ALL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
@@ -84,8 +85,16 @@ def answer_markdown(text: str, citations: Iterable[Citation], message_id: int | 
 
 
 def quote_markdown(text: str) -> str:
-    """A passage as an escaped block quote."""
-    return "\n".join(f"> {escape(line)}" if line.strip() else ">" for line in text.strip().splitlines())
+    """A passage as an escaped block quote; its list items stay list items (only the marker is markup)."""
+    def line_md(line: str) -> str:
+        if not line.strip():
+            return ">"
+        marker = LIST_MARKER.match(line)
+        if marker:
+            return f"> - {escape(line[marker.end():])}"
+        return f"> {escape(line)}"
+
+    return "\n".join(line_md(line) for line in text.strip().splitlines())
 
 
 def card_label(c: Citation) -> str:
