@@ -94,8 +94,10 @@ def test_chat_shows_cited_answer_with_sources(app_env: Settings) -> None:
     # the expander quotes the passage and links the source page
     first = next(e for e in at.expander if e.label.startswith("[1] "))
     body = " ".join(md.value for md in first.markdown)
-    assert body.startswith(">") and "](http" in body
-    assert any(c.value.startswith("Afsnit: ") for c in first.caption)
+    caption = " ".join(c.value for c in first.caption)
+    assert body.startswith(">")  # the exact quote
+    assert "Afsnit: " in caption and "](http" in caption  # heading path and the original page
+    assert "Partnerskabsassistentens danske gengivelse af guiden" in caption
     assert at.query_params.get("c")
 
 
