@@ -125,13 +125,9 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from assistant.index import StoreError
+    from assistant.index import exit_code_on_store_error
 
-    try:
-        return _run(args)
-    except StoreError as exc:  # Chroma server down, damaged local store: one Danish line, no traceback
-        print(exc, file=sys.stderr)
-        return 2
+    return exit_code_on_store_error(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:

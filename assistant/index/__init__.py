@@ -12,7 +12,7 @@ progress) and ``ingest.lock`` (the writer lock). Nothing outside this package op
   ``StoreDamagedError`` (local ``chroma.sqlite3`` unreadable; ``rebuild`` moves it aside and starts fresh).
 """
 
-from assistant.index.chroma import StoreDamagedError, StoreError, StoreUnavailableError
+from assistant.index.chroma import StoreDamagedError, StoreError, StoreUnavailableError, exit_code_on_store_error
 from assistant.index.health import IndexHealth, check
 from assistant.index.lock import LOCK_NAME, IngestBusyError
 from assistant.index.manifest import Manifest, chunk_fingerprint, read_manifest
@@ -57,6 +57,7 @@ __all__ = [
     "chunk_fingerprint",
     "current_generation",
     "embedding_text",
+    "exit_code_on_store_error",
     "index_stats",
     "open_index",
     "open_writer",

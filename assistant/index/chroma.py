@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -41,6 +42,16 @@ class StoreUnavailableError(StoreError):
 
 class StoreDamagedError(StoreError):
     """The local store (``chroma.sqlite3`` under ``settings.chroma_path``) is not a readable database."""
+
+
+def exit_code_on_store_error(run: Callable[[], int]) -> int:
+    """Run a CLI command; a :class:`StoreError` (server down, damaged store) becomes one Danish line on
+    stderr and exit code 2 instead of a traceback. Shared by every ``python -m …`` entry point."""
+    try:
+        return run()
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 #: SQLite result codes chromadb reports when the file itself is broken: SQLITE_CORRUPT (11), SQLITE_NOTADB (26).
