@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -86,9 +86,4 @@ def load_model(path: Path = MODEL_PATH) -> CoverageModel:
     return CoverageModel.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def signals_dict(signals: CoverageSignals) -> dict[str, float]:
-    return {k: round(v, 4) for k, v in asdict(signals).items()}
-
-
-__all__ = ["COVERAGES", "FEATURES", "Coverage", "CoverageModel", "CoverageSignals", "load_model",
-           "signals_dict"]
+__all__ = ["COVERAGES", "FEATURES", "Coverage", "CoverageModel", "CoverageSignals", "load_model"]

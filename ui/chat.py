@@ -357,29 +357,27 @@ def handle_input(text: str, storage: Storage, settings: Settings, shared: Shared
     answer_question(text, storage, shared)
 
 
+def _two_choices(primary: tuple[str, str, str, str], secondary: tuple[str, str, str, str]) -> None:
+    """Two side-by-side answer buttons, each ``(label, key, the text it answers, icon)``."""
+    for column, (label, key, reply, icon), kind in zip(st.columns(2), (primary, secondary),
+                                                      ("primary", "secondary"), strict=True):
+        column.button(label, key=key, on_click=_set_pending, args=(reply,), icon=icon, type=kind, width="stretch")
+
+
 def render_template_actions() -> None:
     """Buttons under the last template message: the «fortsæt / start forfra» choice, or «fortryd»."""
     ss = _state()
     if ss.template_choice:
-        left, right = st.columns(2)
-        left.button("Fortsæt udkastet", key="choice_resume", on_click=_set_pending, args=("fortsæt",),
-                    icon=":material/play_arrow:", type="primary", width="stretch")
-        right.button("Start forfra", key="choice_restart", on_click=_set_pending, args=("start forfra",),
-                     icon=":material/restart_alt:", width="stretch")
+        _two_choices(("Fortsæt udkastet", "choice_resume", "fortsæt", ":material/play_arrow:"),
+                     ("Start forfra", "choice_restart", "start forfra", ":material/restart_alt:"))
     elif ss.template is not None:
         interview = ss.template
         if interview.draft.prefill:
-            left, right = st.columns(2)
-            left.button("Brug dem alle", key="prefill_yes", on_click=_set_pending, args=("ja",),
-                        icon=":material/check:", type="primary", width="stretch")
-            right.button("Brug ingen", key="prefill_no", on_click=_set_pending, args=("nej",),
-                         icon=":material/close:", width="stretch")
+            _two_choices(("Brug dem alle", "prefill_yes", "ja", ":material/check:"),
+                         ("Brug ingen", "prefill_no", "nej", ":material/close:"))
         elif interview.draft.overwrite:
-            left, right = st.columns(2)
-            left.button("Ja, erstat", key="overwrite_yes", on_click=_set_pending, args=("ja",),
-                        icon=":material/check:", type="primary", width="stretch")
-            right.button("Nej, behold", key="overwrite_no", on_click=_set_pending, args=("nej",),
-                         icon=":material/close:", width="stretch")
+            _two_choices(("Ja, erstat", "overwrite_yes", "ja", ":material/check:"),
+                         ("Nej, behold", "overwrite_no", "nej", ":material/close:"))
         elif interview.draft.turns:
             st.button("Fortryd sidste svar", key="undo_turn", on_click=_set_pending, args=("fortryd",),
                       icon=":material/undo:", type="tertiary")
