@@ -104,7 +104,7 @@ def run_in_browser(url: str, tmp_path: Path) -> None:
             page.screenshot(path=str(ARTIFACTS / "e2e-template-done.png"), full_page=True)
 
             with page.expect_download() as info:
-                panel.get_by_role("button", name="Download DOCX").click()
+                panel.get_by_role("button", name="Hent DOCX").click()
             target = tmp_path / "aftale.docx"
             info.value.save_as(target)
             text = "\n".join(p.text for p in Document(BytesIO(target.read_bytes())).paragraphs)

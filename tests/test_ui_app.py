@@ -237,7 +237,7 @@ def test_template_flow_answer_side_question_review_park_resume(app_env: Settings
     assert _field_widget(at, "titel").value == "Byens historie"
     draft = Storage(app_env.app_db_path).load_draft(conv_id, "samarbejdsaftale")
     assert "Byens historie" in draft.draft_json and "startdato" not in draft.draft_json.split('"values"')[1][:2000]
-    assert {"Download DOCX", "Download Markdown"} <= {b.label for b in at.download_button}
+    assert {"Hent DOCX", "Hent Markdown"} <= {b.label for b in at.download_button}
 
     # leaving parks the draft; the sidebar lists it; starting again asks «fortsæt eller start forfra»
     at.button(key="panel_stop_template").click().run()

@@ -104,14 +104,14 @@ def render_downloads(interview: Any) -> None:
     left, right = st.columns(2)
     try:
         docx = templating.export_docx(interview)
-        left.download_button("Download DOCX", data=docx, file_name=f"{stem}.docx", on_click="ignore",
+        left.download_button("Hent DOCX", data=docx, file_name=f"{stem}.docx", on_click="ignore",
                              mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                              icon=":material/download:", key="download_docx")
     except Exception:
         log.exception("DOCX export failed")
         left.error("DOCX-eksporten fejlede.")
     markdown = templating.export_markdown(interview)
-    right.download_button("Download Markdown", data=markdown.encode("utf-8"), file_name=f"{stem}.md",
+    right.download_button("Hent Markdown", data=markdown.encode("utf-8"), file_name=f"{stem}.md",
                           mime="text/markdown", on_click="ignore", icon=":material/download:", key="download_md")
 
 
