@@ -16,8 +16,6 @@ import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from assistant.conversation import contextualize, rewrite_with_llm
 from assistant.coverage import MODEL_PATH, Coverage, CoverageSignals, load_model
 from assistant.extractive import ExtractiveAnswerer, citation_for
@@ -143,10 +141,9 @@ class Assistant:
 
     # --- internals ---------------------------------------------------------------------------------
     def _signals(self, query: str, own_words: str, retrieval: Retrieval) -> CoverageSignals:
-        """Coverage signals from the retrieval just done (the only extra work: heading cosines, cached)."""
-        headings = [str(c.metadata.get("section", "")) for c in retrieval.chunks]
-        heading_match = float(np.max(self.extractor.passage_vectors(headings) @ self.retriever.embed_query(query))) \
-            if headings else 0.0
+        """Coverage signals from the retrieval just done (no extra search: its dense, BM25 and heading scores)."""
+        qvec = self.retriever.embed_query(query)  # cached: the retrieval embedded the same query
+        heading_match = max(self.extractor.heading_cosines(qvec, retrieval.chunks), default=0.0)
         return CoverageSignals.from_retrieval(retrieval.dense, retrieval.lexical, heading_match,
                                               coverage(own_words, self.retriever.vocabulary))
 

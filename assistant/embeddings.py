@@ -71,6 +71,17 @@ class CountingEmbeddings(Embeddings):
                 self.documents_embedded += len(batch)
         return out
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several queries in batches (e.g. the section headings the index stores as questions)."""
+        texts = list(texts)
+        out: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            out.extend(np.atleast_2d(self._embed_queries(batch)).astype(np.float32).tolist())
+            with self._lock:
+                self.queries_embedded += len(batch)
+        return out
+
     def embed_query(self, text: str) -> list[float]:
         vec = np.atleast_2d(self._embed_queries([text]))[0].astype(np.float32).tolist()
         with self._lock:

@@ -6,11 +6,13 @@ So the answer is built around sections, not loose sentences:
 1. **Lead.** Among the best-ranked passages, the one whose heading path *and* text both match the question
    leads (question ↔ heading + question ↔ passage cosine). Its answering content is shown whole: every unit
    of the passage (a lead-in with all of its list items; a list is never cut). When the lead opens a section
-   with subsections, each subsection follows as its heading and first sentence.
+   with subsections, each subsection follows under its heading: whole when retrieval found it too, else its
+   first sentence.
 2. **The top passage is never lost.** When the lead is not the top-ranked passage, the top passage follows
    it whole, so the answer always covers at least what the single best passage says.
-3. **Other parts of the question.** A multi-part question ("… og hvordan …?", two questions in one) gets the
-   best passage for each further part (a part that refers back borrows the topic of the parts before it).
+3. **Every part of the question.** A multi-part question ("… og hvordan …?", two questions in one) gets the
+   best passage for each of its parts, searched alone (a part that refers back borrows the topic of the parts
+   before it).
 4. **Sections beside the lead.** Retrieved passages from the lead's sibling sections (same parent heading)
    are shown whole under their headings: the answer spans the parent topic the question is about.
 5. **Complementary points.** At most ``MAX_EXTRA_POINTS`` units, one per further passage, that are as close to
@@ -96,11 +98,13 @@ def question_parts(question: str) -> list[str]:
 
 
 def part_queries(question: str) -> list[str]:
-    """The further parts of a multi-part question as queries of their own: a part that refers back
-    ("… og hvor længe kørte det?") borrows the topic words of the parts before it, like a follow-up."""
+    """Every part of a multi-part question as a query of its own (none for a one-part question): the whole
+    question's search leans towards whichever part has the rarer words, so each part is searched alone. A part
+    that refers back ("… og hvor længe kørte det?") borrows the topic words of the parts before it."""
     parts = question_parts(question)
-    return [contextualize(part, [Turn(role="user", content=p) for p in parts[:i]])
-            for i, part in enumerate(parts) if i > 0]
+    if len(parts) < 2:
+        return []
+    return [contextualize(part, [Turn(role="user", content=p) for p in parts[:i]]) for i, part in enumerate(parts)]
 
 
 class ExtractiveAnswerer:
@@ -116,8 +120,8 @@ class ExtractiveAnswerer:
 
     # --- vectors ---------------------------------------------------------------------------------------
     def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Passage vectors of ``texts``: stored in the index (units and headings, computed at ingest) or, for
-        text the index does not hold, embedded once and cached."""
+        """Passage vectors of ``texts``: stored in the index (units, computed at ingest) or, for text the index
+        does not hold, embedded once and cached."""
         found: list[np.ndarray | None] = [None] * len(texts)
         with self._lock:
             for i, text in enumerate(texts):
@@ -139,18 +143,22 @@ class ExtractiveAnswerer:
         units = [split_units(c.text) for c in chunks]
         texts = [unit_embedding_text(c.text, us, i) for c, us in zip(chunks, units, strict=True)
                  for i in range(len(us))]
-        headings = [str(c.metadata.get("section", "")) for c in chunks]
-        vectors = self.passage_vectors(texts + headings) if texts or headings else np.zeros((0, 0))
-        cos_all = vectors @ qvec if len(vectors) else np.zeros(0)
+        cos_all = self.passage_vectors(texts) @ qvec if texts else np.zeros(0)
+        headings = self.heading_cosines(qvec, chunks)
         out: list[_Passage] = []
         offset = 0
         for rank, (chunk, us) in enumerate(zip(chunks, units, strict=True)):
             cos = cos_all[offset:offset + len(us)]
             offset += len(us)
-            heading = float(cos_all[len(texts) + rank])
             stems = [frozenset(tokenize(u.text(chunk.text))) for u in us]
-            out.append(_Passage(rank, chunk, us, cos, heading, stems))
+            out.append(_Passage(rank, chunk, us, cos, headings[rank], stems))
         return out
+
+    def heading_cosines(self, qvec: np.ndarray, chunks: Sequence[RetrievedChunk]) -> list[float]:
+        """Question ↔ heading path of each chunk: from the retrieval when it scored them, else computed."""
+        todo = [c for c in chunks if c.heading_score is None]
+        computed = dict(self.retriever.headings(qvec, [c.chunk_id for c in todo])) if todo else {}
+        return [c.heading_score if c.heading_score is not None else computed.get(c.chunk_id, 0.0) for c in chunks]
 
     # --- composition -------------------------------------------------------------------------------------
     def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
@@ -166,9 +174,10 @@ class ExtractiveAnswerer:
         lead = max(passages, key=lambda p: p.lead_score)
         blocks = [_whole(lead, "lead")]
         top = passages[0]
-        for child in self.sections.children(lead.chunk):  # the top passage, when a subsection, is shown whole
-            blocks.append(_whole(top, "subsection") if child.chunk_id == top.chunk.chunk_id
-                          else _first_unit(_plain(child), "subsection"))
+        retrieved = {p.chunk.chunk_id: p for p in passages}
+        for child in self.sections.children(lead.chunk):  # a retrieved subsection is shown whole
+            found = retrieved.get(child.chunk_id)
+            blocks.append(_whole(found, "subsection") if found else _first_unit(_plain(child), "subsection"))
         if all(b.passage.chunk.chunk_id != top.chunk.chunk_id for b in blocks):
             blocks.append(_whole(top, "part"))
         shown = {b.passage.chunk.chunk_id for b in blocks}  # retrieved sections beside the lead, shown whole

@@ -17,6 +17,8 @@ class RetrievedChunk(BaseModel):
     dense_score: float | None = Field(None, description="Cosine similarity from the dense retriever.")
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    heading_score: float | None = Field(None, description="Cosine of the question to the section heading path.")
+    heading_rank: int | None = None
 
     @property
     def doc_id(self) -> str:

@@ -1,4 +1,11 @@
-"""Hybrid retrieval: dense (Chroma + our embeddings) and lexical (BM25) fused by reciprocal-rank fusion.
+"""Hybrid retrieval: dense (Chroma + our embeddings), lexical (BM25) and heading rankings fused by
+reciprocal-rank fusion.
+
+The corpus headings are the questions librarians ask, so the hybrid mode fuses a third ranking: the dense and
+BM25 candidates ordered by how close the question is to their section's heading path (question ↔ question,
+both embedded as queries; the index stores the heading vectors). It only re-orders candidates the two
+retrievers found: a heading alone does not make a chunk relevant (on the gold set, ranking every chunk by its
+heading was worse than the candidates' order; see ``evals/README.md``).
 
 One :class:`Retriever` is loaded per index and shared by all sessions; reads are thread-safe (the embedding
 model runs under a lock, Chroma and the in-memory BM25 index are only read).
@@ -12,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,16 +33,19 @@ from assistant.settings import RetrievalMode, Settings
 Filters = Mapping[str, Any]
 FILTER_KEYS = ("kind", "chapter", "doc_id")
 QUERY_CACHE_SIZE = 64
+HEADING_CACHE_SIZE = 4096  # heading vectors embedded at query time (an index built before they were stored)
 COVERAGE_DEPTH = 5  # dense hits the coverage decision reads (best cosine and the margin to rank 5)
 
 
 @dataclass(frozen=True)
 class Retrieval:
-    """One search: the fused chunks, and the dense and BM25 rankings ``(chunk_id, score)`` behind them."""
+    """One search: the fused chunks, and the dense, BM25 and heading rankings ``(chunk_id, score)`` behind
+    them."""
 
     chunks: list[RetrievedChunk]
     dense: list[tuple[str, float]]
     lexical: list[tuple[str, float]]
+    headings: list[tuple[str, float]] = field(default_factory=list)
 
 
 def _checked(filters: Filters | None) -> dict[str, Any] | None:
@@ -85,6 +95,7 @@ class Retriever:
         self.lexical = lexical = index.lexical
         self._model_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._heading_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.vocabulary: frozenset[str] = frozenset(
             tok for text, meta in zip(lexical.texts, lexical.metadatas, strict=True)
             for tok in tokenize(f"{meta.get('title', '')}\n{meta.get('section', '')}\n{text}")
@@ -111,7 +122,7 @@ class Retriever:
             return vec
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Passage vectors: stored in the index (answer units, headings; computed at ingest) or embedded now."""
+        """Passage vectors: stored in the index (answer units; computed at ingest) or embedded now."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         found = self.index.passage_vectors(texts)
@@ -123,7 +134,25 @@ class Retriever:
                 found[i] = np.asarray(vec, dtype=np.float32)
         return np.atleast_2d(np.stack([np.asarray(v, dtype=np.float32) for v in found]))
 
-    # --- the two retrievers ------------------------------------------------------------------------
+    def heading_vectors(self, headings: Sequence[str]) -> np.ndarray:
+        """Query vectors of section heading paths: stored in the index (computed at ingest) or embedded now
+        and cached (an index from before heading vectors were stored)."""
+        if not headings:
+            return np.zeros((0, 0), dtype=np.float32)
+        found = self.index.heading_vectors(headings)
+        for i, heading in enumerate(headings):
+            if found[i] is None:
+                with self._model_lock:
+                    vec = self._heading_cache.get(heading)
+                    if vec is None:
+                        vec = np.asarray(self.embeddings.embed_query(heading), dtype=np.float32)
+                        self._heading_cache[heading] = vec
+                        while len(self._heading_cache) > HEADING_CACHE_SIZE:
+                            self._heading_cache.popitem(last=False)
+                found[i] = vec
+        return np.atleast_2d(np.stack([np.asarray(v, dtype=np.float32) for v in found]))
+
+    # --- the retrievers ----------------------------------------------------------------------------
     def dense(self, query_vec: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """``(chunk_id, cosine similarity)`` best first."""
         return self.index.dense(query_vec, n, _checked(filters))
@@ -135,6 +164,15 @@ class Retriever:
         hits = self.lexical.search(query, len(self.lexical))
         kept = [(cid, s) for cid, s in hits if _matches(self.lexical.get(cid)[1], filters)]  # type: ignore[index]
         return kept[:n]
+
+    def headings(self, query_vec: np.ndarray, chunk_ids: Sequence[str]) -> list[tuple[str, float]]:
+        """``(chunk_id, cosine of the question to the chunk's heading path)`` best first, over ``chunk_ids``."""
+        records = [(cid, self.lexical.get(cid)) for cid in chunk_ids]
+        known = [(cid, str(rec[1].get("section", ""))) for cid, rec in records if rec is not None]
+        if not known:
+            return []
+        cos = self.heading_vectors([section for _, section in known]) @ query_vec
+        return sorted(((cid, float(c)) for (cid, _), c in zip(known, cos, strict=True)), key=lambda x: -x[1])
 
     def cosines(self, query_vec: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of the query to stored chunk vectors (for chunks found by BM25 only)."""
@@ -160,10 +198,12 @@ class Retriever:
         mode: RetrievalMode | None = None,
         filters: Filters | None = None,
     ) -> Retrieval:
-        """The fused top-``k`` chunks and the raw dense and BM25 rankings they came from.
+        """The fused top-``k`` chunks and the raw dense, BM25 and heading rankings they came from.
 
         The dense ranking is computed in every mode (at least ``COVERAGE_DEPTH`` hits), because the coverage
-        decision reads it; it is fused only in the hybrid and dense modes.
+        decision reads it; it is fused only in the hybrid and dense modes. The heading ranking (over the
+        candidates of the other two) is fused only in the hybrid mode; every returned chunk carries its
+        heading cosine, which the coverage decision and the answer's choice of lead read.
         """
         s = self.settings
         k = k or s.retrieval_k
@@ -178,18 +218,23 @@ class Retriever:
         fused_lexical = lexical if mode in ("hybrid", "bm25") else []
         dense_rank = {cid: r for r, (cid, _) in enumerate(fused_dense, start=1)}
         bm25_rank = {cid: r for r, (cid, _) in enumerate(fused_lexical, start=1)}
+        headings = self.headings(qvec, list(dict.fromkeys(c for c, _ in [*fused_dense, *fused_lexical])))
+        heading_rank = {cid: r for r, (cid, _) in enumerate(headings, start=1)}
         if mode == "dense":
             scores = dict(fused_dense)
         elif mode == "bm25":
             scores = dict(fused_lexical)
         else:
             scores = rrf_fuse(
-                [([c for c, _ in fused_dense], s.dense_weight), ([c for c, _ in fused_lexical], s.bm25_weight)],
+                [([c for c, _ in fused_dense], s.dense_weight), ([c for c, _ in fused_lexical], s.bm25_weight),
+                 ([c for c, _ in headings], s.heading_weight)],
                 s.rrf_k,
             )
         top = sorted(scores, key=lambda cid: (-scores[cid], dense_rank.get(cid, 10**6)))[:k]
         cosine = dict(dense)
         cosine.update(self.cosines(qvec, [cid for cid in top if cid not in cosine]))
+        heading_cos = dict(headings)
+        heading_cos.update(self.headings(qvec, [cid for cid in top if cid not in heading_cos]))
         out: list[RetrievedChunk] = []
         for cid in top:
             record = self.lexical.get(cid)
@@ -199,8 +244,9 @@ class Retriever:
             out.append(RetrievedChunk(
                 chunk_id=cid, text=text, metadata=dict(meta), score=float(scores[cid]),
                 dense_score=cosine.get(cid), dense_rank=dense_rank.get(cid), bm25_rank=bm25_rank.get(cid),
+                heading_score=heading_cos.get(cid), heading_rank=heading_rank.get(cid) if mode == "hybrid" else None,
             ))
-        return Retrieval(out, dense, lexical)
+        return Retrieval(out, dense, lexical, headings if mode == "hybrid" else [])
 
     def closest_titles(self, chunks: Iterable[RetrievedChunk], n: int = 3) -> list[str]:
         """Distinct document titles of the best chunks (suggested topics when refusing)."""

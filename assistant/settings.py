@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    heading_weight: float = Field(
+        1.0, description="Weight of the heading ranking (question ↔ section heading path) in hybrid fusion; 0: off.")
 
     # --- LLM ---------------------------------------------------------------------------
     llm_backend: LLMBackend = "none"

@@ -24,7 +24,7 @@ from typing import Literal
 
 import yaml
 
-SPLITTER_VERSION = "1"
+SPLITTER_VERSION = "2"  # 2: heading paths stored as query vectors (assistant.index.units)
 UnitKind = Literal["sentence", "item", "list"]
 
 LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")

@@ -149,6 +149,33 @@ def test_answer_covers_at_least_the_top_passage(assistant: Assistant) -> None:
         assert top.text.split("\n")[0][:60] in quoted, (question, top.text[:80])
 
 
+def test_retrieved_subsections_of_the_lead_are_shown_whole(assistant: Assistant) -> None:
+    """Under a lead section, a subsection that retrieval found too is shown whole (every usable unit), the
+    others as their heading and first sentence."""
+    question = "Hvordan holder man et godt møde med en partner?"
+    chunks = assistant.retriever.search(question)
+    composition = assistant.extractor.compose(question, chunks)
+    retrieved = {c.chunk_id for c in chunks}
+    subsections = [b for b in composition.blocks if b.role == "subsection"]
+    assert any(b.passage.chunk.chunk_id in retrieved for b in subsections)
+    for block in subsections:
+        usable = [i for i in range(len(block.passage.units)) if block.passage.usable(i)]
+        if block.passage.chunk.chunk_id in retrieved:
+            assert list(block.indices) == usable
+        else:
+            assert len(block.indices) <= 2  # its first unit (and the one it refers back to)
+
+
+def test_multipart_question_searches_every_part(assistant: Assistant) -> None:
+    """Each part of a two-part question is searched alone, so both parts' sections are in the answer."""
+    question = "Hvad skal stå i en samarbejdsaftale, og skal vi bruge standardaftalen, som den er?"
+    answer = assistant.ask(question)
+    _assert_grounded(answer, assistant)
+    text = answer.text.lower()
+    assert "varighed" in text and "tredjepart" in text, text  # the first part: what an agreement holds
+    assert "ikke er relevante" in text, text  # the second part: the standard agreement is not used as it is
+
+
 def test_list_answer_keeps_lead_in(assistant: Assistant) -> None:
     """A list whose items continue a lead-in sentence is answered whole, never as loose fragments."""
     answer = assistant.ask("Hvad bør en partnerskabsaftale fastlægge?")

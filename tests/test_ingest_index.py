@@ -38,7 +38,7 @@ def corpus_copy(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def embedded_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every text that reaches the (fake) model as a passage."""
+    """Every text that reaches the (fake) model: passages as they are, queries (headings) as "query: …"."""
     texts: list[str] = []
     original = FakeEmbeddings._embed_passages
 
@@ -46,7 +46,12 @@ def embedded_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         texts.extend(batch)
         return original(self, batch)
 
+    def counting_queries(self: FakeEmbeddings, batch: list[str]):  # type: ignore[no-untyped-def]
+        texts.extend(f"query: {t}" for t in batch)
+        return original(self, batch)
+
     monkeypatch.setattr(FakeEmbeddings, "_embed_passages", counting)
+    monkeypatch.setattr(FakeEmbeddings, "_embed_queries", counting_queries)
     return texts
 
 
@@ -232,8 +237,9 @@ def test_unit_vectors_are_stored_exact_and_follow_reingest(tmp_path: Path) -> No
         expected = np.asarray(emb.embed_documents([unit_embedding_text(text, units, i) for i in range(len(units))]))
         assert vectors[cid].shape == expected.shape and np.allclose(vectors[cid], expected, atol=1e-6)
     heading = reader.get(reader.lexical.chunk_ids[0])[1]["section"]  # type: ignore[index]
-    assert reader.passage_vectors([heading, "ikke gemt"])[0] is not None
-    assert reader.passage_vectors(["ikke gemt"]) == [None]
+    stored_heading = reader.heading_vectors([heading, "ikke gemt"])  # headings are stored as queries
+    assert stored_heading[1] is None and np.allclose(stored_heading[0], emb.embed_query(heading), atol=1e-6)
+    assert reader.passage_vectors([heading]) == [None] and reader.passage_vectors(["ikke gemt"]) == [None]
 
     # edit one sentence, delete a document: only the changed chunk's new units are embedded, gone ones dropped
     file.write_text(body.replace("hvert kvartal", "hver måned"), encoding="utf-8")

@@ -52,18 +52,37 @@ def test_single_retriever_modes(retriever: Retriever, mode: str) -> None:
     assert all(c.dense_score is not None and 0.0 < c.dense_score <= 1.0 for c in chunks)
 
 
-def test_hybrid_is_rrf_of_both_rankings(retriever: Retriever) -> None:
-    chunks = retriever.search("Hvilke udfordringer kan opstå i et partnerskab?", k=5)
+def test_hybrid_is_rrf_of_three_rankings(retriever: Retriever) -> None:
+    """Dense, BM25 and heading (question ↔ section heading path) rankings, fused by RRF."""
+    retrieval = retriever.retrieve("Hvilke udfordringer kan opstå i et partnerskab?", k=5)
     s = retriever.settings
-    for c in chunks:
-        expected = sum(w / (s.rrf_k + r) for r, w in ((c.dense_rank, s.dense_weight), (c.bm25_rank, s.bm25_weight))
-                       if r is not None)
-        assert c.score == pytest.approx(expected)
+    assert retrieval.headings and [c for c, _ in retrieval.headings] == sorted(
+        (c for c, _ in retrieval.headings), key=lambda c: -dict(retrieval.headings)[c])
+    candidates = {c for c, _ in retrieval.dense} | {c for c, _ in retrieval.lexical}
+    assert {c for c, _ in retrieval.headings} == candidates  # the heading ranking only re-orders candidates
+    for c in retrieval.chunks:
+        ranks = ((c.dense_rank, s.dense_weight), (c.bm25_rank, s.bm25_weight), (c.heading_rank, s.heading_weight))
+        assert c.score == pytest.approx(sum(w / (s.rrf_k + r) for r, w in ranks if r is not None))
+        assert c.heading_score is not None and c.heading_rank is not None
+
+
+def test_headings_rank_the_chapter_that_asks_the_question(retriever: Retriever) -> None:
+    """The heading ranking alone (question ↔ heading path) puts the asked chapter in its top 3; the single-
+    retriever baselines stay pure (no heading ranking fused)."""
+    found = 0
+    for question, doc_id in CHAPTER_QUESTIONS:
+        retrieval = retriever.retrieve(question, k=5)
+        found += doc_id in {retriever.lexical.get(c)[1]["doc_id"] for c, _ in retrieval.headings[:3]}  # type: ignore[index]
+    assert found >= len(CHAPTER_QUESTIONS) - 1
+    for mode in ("dense", "bm25"):
+        single = retriever.retrieve(CHAPTER_QUESTIONS[0][0], k=5, mode=mode)
+        assert single.headings == [] and all(c.heading_rank is None and c.heading_score is not None
+                                             for c in single.chunks)
 
 
 def test_weights_come_from_settings(retriever: Retriever) -> None:
-    """With the BM25 weight at 0 the hybrid ranking is the dense ranking."""
-    settings = retriever.settings.model_copy(update={"bm25_weight": 0.0})
+    """With the BM25 and heading weights at 0 the hybrid ranking is the dense ranking."""
+    settings = retriever.settings.model_copy(update={"bm25_weight": 0.0, "heading_weight": 0.0})
     dense_only = Retriever(settings, embeddings=retriever.embeddings, index=retriever.index)
     question = "Hvordan kan biblioteket vise sine styrker over for en partner?"
     assert [c.chunk_id for c in dense_only.search(question, k=5)] == \

@@ -131,8 +131,12 @@ class IndexReader:
         return out
 
     def passage_vectors(self, texts: Sequence[str]) -> list[np.ndarray | None]:
-        """Stored passage vectors of embedded texts (unit texts, section headings); None where not stored."""
+        """Stored passage vectors of embedded texts (unit texts); None where not stored."""
         return self.units.vectors_for_texts(texts)
+
+    def heading_vectors(self, headings: Sequence[str]) -> list[np.ndarray | None]:
+        """Stored query vectors of section heading paths; None where not stored."""
+        return self.units.heading_vectors(headings)
 
     def stats(self) -> IndexStats:
         return index_stats(self.settings)

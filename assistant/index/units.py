@@ -1,8 +1,10 @@
 """Answer-unit vectors of a generation (``units.npy`` + ``units.json`` beside BM25 in the generation folder).
 
 For every distinct chunk text the units of :func:`assistant.units.split_units` are embedded as passages with
-:func:`assistant.units.unit_embedding_text`; every distinct section heading is embedded too (the extractive
-answer compares the question with headings). Rows are keyed by the sha256 of the embedded text, so
+:func:`assistant.units.unit_embedding_text`; every distinct section heading path is embedded *as a query*: the
+headings are the librarians' questions, so question ↔ heading is a symmetric question-to-question match (E5's
+``query:`` on both sides), used by retrieval (a heading ranking fused with dense and BM25) and by the answer's
+choice of lead section. Rows are keyed by the sha256 of the embedded text (headings with a ``query:`` tag), so
 
 * a unit shared by several chunks (or a re-ingest that keeps it) is stored and embedded once;
 * a new generation reuses every row of the previous committed generation whose key it still needs and embeds
@@ -36,6 +38,11 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def heading_key(heading: str) -> str:
+    """Row key of a heading path's query vector (distinct from a passage vector of the same text)."""
+    return text_key(f"query: {heading}")
+
+
 def content_hash(text: str) -> str:
     """The chunk text's sha256 (the chunks' ``content_hash`` metadata)."""
     return text_key(text)
@@ -67,6 +74,10 @@ class UnitStore:
     def vectors_for_texts(self, texts: Sequence[str]) -> list[np.ndarray | None]:
         """Stored passage vectors of embedded texts (units or headings); None where there is none."""
         return [self.vector(text_key(t)) for t in texts]
+
+    def heading_vectors(self, headings: Sequence[str]) -> list[np.ndarray | None]:
+        """Stored query vectors of heading paths; None where there is none."""
+        return [self.vector(heading_key(h)) for h in headings]
 
     def chunk_matrix(self, content_hash_: str) -> np.ndarray | None:
         """The unit vectors of one chunk text, rows aligned with ``split_units(text)``."""
@@ -102,11 +113,13 @@ class UnitBuild:
 
 
 def build_unit_store(chunks: Iterable[tuple[str, dict[str, Any]]], previous: UnitStore,
-                     embed: Callable[[list[str]], Any]) -> UnitBuild:
-    """Units (and headings) of ``(text, metadata)`` chunks; rows of ``previous`` are reused by key."""
+                     embed: Callable[[list[str]], Any], embed_queries: Callable[[list[str]], Any]) -> UnitBuild:
+    """Units (passages) and heading paths (queries) of ``(text, metadata)`` chunks; rows of ``previous`` are
+    reused by key."""
     reuse = previous if previous.version == SPLITTER_VERSION else UnitStore.empty()
     chunk_units: dict[str, list[str]] = {}
     wanted: dict[str, str] = {}  # key -> embedded text, in first-seen order
+    queries: set[str] = set()  # keys embedded as queries (headings)
     for text, meta in chunks:
         digest = str(meta.get("content_hash") or content_hash(text))
         if digest not in chunk_units:
@@ -116,14 +129,17 @@ def build_unit_store(chunks: Iterable[tuple[str, dict[str, Any]]], previous: Uni
             wanted.update((text_key(t), t) for t in texts)
         heading = str(meta.get("section", ""))
         if heading:
-            wanted.setdefault(text_key(heading), heading)
+            wanted.setdefault(heading_key(heading), heading)
+            queries.add(heading_key(heading))
     keys = list(wanted)
     rows: list[np.ndarray | None] = [reuse.vector(k) for k in keys]
     missing = [i for i, v in enumerate(rows) if v is None]
-    for start in range(0, len(missing), EMBED_BATCH):
-        batch = missing[start:start + EMBED_BATCH]
-        for i, vec in zip(batch, embed([wanted[keys[i]] for i in batch]), strict=True):
-            rows[i] = np.asarray(vec, dtype=np.float32)
+    for as_query, embedder in ((False, embed), (True, embed_queries)):
+        todo = [i for i in missing if (keys[i] in queries) == as_query]
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start:start + EMBED_BATCH]
+            for i, vec in zip(batch, embedder([wanted[keys[i]] for i in batch]), strict=True):
+                rows[i] = np.asarray(vec, dtype=np.float32)
     matrix = np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)  # type: ignore[arg-type]
     store = UnitStore(SPLITTER_VERSION, keys, matrix.astype(np.float32, copy=False), chunk_units)
     return UnitBuild(store, embedded=len(missing), reused=len(keys) - len(missing))

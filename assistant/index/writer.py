@@ -177,7 +177,7 @@ class IndexWriter:
         previous = UnitStore.empty()
         if old is not None and not self.rebuild:
             previous = UnitStore.load(settings.index_dir / old.artifacts)
-        units = build_derived(rows, folder, previous, self.embeddings.embed_documents)
+        units = build_derived(rows, folder, previous, self.embeddings)
         result.units_embedded, result.units_reused = units.embedded, units.reused
         _fsync_dir(folder)
         # Grace for running readers: the previous generation's collection and folder survive one commit.
@@ -207,12 +207,13 @@ class IndexWriter:
         result.documents_total = len({r.doc_id for r in rows})
 
 
-def build_derived(rows: list[StoredChunk], folder: Path, previous: UnitStore,
-                  embed: Callable[[list[str]], Any]) -> UnitBuild:
-    """The derived files of one generation: BM25 + chunk table (document order) and the unit vectors."""
+def build_derived(rows: list[StoredChunk], folder: Path, previous: UnitStore, embeddings: Any) -> UnitBuild:
+    """The derived files of one generation: BM25 + chunk table (document order) and the unit and heading
+    vectors (``embeddings``: the index's embedding model)."""
     ordered = sorted(rows, key=lambda r: (r.doc_id, int(r.metadata.get("chunk_index", 0)), r.id))
     LexicalIndex.build((r.id, r.text, r.metadata) for r in ordered).save(folder)
-    units = build_unit_store(((r.text, r.metadata) for r in ordered), previous, embed)
+    units = build_unit_store(((r.text, r.metadata) for r in ordered), previous, embeddings.embed_documents,
+                             embeddings.embed_queries)
     units.store.save(folder)
     return units
 
