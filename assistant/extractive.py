@@ -43,8 +43,9 @@ MAX_EXTRA_POINTS = 3
 MAX_SUBSECTIONS = 8  # display limit for the subsections listed under a lead section
 MIN_NOVELTY = 0.5  # a complementary point must bring mostly (more than half) new content words
 QUOTE_LIMIT = 1200  # longest exact quote of one citation; a chunk is at most ~900 characters
-_QUESTION_SPLIT = re.compile(r"(?<=\?)\s+|,?\s+(?:og|samt|eller)\s+(?=(?:hv\w+|hvordan|skal|kan|må|bør)\b)",
-                             re.IGNORECASE)
+# Within one sentence: a second question joined by "og"/"samt"/"eller" or after a dash ("… – hvad skal …?").
+_PART_SPLIT = re.compile(r"(?:,?\s+(?:og|samt|eller)|\s+[–-])\s+(?=(?:hv\w+|hvordan|skal|kan|må|bør)\b)",
+                         re.IGNORECASE)
 
 
 @dataclass
@@ -91,8 +92,11 @@ class Composition:
 
 
 def question_parts(question: str) -> list[str]:
-    """The sub-questions of a multi-part question (the question itself when it has one part)."""
-    parts = [p.strip(" ,.?") for p in _QUESTION_SPLIT.split(question) if p and p.strip(" ,.?")]
+    """The parts of a multi-part question (the question itself when it has one part): two questions in one
+    ("… og hvordan …?", "…? Hvordan …?"), a background statement before the question ("Vi har mange bud på
+    partnere. Hvordan prioriterer vi?"), or a question after a dash ("… gymnasium – hvad skal den indeholde?")."""
+    sentences = [u.text(question) for u in split_units(question)]  # the Danish splitter: "bl.a." stays whole
+    parts = [p.strip(" ,.?") for s in sentences for p in _PART_SPLIT.split(s) if p.strip(" ,.?")]
     parts = [p for p in parts if len(tokenize(p)) >= 1]
     return parts if len(parts) > 1 else [question]
 

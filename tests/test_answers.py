@@ -130,6 +130,11 @@ def test_question_parts() -> None:
         "Hvad er et partnerskab", "Hvordan evaluerer vi det"]
     assert question_parts("Hvad er forskellen på samarbejde og partnerskab?") == [
         "Hvad er forskellen på samarbejde og partnerskab?"]
+    assert question_parts("Vi har mange bud på partnere. Hvordan prioriterer vi?") == [
+        "Vi har mange bud på partnere", "Hvordan prioriterer vi"]  # background, then the question
+    assert question_parts("Jeg skal lave en aftale med gymnasiet – hvad skal den indeholde?") == [
+        "Jeg skal lave en aftale med gymnasiet", "hvad skal den indeholde"]
+    assert question_parts("Hvad gjorde bl.a. Solrød Bibliotek?") == ["Hvad gjorde bl.a. Solrød Bibliotek?"]
 
 
 def test_agreement_question_shows_the_whole_topic_list(assistant: Assistant) -> None:
