@@ -7,6 +7,7 @@ import pytest
 from assistant.retrieval import Retriever, _matches
 from assistant.settings import Settings
 from ui import conversation
+from ui.conversation_service import store_message
 
 
 def test_scope_filters() -> None:
@@ -40,10 +41,10 @@ def test_message_for_a_deleted_conversation_is_kept_in_a_new_one(tmp_path) -> No
     from assistant.storage import Storage
 
     storage = Storage(tmp_path / "app.sqlite3")
-    cid, first, moved = conversation.store_message(storage, None, "user", "Hvad er et partnerskab?")
+    cid, first, moved = store_message(storage, None, "user", "Hvad er et partnerskab?")
     assert not moved and storage.messages(cid)[0].id == first
     storage.delete_conversation(cid)  # e.g. deleted in another browser tab
-    new_cid, mid, moved = conversation.store_message(storage, cid, "user", "Fortroligt: vores budget?")
+    new_cid, mid, moved = store_message(storage, cid, "user", "Fortroligt: vores budget?")
     assert moved and new_cid != cid
     assert [m.content for m in storage.messages(new_cid)] == ["Fortroligt: vores budget?"]
     assert storage.get_message(mid) is not None
@@ -61,7 +62,7 @@ def test_message_survives_deletion_between_check_and_insert(tmp_path, monkeypatc
         return found
 
     monkeypatch.setattr(storage, "get_conversation", racing_get)
-    new_cid, mid, moved = conversation.store_message(storage, cid, "user", "Spørgsmål")
+    new_cid, mid, moved = store_message(storage, cid, "user", "Spørgsmål")
     assert moved and new_cid != cid and storage.get_message(mid).content == "Spørgsmål"
 
 

@@ -1,15 +1,13 @@
-"""Plain-Python conversation behaviour the chat page only renders: answer scope, titles, counts, timestamps.
+"""Plain-Python conversation wording the chat page shows: answer scope, titles, counts, timestamps.
 
-Kept free of Streamlit so it is tested directly (``tests/test_ui_conversation.py``).
+Kept free of Streamlit so it is tested directly (``tests/test_ui_conversation.py``); the behaviour (asking,
+storing, drafts) is :mod:`ui.conversation_service`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
-
-from assistant.storage import Storage
 
 GUIDE_KINDS = ("about", "case", "guide", "template", "tool")  # everything that is not a local upload
 SCOPES: Mapping[str, Mapping[str, Any] | None] = {
@@ -28,24 +26,6 @@ def scope_filters(scope: str | None) -> dict[str, Any] | None:
 def plural(count: int, singular: str, plural_form: str) -> str:
     """``1 vurdering``, ``2 vurderinger``, ``0 vurderinger``."""
     return f"{count} {singular if count == 1 else plural_form}"
-
-
-def store_message(storage: Storage, conv_id: str | None, role: str, content: str, *, owner: str | None = None,
-                  **kwargs: Any) -> tuple[str, int, bool]:
-    """Store a message in ``conv_id`` (created if None); ``(conversation id, message id, moved)``.
-
-    When the conversation was deleted meanwhile (another tab, the retention clean-up), the message is kept in a
-    new conversation instead of failing with an ``IntegrityError``; ``moved`` tells the page to say so.
-    """
-    moved = False
-    if conv_id is None or storage.get_conversation(conv_id, owner=owner) is None:
-        moved = conv_id is not None
-        conv_id = storage.create_conversation(owner=owner or "")
-    try:
-        return conv_id, storage.add_message(conv_id, role, content, **kwargs), moved
-    except sqlite3.IntegrityError:  # deleted between the check and the insert
-        conv_id = storage.create_conversation(owner=owner or "")
-        return conv_id, storage.add_message(conv_id, role, content, **kwargs), True
 
 
 MONTHS = ("jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")
