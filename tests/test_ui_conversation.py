@@ -74,3 +74,23 @@ def test_readable_danish_time_and_sidebar_title() -> None:
     label = conversation.sidebar_title(long, "2026-12-02T00:19:00+00:00", has_draft=True)
     assert label.startswith("✎ Hvad skal en") and "…" in label and label.endswith("· 2. dec. 2026")
     assert conversation.sidebar_title("", "", has_draft=False) == "(ny samtale) · "
+
+
+def test_topic_title_is_the_asked_sentence_without_greetings_cut_at_a_word() -> None:
+    assert conversation.topic_title("Hvad skal en samarbejdsaftale indeholde?") == (
+        "Hvad skal en samarbejdsaftale indeholde?")
+    long = ("Hej! Jeg er ny på biblioteket i Køge og skal i gang med et partnerskab med en skole. "
+            "Hvordan kommer vi i gang?")
+    assert conversation.topic_title(long) == "Hvordan kommer vi i gang?"  # the sentence that asks
+    assert conversation.topic_title("hej igen, vi vil gerne lave en læseklub med skolen") == (
+        "Lave en læseklub med skolen")
+    assert conversation.topic_title("Hej") == "Hej" and conversation.topic_title("  ") == ""  # never empty by dropping
+    title = conversation.topic_title("Hvordan " + "samarbejder biblioteker og museer om udstillinger " * 3)
+    assert len(title) <= conversation.TITLE_WIDTH and title.endswith("…")
+    assert title[:-1].split()[-1] in {"samarbejder", "biblioteker", "og", "museer", "om", "udstillinger"}
+
+
+def test_shorten_keeps_whole_words() -> None:
+    assert conversation.shorten("  Formål   og mål ", 20) == "Formål og mål"
+    assert conversation.shorten("Samarbejdsaftale med kulturhuset", 24) == "Samarbejdsaftale med…"
+    assert conversation.shorten("Samarbejdsaftalerne", 10) == "Samarbejd…"  # one long word: cut it

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.models import Turn
 from assistant.settings import Settings
-from assistant.storage import ConversationInfo, Storage, StoredMessage
+from assistant.storage import ConversationInfo, FeedbackRecord, Storage, StoredMessage
 from ui import conversation, templating
 from ui.intent import detect_template_intent, starts_request
 
@@ -166,6 +166,11 @@ class ConversationService:
             state.conv_id = self.storage.create_conversation(owner=state.owner or "")
         return state.conv_id
 
+    def _name(self, state: ChatState, title: str) -> None:
+        """Title the open conversation (see :func:`ui.conversation.topic_title`); the sidebar adds the date."""
+        if state.conv_id and title:
+            self.storage.set_title(state.conv_id, title)
+
     def _store(self, state: ChatState, role: str, content: str, **kwargs: Any) -> StoredMessage:
         conv_id, message_id, moved = store_message(self.storage, state.conv_id, role, content,
                                                    owner=state.owner, **kwargs)
@@ -173,10 +178,13 @@ class ConversationService:
             state.messages = [m for m in state.messages if m.conversation_id == conv_id]
             state.notices.append(MOVED)
         state.conv_id = conv_id
-        message = StoredMessage(
+        kind = kwargs.get("kind", "chat")
+        if role == "user" and kind == "chat" and not any(m.role == "user" for m in state.messages):
+            self._name(state, conversation.topic_title(content))  # the first question names the conversation
+        message = StoredMessage(  # what was stored (not re-read: it may be deleted by another tab meanwhile)
             id=message_id, conversation_id=conv_id, role=role, content=content,
             citations=list(kwargs.get("citations", [])), refused=bool(kwargs.get("refused", False)),
-            suggestions=list(kwargs.get("suggestions", [])), kind=kwargs.get("kind", "chat"),
+            suggestions=list(kwargs.get("suggestions", [])), kind=kind, coverage=kwargs.get("coverage", ""),
         )
         state.messages.append(message)
         return message
@@ -196,7 +204,8 @@ class ConversationService:
             if answer is None:
                 return
             reply.message = self._store(state, "assistant", answer.text, citations=answer.citations,
-                                        refused=answer.refused, suggestions=answer.suggestions)
+                                        refused=answer.refused, suggestions=answer.suggestions,
+                                        coverage=answer.coverage)
 
         return PendingReply(user, ANSWERING, produce)
 
@@ -210,6 +219,10 @@ class ConversationService:
 
     def comment(self, message_id: int, text: str) -> None:
         self.storage.save_feedback(message_id, comment=text.strip())
+
+    def feedback(self, message_id: int) -> FeedbackRecord | None:
+        """What is stored for an answer (the page thanks only for that)."""
+        return self.storage.feedback_for(message_id)
 
     # --- templates ------------------------------------------------------------------------------------
     def drafts(self, *, with_guide: bool = False) -> DraftService:
@@ -235,9 +248,12 @@ class ConversationService:
 
     def start_template(self, state: ChatState, name: str) -> StoredMessage:
         """Begin an interview (proposals from the chat so far), or ask «fortsæt eller start forfra» for a
-        parked draft of the same template."""
+        parked draft of the same template. A conversation without a chat question is named after the template."""
         conv_id = self._ensure_conversation(state)
-        return self._opened(state, self.drafts(with_guide=True).start(conv_id, name, self._prefill_texts(state)))
+        drafts = self.drafts(with_guide=True)
+        if not any(m.role == "user" and m.kind == "chat" for m in state.messages):  # named after the template,
+            self._name(state, conversation.shorten(drafts.schema(name).title, conversation.TITLE_WIDTH))  # not a value
+        return self._opened(state, drafts.start(conv_id, name, self._prefill_texts(state)))
 
     def resume_template(self, state: ChatState, name: str, *, restart: bool = False) -> StoredMessage:
         conv_id = self._ensure_conversation(state)
