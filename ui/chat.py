@@ -126,7 +126,7 @@ def _on_comment(message_id: int) -> None:
 def render_feedback(message: StoredMessage, service: ConversationService) -> None:
     key, comment_key = f"fb_{message.id}", f"fbc_{message.id}"
     if key not in st.session_state:
-        stored = service.storage.feedback_for(message.id)
+        stored = service.feedback(message.id)
         if stored is not None:
             st.session_state[key] = stored.score
             st.session_state[comment_key] = stored.comment
@@ -139,7 +139,7 @@ def render_feedback(message: StoredMessage, service: ConversationService) -> Non
             on_change=_on_comment,
             args=(message.id,),
         )
-        saved = service.storage.feedback_for(message.id)  # thank only for what is actually stored
+        saved = service.feedback(message.id)  # thank only for what is actually stored
         if saved is not None and saved.comment:
             st.caption("Tak! Din vurdering og kommentar er gemt.")
         elif saved is not None and saved.score is not None:
@@ -257,15 +257,24 @@ def _confirm_delete(conv_id: str) -> None:
     st.session_state.confirm_delete = conv_id
 
 
-def _delete(conv_id: str) -> None:
-    st.session_state.pop("confirm_delete", None)
-    if _service().delete(_state(), conv_id):  # the open one: a new conversation is open now
-        st.session_state.pop("review_errors", None)
-        st.query_params.pop("c", None)
-
-
 def _cancel_delete() -> None:
     st.session_state.pop("confirm_delete", None)
+
+
+@st.dialog("Slet samtalen?", on_dismiss=_cancel_delete)
+def confirm_delete_dialog(conv_id: str, label: str) -> None:
+    """Modal confirmation; «Slet» deletes (the open conversation too: a new one is opened), «Annuller» keeps it."""
+    st.markdown(f"**{render.escape(label)}**  \nSamtalen og dens udkast slettes. Det kan ikke fortrydes.")
+    yes, no = st.columns(2)
+    if yes.button("Slet", key=f"confirm_del_{conv_id}", type="primary", icon=":material/delete:", width="stretch"):
+        st.session_state.pop("confirm_delete", None)
+        if _service().delete(_state(), conv_id):  # it was open: a new, empty conversation is open now
+            st.session_state.pop("review_errors", None)
+            st.query_params.pop("c", None)
+        st.rerun()
+    if no.button("Annuller", key=f"cancel_del_{conv_id}", width="stretch"):
+        _cancel_delete()
+        st.rerun()
 
 
 def render_sidebar(service: ConversationService, settings: Settings) -> None:
@@ -292,6 +301,7 @@ def render_sidebar(service: ConversationService, settings: Settings) -> None:
         search = st.text_input("Søg i samtaler", key="conv_search", placeholder="Søg i titler …",
                                label_visibility="collapsed")
         conversations = service.conversations(state, search or "")
+        deleting: tuple[str, str] | None = None
         if not conversations:
             st.caption("Ingen samtaler matcher søgningen." if search else "Ingen gemte samtaler endnu.")
         for conv, has_draft in conversations:
@@ -301,15 +311,13 @@ def render_sidebar(service: ConversationService, settings: Settings) -> None:
             left, right = st.columns([5, 1], vertical_alignment="center")
             hint = f"{title} – senest {conversation.readable_time(conv.updated_at)}"
             left.button(render.escape(short), key=f"open_{conv.id}", on_click=_open, args=(conv.id,),
-                        help=render.escape(hint), type="tertiary", disabled=current, width="content")
+                        help=render.escape(hint), type="tertiary", disabled=current, width="content", wrap=True)
             right.button("", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
                          icon=":material/delete:", help="Slet samtalen", type="tertiary")
             if st.session_state.get("confirm_delete") == conv.id:
-                st.warning(f"Slet samtalen “{render.escape(short)}”? Det kan ikke fortrydes.")
-                yes, no = st.columns(2)
-                yes.button("Ja, slet", key=f"confirm_del_{conv.id}", on_click=_delete, args=(conv.id,),
-                           type="primary")
-                no.button("Annullér", key=f"cancel_del_{conv.id}", on_click=_cancel_delete)
+                deleting = (conv.id, short)
+    if deleting is not None:  # outside the sidebar: a dialog is drawn over the whole page
+        confirm_delete_dialog(*deleting)
 
 
 def _request_stop() -> None:
