@@ -30,6 +30,11 @@ STARTER_QUESTIONS: tuple[str, ...] = (
 )
 CHAT_PLACEHOLDER = "Stil et spørgsmål om partnerskaber …"
 TEMPLATE_PLACEHOLDER = "Svar på spørgsmålet – eller spørg guiden …"
+# Conversation titles in the sidebar read as a left-aligned list (Streamlit centres button labels).
+CONVERSATION_LIST_CSS = """<style>
+.st-key-conversation_list .stButton button { justify-content: flex-start; text-align: left; }
+.st-key-conversation_list .stButton button p { text-align: left; }
+</style>"""
 
 # --- session state and the service --------------------------------------------------------------------
 
@@ -304,18 +309,20 @@ def render_sidebar(service: ConversationService, settings: Settings) -> None:
         deleting: tuple[str, str] | None = None
         if not conversations:
             st.caption("Ingen samtaler matcher søgningen." if search else "Ingen gemte samtaler endnu.")
-        for conv, has_draft in conversations:
-            title = conv.title or "(ny samtale)"
-            short = conversation.sidebar_title(title, conv.updated_at, has_draft=has_draft)
-            current = conv.id == state.conv_id
-            left, right = st.columns([5, 1], vertical_alignment="center")
-            hint = f"{title} – senest {conversation.readable_time(conv.updated_at)}"
-            left.button(render.escape(short), key=f"open_{conv.id}", on_click=_open, args=(conv.id,),
-                        help=render.escape(hint), type="tertiary", disabled=current, width="content", wrap=True)
-            right.button("", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
-                         icon=":material/delete:", help="Slet samtalen", type="tertiary")
-            if st.session_state.get("confirm_delete") == conv.id:
-                deleting = (conv.id, short)
+        st.html(CONVERSATION_LIST_CSS)
+        with st.container(key="conversation_list"):
+            for conv, has_draft in conversations:
+                title = conv.title or "(ny samtale)"
+                label = conversation.sidebar_title(title, conv.updated_at, has_draft=has_draft, separator="  \n")
+                left, right = st.columns([5, 1], vertical_alignment="center")
+                hint = f"{title} – senest {conversation.readable_time(conv.updated_at)}"
+                left.button(render.escape(label), key=f"open_{conv.id}", on_click=_open, args=(conv.id,),
+                            help=render.escape(hint), type="tertiary", disabled=conv.id == state.conv_id,
+                            width="content", wrap=True)  # wrapped, never cut; the date on its own line
+                right.button("", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
+                             icon=":material/delete:", help="Slet samtalen", type="tertiary")
+                if st.session_state.get("confirm_delete") == conv.id:
+                    deleting = (conv.id, conversation.sidebar_title(title, conv.updated_at, has_draft=has_draft))
     if deleting is not None:  # outside the sidebar: a dialog is drawn over the whole page
         confirm_delete_dialog(*deleting)
 

@@ -99,8 +99,11 @@ def topic_title(message: str, width: int = TITLE_WIDTH) -> str:
     return shorten(sentence[:1].upper() + sentence[1:], width)
 
 
-def sidebar_title(title: str, updated_at: str, *, has_draft: bool, width: int = TITLE_WIDTH) -> str:
-    """The sidebar label: the topic (shortened at a word boundary), its date, and a marker for a parked draft."""
+def sidebar_title(title: str, updated_at: str, *, has_draft: bool, width: int = TITLE_WIDTH,
+                  separator: str = " · ") -> str:
+    """The sidebar label: the topic (shortened at a word boundary), its date, and a marker for a parked draft.
+
+    ``separator`` goes between topic and date (the page uses a Markdown line break: the date on its own line)."""
     topic = shorten(title, width) or "(ny samtale)"
     marker = "✎ " if has_draft else ""
-    return f"{marker}{topic} · {readable_time(updated_at, with_time=False)}"
+    return f"{marker}{topic}{separator}{readable_time(updated_at, with_time=False)}"
