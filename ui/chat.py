@@ -83,7 +83,7 @@ def current_owner(settings: Settings) -> str | None:
         token = ss.get("owner_token") or tokens.issue()  # keep this session's space; else a new one
         owner = tokens.owner(token)
         st.query_params["u"] = token
-    ss.owner_token, ss.owner = token, owner
+    ss.owner_token = token
     return owner
 
 
