@@ -89,6 +89,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE conversations ADD COLUMN owner TEXT NOT NULL DEFAULT '';
     CREATE INDEX conversations_by_owner ON conversations(owner, updated_at);
     """,
+    # v5: an answer remembers its coverage decision (answered | partial | refused); '' = not an answer / older
+    """
+    ALTER TABLE messages ADD COLUMN coverage TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 FEEDBACK_COLUMNS = (
@@ -122,6 +126,7 @@ class StoredMessage(BaseModel):
     refused: bool = False
     suggestions: list[str] = Field(default_factory=list)
     kind: str = "chat"
+    coverage: str = ""  # answered | partial | refused for an answer of the assistant
     created_at: str = ""
 
 
@@ -272,17 +277,18 @@ class Storage:
         refused: bool = False,
         suggestions: Sequence[str] = (),
         kind: str = "chat",
+        coverage: str = "",
     ) -> int:
         """Store a message; the first user question becomes the conversation's title."""
         now = _now()
         with self._connect() as conn:
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, citations, refused, suggestions, kind,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " coverage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id, role, content,
                     json.dumps([c.model_dump() for c in citations], ensure_ascii=False),
-                    int(refused), json.dumps(list(suggestions), ensure_ascii=False), kind, now,
+                    int(refused), json.dumps(list(suggestions), ensure_ascii=False), kind, coverage, now,
                 ),
             )
             conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))

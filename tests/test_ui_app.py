@@ -179,17 +179,33 @@ def test_new_conversation_button_clears_the_chat(app_env: Settings) -> None:
     assert any(b.key == f"open_{old}" for b in at.sidebar.button)
 
 
+def _dialogs(at: AppTest) -> list:
+    return [block for block in at.get("dialog")]
+
+
 def test_delete_conversation_needs_confirmation(app_env: Settings) -> None:
     at = _ok(_app())
     at.chat_input[0].set_value(QUESTION).run()
     conv_id = at.query_params["c"]
+    assert not _dialogs(at)
     at.sidebar.button(key=f"del_{conv_id}").click().run()
     _ok(at)
     assert Storage(app_env.app_db_path).get_conversation(conv_id) is not None
-    at.sidebar.button(key=f"confirm_del_{conv_id}").click().run()
+    [dialog] = _dialogs(at)  # a modal «Slet samtalen?» with «Slet» / «Annuller»
+    assert dialog.proto.dialog.title == "Slet samtalen?"
+    assert [b.label for b in dialog.button] == ["Slet", "Annuller"]
+
+    dialog.button(key=f"cancel_del_{conv_id}").click().run()  # «Annuller» keeps it and closes the dialog
+    _ok(at)
+    assert not _dialogs(at) and Storage(app_env.app_db_path).get_conversation(conv_id) is not None
+
+    at.sidebar.button(key=f"del_{conv_id}").click().run()
+    _dialogs(at)[0].button(key=f"confirm_del_{conv_id}").click().run()
     _ok(at)
     assert Storage(app_env.app_db_path).get_conversation(conv_id) is None
-    assert not at.query_params.get("c")
+    assert not at.query_params.get("c") and not _dialogs(at)
+    assert not any(b.key == f"open_{conv_id}" for b in at.sidebar.button)
+    assert [b for b in at.button if b.key and b.key.startswith("starter_")]  # a new, empty conversation
 
 
 def _field_widget(at: AppTest, field_id: str):

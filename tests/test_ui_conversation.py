@@ -7,6 +7,7 @@ import pytest
 from assistant.retrieval import Retriever, _matches
 from assistant.settings import Settings
 from ui import conversation
+from ui.conversation_service import store_message
 
 
 def test_scope_filters() -> None:
@@ -40,10 +41,10 @@ def test_message_for_a_deleted_conversation_is_kept_in_a_new_one(tmp_path) -> No
     from assistant.storage import Storage
 
     storage = Storage(tmp_path / "app.sqlite3")
-    cid, first, moved = conversation.store_message(storage, None, "user", "Hvad er et partnerskab?")
+    cid, first, moved = store_message(storage, None, "user", "Hvad er et partnerskab?")
     assert not moved and storage.messages(cid)[0].id == first
     storage.delete_conversation(cid)  # e.g. deleted in another browser tab
-    new_cid, mid, moved = conversation.store_message(storage, cid, "user", "Fortroligt: vores budget?")
+    new_cid, mid, moved = store_message(storage, cid, "user", "Fortroligt: vores budget?")
     assert moved and new_cid != cid
     assert [m.content for m in storage.messages(new_cid)] == ["Fortroligt: vores budget?"]
     assert storage.get_message(mid) is not None
@@ -61,7 +62,7 @@ def test_message_survives_deletion_between_check_and_insert(tmp_path, monkeypatc
         return found
 
     monkeypatch.setattr(storage, "get_conversation", racing_get)
-    new_cid, mid, moved = conversation.store_message(storage, cid, "user", "Spørgsmål")
+    new_cid, mid, moved = store_message(storage, cid, "user", "Spørgsmål")
     assert moved and new_cid != cid and storage.get_message(mid).content == "Spørgsmål"
 
 
@@ -73,3 +74,23 @@ def test_readable_danish_time_and_sidebar_title() -> None:
     label = conversation.sidebar_title(long, "2026-12-02T00:19:00+00:00", has_draft=True)
     assert label.startswith("✎ Hvad skal en") and "…" in label and label.endswith("· 2. dec. 2026")
     assert conversation.sidebar_title("", "", has_draft=False) == "(ny samtale) · "
+
+
+def test_topic_title_is_the_asked_sentence_without_greetings_cut_at_a_word() -> None:
+    assert conversation.topic_title("Hvad skal en samarbejdsaftale indeholde?") == (
+        "Hvad skal en samarbejdsaftale indeholde?")
+    long = ("Hej! Jeg er ny på biblioteket i Køge og skal i gang med et partnerskab med en skole. "
+            "Hvordan kommer vi i gang?")
+    assert conversation.topic_title(long) == "Hvordan kommer vi i gang?"  # the sentence that asks
+    assert conversation.topic_title("hej igen, vi vil gerne lave en læseklub med skolen") == (
+        "Lave en læseklub med skolen")
+    assert conversation.topic_title("Hej") == "Hej" and conversation.topic_title("  ") == ""  # never empty by dropping
+    title = conversation.topic_title("Hvordan " + "samarbejder biblioteker og museer om udstillinger " * 3)
+    assert len(title) <= conversation.TITLE_WIDTH and title.endswith("…")
+    assert title[:-1].split()[-1] in {"samarbejder", "biblioteker", "og", "museer", "om", "udstillinger"}
+
+
+def test_shorten_keeps_whole_words() -> None:
+    assert conversation.shorten("  Formål   og mål ", 20) == "Formål og mål"
+    assert conversation.shorten("Samarbejdsaftale med kulturhuset", 24) == "Samarbejdsaftale med…"
+    assert conversation.shorten("Samarbejdsaftalerne", 10) == "Samarbejd…"  # one long word: cut it

@@ -1,24 +1,24 @@
-"""The chat page: conversation history, streamed cited answers, feedback, template mode and the sidebar.
+"""The chat page: renders the conversation, streamed cited answers, feedback, template mode and the sidebar.
 
-All messages (with their sources) live in ``st.session_state`` and in SQLite, and the whole history is
-re-rendered on every rerun, so nothing disappears (see the Streamlit chat-state bugs in anchors D8).
+Only rendering and Streamlit wiring live here (widgets, ``st.session_state``, ``?c=`` / ``?u=``); what a message,
+a button or a delete does is :mod:`ui.conversation_service`, in plain Python. The session's
+:class:`~ui.conversation_service.ChatState` lives in ``st.session_state`` and the whole history is re-rendered on
+every rerun, so nothing disappears (see the Streamlit chat-state bugs in anchors D8).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
-from typing import Any
 
 import streamlit as st
 
-from assistant.models import Citation, Turn
+from assistant.models import Citation
 from assistant.settings import Settings
-from assistant.storage import Storage, StoredMessage
+from assistant.storage import StoredMessage
 from ui import conversation, render, templating
-from ui.intent import detect_template_intent, starts_request
-from ui.services import SharedIndex, app_settings, get_owner_tokens, get_shared_index, get_storage
+from ui.conversation_service import ChatState, ConversationService, PendingReply
+from ui.services import app_settings, get_owner_tokens, get_shared_index, get_storage
 
 log = logging.getLogger(__name__)
 
@@ -30,38 +30,45 @@ STARTER_QUESTIONS: tuple[str, ...] = (
 )
 CHAT_PLACEHOLDER = "Stil et spørgsmål om partnerskaber …"
 TEMPLATE_PLACEHOLDER = "Svar på spørgsmålet – eller spørg guiden …"
-HISTORY_TURNS = 6
-DRAFT_DONE = ("\n\nUdkastet er færdigt. Gennemse og ret felterne i udkastet (ved siden af eller under chatten), "
-              "og download det som DOCX eller Markdown.")
+# Conversation titles in the sidebar read as a left-aligned list (Streamlit centres button labels).
+CONVERSATION_LIST_CSS = """<style>
+.st-key-conversation_list .stButton button { justify-content: flex-start; text-align: left; }
+.st-key-conversation_list .stButton button p { text-align: left; }
+</style>"""
 
-# --- session state ------------------------------------------------------------------------------------
-
-
-def _state() -> Any:
-    ss = st.session_state
-    ss.setdefault("conv_id", None)
-    ss.setdefault("messages", [])
-    ss.setdefault("template", None)
-    ss.setdefault("template_choice", None)
-    return ss
+# --- session state and the service --------------------------------------------------------------------
 
 
-def _open_conversation(
-    storage: Storage, settings: Settings, shared: SharedIndex, conv_id: str | None
-) -> None:
-    ss = _state()
-    ss.conv_id = conv_id
-    ss.messages = storage.messages(conv_id) if conv_id else []
-    ss.template = None
-    ss.template_choice = None
-    ss.pop("confirm_delete", None)
-    ss.pop("review_errors", None)
-    if conv_id:
-        try:
-            ss.template = _drafts(storage, settings, shared).active(conv_id)
-        except Exception:  # a broken draft must not break the chat; it stays stored
-            log.exception("could not restore template draft of %s", conv_id)
-            st.toast("Det gemte udkast kunne ikke genåbnes.")
+def _state() -> ChatState:
+    return st.session_state.setdefault("chat", ChatState())
+
+
+def _service(settings: Settings | None = None) -> ConversationService:
+    settings = settings or app_settings()
+    shared = get_shared_index(settings)
+    return ConversationService(get_storage(settings), settings, lambda: shared.assistant)
+
+
+def _notify(state: ChatState) -> None:
+    for notice in state.take_notices():
+        st.toast(notice)
+
+
+def _sync_url(state: ChatState) -> None:
+    """``?c=`` follows the open conversation (created by the first message, moved after a deletion …)."""
+    if state.conv_id and st.query_params.get("c") != state.conv_id:
+        st.query_params["c"] = state.conv_id
+
+
+def _rerun(state: ChatState) -> None:
+    _sync_url(state)
+    st.rerun()
+
+
+def _open_conversation(service: ConversationService, conv_id: str | None) -> bool:
+    st.session_state.pop("confirm_delete", None)
+    st.session_state.pop("review_errors", None)
+    return service.open(_state(), conv_id)
 
 
 def current_owner(settings: Settings) -> str | None:
@@ -76,37 +83,20 @@ def current_owner(settings: Settings) -> str | None:
         token = ss.get("owner_token") or tokens.issue()  # keep this session's space; else a new one
         owner = tokens.owner(token)
         st.query_params["u"] = token
-    ss.owner_token, ss.owner = token, owner
+    ss.owner_token = token
     return owner
 
 
-def sync_with_query_params(storage: Storage, settings: Settings, shared: SharedIndex) -> None:
+def sync_with_query_params(service: ConversationService, settings: Settings) -> None:
     """``?c=<id>`` names the open conversation, so a reload (or a restarted server) reopens it."""
-    ss = _state()
-    owner = current_owner(settings)
+    state = _state()
+    state.owner = current_owner(settings)
     wanted = st.query_params.get("c")
-    if wanted and wanted != ss.conv_id:
-        if storage.get_conversation(wanted, owner=owner) is None:  # gone, or another browser's
+    if wanted and wanted != state.conv_id:
+        if not _open_conversation(service, wanted):  # gone, or another browser's
             st.query_params.pop("c", None)
-            st.toast("Samtalen findes ikke længere.")
-            _open_conversation(storage, settings, shared, None)
-        else:
-            _open_conversation(storage, settings, shared, wanted)
-    elif not wanted and ss.conv_id:
-        st.query_params["c"] = ss.conv_id  # e.g. back from the maintainer page
-
-
-def _ensure_conversation(storage: Storage) -> str:
-    ss = _state()
-    if not ss.conv_id:
-        ss.conv_id = storage.create_conversation(owner=ss.get("owner") or "")
-        st.query_params["c"] = ss.conv_id
-    return ss.conv_id
-
-
-def _history(kind: str = "chat") -> list[Turn]:
-    messages = [m for m in _state().messages if m.kind == kind and not m.refused]
-    return [Turn(role=m.role, content=m.content) for m in messages][-HISTORY_TURNS:]
+    elif not wanted and state.conv_id:
+        st.query_params["c"] = state.conv_id  # e.g. back from the maintainer page
 
 
 # --- rendering ----------------------------------------------------------------------------------------
@@ -131,23 +121,17 @@ def render_sources(citations: list[Citation], message_id: int | str | None = Non
 
 
 def _on_feedback(message_id: int) -> None:
-    value = st.session_state.get(f"fb_{message_id}")
-    storage = get_storage()
-    if value is None:
-        storage.clear_feedback_score(message_id)
-    else:
-        storage.save_feedback(message_id, score=int(value))
+    _service().rate(message_id, st.session_state.get(f"fb_{message_id}"))
 
 
 def _on_comment(message_id: int) -> None:
-    comment = str(st.session_state.get(f"fbc_{message_id}", "")).strip()
-    get_storage().save_feedback(message_id, comment=comment)
+    _service().comment(message_id, str(st.session_state.get(f"fbc_{message_id}", "")))
 
 
-def render_feedback(message: StoredMessage, storage: Storage) -> None:
+def render_feedback(message: StoredMessage, service: ConversationService) -> None:
     key, comment_key = f"fb_{message.id}", f"fbc_{message.id}"
     if key not in st.session_state:
-        stored = storage.feedback_for(message.id)
+        stored = service.feedback(message.id)
         if stored is not None:
             st.session_state[key] = stored.score
             st.session_state[comment_key] = stored.comment
@@ -160,7 +144,7 @@ def render_feedback(message: StoredMessage, storage: Storage) -> None:
             on_change=_on_comment,
             args=(message.id,),
         )
-        saved = storage.feedback_for(message.id)  # thank only for what is actually stored
+        saved = service.feedback(message.id)  # thank only for what is actually stored
         if saved is not None and saved.comment:
             st.caption("Tak! Din vurdering og kommentar er gemt.")
         elif saved is not None and saved.score is not None:
@@ -175,7 +159,7 @@ def _set_pending(text: str) -> None:
     st.session_state.pending = text
 
 
-def render_message(message: StoredMessage, storage: Storage) -> None:
+def render_message(message: StoredMessage, service: ConversationService) -> None:
     with st.chat_message(message.role):
         if message.refused:
             st.warning(render.neutralize(message.content), icon=":material/help:")
@@ -189,7 +173,7 @@ def render_message(message: StoredMessage, storage: Storage) -> None:
             st.markdown(render.answer_markdown(message.content, message.citations, message.id))
         render_sources(message.citations, message.id)
         if message.role == "assistant" and message.kind == "chat":
-            render_feedback(message, storage)
+            render_feedback(message, service)
 
 
 def render_starters() -> None:
@@ -205,156 +189,33 @@ def render_starters() -> None:
                       icon=":material/chat:", width="stretch")
 
 
-# --- handling input -----------------------------------------------------------------------------------
-
-
-def _store(storage: Storage, role: str, content: str, **kwargs: Any) -> StoredMessage:
-    ss = _state()
-    conv_id, message_id, moved = conversation.store_message(storage, ss.conv_id, role, content,
-                                                            owner=ss.get("owner"), **kwargs)
-    if moved:  # the open conversation was deleted elsewhere: the message lives on in a new one
-        ss.messages = [m for m in ss.messages if m.conversation_id == conv_id]
-        st.toast("Samtalen var slettet – dit spørgsmål er gemt i en ny samtale.")
-    if conv_id != ss.conv_id:
-        ss.conv_id = conv_id
-        st.query_params["c"] = conv_id
-    message = StoredMessage(
-        id=message_id, conversation_id=conv_id, role=role, content=content,
-        citations=list(kwargs.get("citations", [])), refused=bool(kwargs.get("refused", False)),
-        suggestions=list(kwargs.get("suggestions", [])), kind=kwargs.get("kind", "chat"),
-    )
-    ss.messages.append(message)
-    return message
-
-
-def answer_question(question: str, storage: Storage, shared: SharedIndex) -> None:
-    """Stream the assistant's answer, then show it with its sources and store it."""
-    history = _history()
-    user = _store(storage, "user", question)
-    render_message(user, storage)
-    filters = conversation.scope_filters(st.session_state.get("scope"))
-    answer_stream = shared.assistant.stream(question, history=history, filters=filters)
-
-    def pieces() -> Iterator[str]:
-        yield from (piece for piece in answer_stream if piece)
-
+def render_reply(reply: PendingReply, service: ConversationService) -> None:
+    """The user's message, a spinner until the first piece, the streamed text, then the stored reply drawn
+    by the same code as the history (or the Danish error)."""
+    if reply.user is not None:
+        render_message(reply.user, service)
     slot = st.empty()
-    try:
-        with slot.container(), st.chat_message("assistant"):
-            stream = pieces()
-            with st.spinner("Søger i guiden …"):
-                first = next(stream, None)  # retrieval happens before the first piece
-            if first is not None:
-                st.write_stream(render.neutralize(p) for p in itertools.chain([first], stream))
-    except Exception:
-        log.exception("answering failed")
-        slot.error("Der opstod en fejl, så jeg kunne ikke svare. Prøv igen om lidt.")
+    with slot.container(), st.chat_message("assistant"):
+        stream = reply.pieces()
+        with st.spinner(reply.busy):
+            first = next(stream, None)  # retrieval happens before the first piece
+        if first is not None:
+            st.write_stream(render.neutralize(p) for p in itertools.chain([first], stream))
+    if reply.message is None:
+        slot.error(reply.error or "")
         return
-    answer = answer_stream.answer
-    if answer is None:
-        slot.error("Assistenten returnerede intet svar.")
-        return
-    stored = _store(
-        storage, "assistant", answer.text, citations=answer.citations,
-        refused=answer.refused, suggestions=answer.suggestions,
-    )
-    # Replace the streamed text by the finished answer, drawn by the same code as the history.
     with slot.container():
-        render_message(stored, storage)
+        render_message(reply.message, service)
 
 
-def _drafts(storage: Storage, settings: Settings, shared: SharedIndex | None) -> Any:
-    """The plain-Python draft service (start, resume, park, turns); the page only renders its results."""
-    return templating.draft_service(storage, settings, shared.assistant if shared is not None else None)
-
-
-def _prefill_texts() -> list[str]:
-    """The user's chat messages in this conversation, plus the request that opened the template."""
-    users = [m for m in _state().messages if m.role == "user"]
-    texts = [m.content for m in users if m.kind == "chat"]
-    if users and users[-1].kind == "template":
-        texts.append(users[-1].content)
-    return texts
-
-
-def _opened(started: Any, storage: Storage) -> None:
-    ss = _state()
-    if started.choice:
-        ss.template_choice = started.template
-    else:
-        ss.template = started.interview
-        ss.template_choice = None
-    _store(storage, "assistant", started.message, citations=started.citations, kind="template")
-
-
-def start_template(name: str, storage: Storage, settings: Settings, shared: SharedIndex) -> None:
-    """Begin an interview (proposals from the chat so far), or ask «fortsæt eller start forfra» for a parked one."""
-    conv_id = _ensure_conversation(storage)
-    _opened(_drafts(storage, settings, shared).start(conv_id, name, _prefill_texts()), storage)
-
-
-def resume_template(name: str, storage: Storage, settings: Settings, shared: SharedIndex, *, restart: bool) -> None:
-    conv_id = _ensure_conversation(storage)
-    service = _drafts(storage, settings, shared)
-    started = service.restart(conv_id, name, _prefill_texts()) if restart else service.resume(conv_id, name)
-    _opened(started, storage)
-
-
-def stop_template(storage: Storage, settings: Settings) -> None:
-    """Leave template mode: the draft is parked, never discarded."""
-    ss = _state()
-    text = _drafts(storage, settings, None).park(ss.conv_id, ss.template) if ss.conv_id else ""
-    ss.template = None
-    _store(storage, "assistant", text or "Skabelontilstanden er afsluttet.", kind="template")
-
-
-def template_turn(text: str, storage: Storage, settings: Settings, shared: SharedIndex) -> None:
-    """One message in template mode: the service routes it (answer, side question, command) and saves the draft."""
-    ss = _state()
-    user = _store(storage, "user", text, kind="template")
-    render_message(user, storage)
-    with st.spinner("Opdaterer udkastet …"):
-        reply = _drafts(storage, settings, shared).turn(ss.conv_id, ss.template, text)
-    message = reply.message + (DRAFT_DONE if reply.done else "")
-    stored = _store(storage, "assistant", message, citations=reply.citations, kind="template")
-    render_message(stored, storage)
-
-
-def template_choice_turn(text: str, storage: Storage, settings: Settings, shared: SharedIndex) -> bool:
-    """The reply to «fortsæt eller start forfra»; False when the message is something else (then it is a chat)."""
-    from assistant.templates.service import parse_choice
-
-    ss = _state()
-    name, choice = ss.template_choice, parse_choice(text)
-    ss.template_choice = None
-    if choice is None or name is None:
-        return False
-    _store(storage, "user", text, kind="template")
-    resume_template(name, storage, settings, shared, restart=choice == "restart")
-    return True
-
-
-def handle_input(text: str, storage: Storage, settings: Settings, shared: SharedIndex) -> None:
-    ss = _state()
-    text = text.strip()
-    if not text:
+def handle_input(text: str, service: ConversationService) -> None:
+    state = _state()
+    reply = service.handle_input(state, text, scope=st.session_state.get("scope"))
+    if reply is None:
         return
-    words = {t.id: t.request_words for t in templating.available_templates(settings)}
-    intent = detect_template_intent(text, words)
-    if ss.template is not None:
-        if intent and intent != ss.template.schema.id and starts_request(text):
-            stop_template(storage, settings)  # «Lav en evalueringsplan» while drafting: park this one, start that
-        else:
-            template_turn(text, storage, settings, shared)
-            return
-    if ss.template_choice and template_choice_turn(text, storage, settings, shared):
-        st.rerun()
-    if intent:
-        user = _store(storage, "user", text, kind="template")
-        render_message(user, storage)
-        start_template(intent, storage, settings, shared)
-        st.rerun()
-    answer_question(text, storage, shared)
+    if reply.rerun:
+        _rerun(state)
+    render_reply(reply, service)
 
 
 def _two_choices(primary: tuple[str, str, str, str], secondary: tuple[str, str, str, str]) -> None:
@@ -364,23 +225,21 @@ def _two_choices(primary: tuple[str, str, str, str], secondary: tuple[str, str, 
         column.button(label, key=key, on_click=_set_pending, args=(reply,), icon=icon, type=kind, width="stretch")
 
 
-def render_template_actions() -> None:
-    """Buttons under the last template message: the «fortsæt / start forfra» choice, or «fortryd»."""
-    ss = _state()
-    if ss.template_choice:
+def render_template_actions(service: ConversationService) -> None:
+    """Buttons under the last template message: the «fortsæt / start forfra» choice, a yes/no, or «fortryd»."""
+    action = service.template_action(_state())
+    if action == "resume_or_restart":
         _two_choices(("Fortsæt udkastet", "choice_resume", "fortsæt", ":material/play_arrow:"),
                      ("Start forfra", "choice_restart", "start forfra", ":material/restart_alt:"))
-    elif ss.template is not None:
-        interview = ss.template
-        if interview.draft.prefill:
-            _two_choices(("Brug dem alle", "prefill_yes", "ja", ":material/check:"),
-                         ("Brug ingen", "prefill_no", "nej", ":material/close:"))
-        elif interview.draft.overwrite:
-            _two_choices(("Ja, erstat", "overwrite_yes", "ja", ":material/check:"),
-                         ("Nej, behold", "overwrite_no", "nej", ":material/close:"))
-        elif interview.draft.turns:
-            st.button("Fortryd sidste svar", key="undo_turn", on_click=_set_pending, args=("fortryd",),
-                      icon=":material/undo:", type="tertiary")
+    elif action == "prefill":
+        _two_choices(("Brug dem alle", "prefill_yes", "ja", ":material/check:"),
+                     ("Brug ingen", "prefill_no", "nej", ":material/close:"))
+    elif action == "overwrite":
+        _two_choices(("Ja, erstat", "overwrite_yes", "ja", ":material/check:"),
+                     ("Nej, behold", "overwrite_no", "nej", ":material/close:"))
+    elif action == "undo":
+        st.button("Fortryd sidste svar", key="undo_turn", on_click=_set_pending, args=("fortryd",),
+                  icon=":material/undo:", type="tertiary")
 
 
 # --- sidebar ------------------------------------------------------------------------------------------
@@ -391,10 +250,7 @@ def _request_template(name: str) -> None:
 
 
 def _new_conversation() -> None:
-    st.session_state.conv_id = None
-    st.session_state.messages = []
-    st.session_state.template = None
-    st.session_state.pop("confirm_delete", None)
+    _open_conversation(_service(), None)
     st.query_params.pop("c", None)
 
 
@@ -406,28 +262,34 @@ def _confirm_delete(conv_id: str) -> None:
     st.session_state.confirm_delete = conv_id
 
 
-def _delete(conv_id: str) -> None:
-    storage = get_storage()
-    if storage.get_conversation(conv_id, owner=st.session_state.get("owner")) is not None:  # only one's own
-        storage.delete_conversation(conv_id)
-    st.session_state.pop("confirm_delete", None)
-    if st.session_state.get("conv_id") == conv_id:
-        _new_conversation()
-    st.toast("Samtalen er slettet.")
-
-
 def _cancel_delete() -> None:
     st.session_state.pop("confirm_delete", None)
 
 
-def render_sidebar(storage: Storage, settings: Settings) -> None:
-    ss = _state()
+@st.dialog("Slet samtalen?", on_dismiss=_cancel_delete)
+def confirm_delete_dialog(conv_id: str, label: str) -> None:
+    """Modal confirmation; «Slet» deletes (the open conversation too: a new one is opened), «Annuller» keeps it."""
+    st.markdown(f"**{render.escape(label)}**  \nSamtalen og dens udkast slettes. Det kan ikke fortrydes.")
+    yes, no = st.columns(2)
+    if yes.button("Slet", key=f"confirm_del_{conv_id}", type="primary", icon=":material/delete:", width="stretch"):
+        st.session_state.pop("confirm_delete", None)
+        if _service().delete(_state(), conv_id):  # it was open: a new, empty conversation is open now
+            st.session_state.pop("review_errors", None)
+            st.query_params.pop("c", None)
+        st.rerun()
+    if no.button("Annuller", key=f"cancel_del_{conv_id}", width="stretch"):
+        _cancel_delete()
+        st.rerun()
+
+
+def render_sidebar(service: ConversationService, settings: Settings) -> None:
+    state = _state()
     with st.sidebar:
         st.button("Ny samtale", key="new_conversation", on_click=_new_conversation,
                   icon=":material/add_comment:", type="primary", width="stretch")
         st.subheader("Skabeloner")
-        if ss.template is not None:
-            st.caption(f"I gang: {ss.template.schema.title}")
+        if state.template is not None:
+            st.caption(f"I gang: {state.template.schema.title}")
             st.button("Parkér udkastet", key="sidebar_stop_template", on_click=_request_stop,
                       icon=":material/pause_circle:", width="stretch")
         else:
@@ -439,30 +301,30 @@ def render_sidebar(storage: Storage, settings: Settings) -> None:
             for option in options:
                 st.button(templating.start_label(option), key=f"start_{option.id}", args=(option.id,),
                           on_click=_request_template, icon=":material/edit_document:", width="stretch")
-        render_draft_list(storage, settings)
+        render_draft_list(service)
         st.subheader("Tidligere samtaler")
         search = st.text_input("Søg i samtaler", key="conv_search", placeholder="Søg i titler …",
                                label_visibility="collapsed")
-        conversations = storage.list_conversations(owner=ss.get("owner"), search=search or "")
-        with_drafts = {d.conversation_id for d in storage.list_drafts(owner=ss.get("owner"))}
+        conversations = service.conversations(state, search or "")
+        deleting: tuple[str, str] | None = None
         if not conversations:
             st.caption("Ingen samtaler matcher søgningen." if search else "Ingen gemte samtaler endnu.")
-        for conv in conversations:
-            title = conv.title or "(ny samtale)"
-            short = conversation.sidebar_title(title, conv.updated_at, has_draft=conv.id in with_drafts)
-            current = conv.id == ss.conv_id
-            left, right = st.columns([5, 1], vertical_alignment="center")
-            hint = f"{title} – senest {conversation.readable_time(conv.updated_at)}"
-            left.button(render.escape(short), key=f"open_{conv.id}", on_click=_open, args=(conv.id,),
-                        help=render.escape(hint), type="tertiary", disabled=current, width="content")
-            right.button("", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
-                         icon=":material/delete:", help="Slet samtalen", type="tertiary")
-            if ss.get("confirm_delete") == conv.id:
-                st.warning(f"Slet samtalen “{render.escape(short)}”? Det kan ikke fortrydes.")
-                yes, no = st.columns(2)
-                yes.button("Ja, slet", key=f"confirm_del_{conv.id}", on_click=_delete, args=(conv.id,),
-                           type="primary")
-                no.button("Annullér", key=f"cancel_del_{conv.id}", on_click=_cancel_delete)
+        st.html(CONVERSATION_LIST_CSS)
+        with st.container(key="conversation_list"):
+            for conv, has_draft in conversations:
+                title = conv.title or "(ny samtale)"
+                label = conversation.sidebar_title(title, conv.updated_at, has_draft=has_draft, separator="  \n")
+                left, right = st.columns([5, 1], vertical_alignment="center")
+                hint = f"{title} – senest {conversation.readable_time(conv.updated_at)}"
+                left.button(render.escape(label), key=f"open_{conv.id}", on_click=_open, args=(conv.id,),
+                            help=render.escape(hint), type="tertiary", disabled=conv.id == state.conv_id,
+                            width="content", wrap=True)  # wrapped, never cut; the date on its own line
+                right.button("", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
+                             icon=":material/delete:", help="Slet samtalen", type="tertiary")
+                if st.session_state.get("confirm_delete") == conv.id:
+                    deleting = (conv.id, conversation.sidebar_title(title, conv.updated_at, has_draft=has_draft))
+    if deleting is not None:  # outside the sidebar: a dialog is drawn over the whole page
+        confirm_delete_dialog(*deleting)
 
 
 def _request_stop() -> None:
@@ -471,22 +333,13 @@ def _request_stop() -> None:
 
 def _request_resume(conv_id: str, template: str) -> None:
     st.session_state.resume_template = (conv_id, template)
-    if conv_id != st.session_state.get("conv_id"):
+    if conv_id != _state().conv_id:
         st.query_params["c"] = conv_id
 
 
-def render_draft_list(storage: Storage, settings: Settings) -> None:
+def render_draft_list(service: ConversationService) -> None:
     """Every saved draft (all conversations), each resumable with one click."""
-    ss = _state()
-    try:
-        owner = ss.get("owner")
-        mine = None if owner is None else {c.id for c in storage.list_conversations(500, owner=owner)}
-        drafts = [d for d in _drafts(storage, settings, None).drafts() if mine is None or d.conversation_id in mine]
-    except Exception:
-        log.exception("listing drafts failed")
-        drafts = []
-    active = (ss.conv_id, ss.template.schema.id) if ss.template is not None else None
-    shown = [d for d in drafts if (d.conversation_id, d.template) != active][:8]
+    shown = service.saved_drafts(_state())
     if not shown:
         return
     st.caption("Gemte udkast")
@@ -499,53 +352,60 @@ def render_draft_list(storage: Storage, settings: Settings) -> None:
 # --- the page -----------------------------------------------------------------------------------------
 
 
+def _requested_template_steps(service: ConversationService) -> None:
+    """Template requests from buttons (sidebar, panel), run before the page is drawn."""
+    ss, state = st.session_state, _state()
+    if ss.pop("stop_template", False) and state.template is not None:
+        service.stop_template(state)
+    resume = ss.pop("resume_template", None)
+    if resume and resume[0] == state.conv_id and (state.template is None or state.template.schema.id != resume[1]):
+        if state.template is not None:
+            service.stop_template(state)
+        service.resume_template(state, resume[1])
+    requested = ss.pop("start_template", None)
+    if requested and state.template is None:
+        service.start_template(state, requested)
+    _sync_url(state)
+
+
 def render_page() -> None:
     settings = app_settings()
-    storage = get_storage(settings)
-    shared = get_shared_index(settings)
-    ss = _state()
-    sync_with_query_params(storage, settings, shared)
-
-    if ss.pop("stop_template", False) and ss.template is not None:
-        stop_template(storage, settings)
-    resume = ss.pop("resume_template", None)
-    if resume and resume[0] == ss.conv_id and (ss.template is None or ss.template.schema.id != resume[1]):
-        if ss.template is not None:
-            stop_template(storage, settings)
-        resume_template(resume[1], storage, settings, shared, restart=False)
-    requested = ss.pop("start_template", None)
-    if requested and ss.template is None:
-        start_template(requested, storage, settings, shared)
+    service = _service(settings)
+    state = _state()
+    sync_with_query_params(service, settings)
+    _requested_template_steps(service)
 
     st.title("Partnerskabsassistenten")
-    if ss.template is not None:
+    if state.template is not None:
         chat_col, panel_col = st.columns([3, 2], gap="large")
     else:
         chat_col, panel_col = st.container(), None
 
-    if ss.template is None:
+    if state.template is None:
         st.segmented_control("Svar ud fra", list(conversation.SCOPES), key="scope",
                              default=conversation.DEFAULT_SCOPE, help="Kun guiden, eller også jeres egne dokumenter")
-    placeholder = TEMPLATE_PLACEHOLDER if ss.template is not None else CHAT_PLACEHOLDER
+    placeholder = TEMPLATE_PLACEHOLDER if state.template is not None else CHAT_PLACEHOLDER
     prompt = st.chat_input(placeholder, key="chat_input")
-    text = prompt or ss.pop("pending", None)
+    text = prompt or st.session_state.pop("pending", None)
 
     with chat_col:
-        if not ss.messages and not text:
+        if not state.messages and not text:
             render_starters()
-        for message in list(ss.messages):
-            render_message(message, storage)
+        for message in list(state.messages):
+            render_message(message, service)
         if text:
-            handle_input(str(text), storage, settings, shared)
-        render_template_actions()
-        if ss.template is not None:
+            handle_input(str(text), service)
+        render_template_actions(service)
+        if state.template is not None:
             from ui.template_panel import render_status
 
-            render_status(ss.template)
+            render_status(state.template)
 
-    if panel_col is not None and ss.template is not None:
+    if panel_col is not None and state.template is not None:
         from ui.template_panel import render_panel
 
         with panel_col:
-            render_panel(storage)
-    render_sidebar(storage, settings)
+            render_panel(service, state)
+    render_sidebar(service, settings)
+    _sync_url(state)
+    _notify(state)

@@ -1,15 +1,14 @@
-"""Plain-Python conversation behaviour the chat page only renders: answer scope, titles, counts, timestamps.
+"""Plain-Python conversation wording the chat page shows: answer scope, titles, counts, timestamps.
 
-Kept free of Streamlit so it is tested directly (``tests/test_ui_conversation.py``).
+Kept free of Streamlit so it is tested directly (``tests/test_ui_conversation.py``); the behaviour (asking,
+storing, drafts) is :mod:`ui.conversation_service`.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import re
 from collections.abc import Mapping
 from typing import Any
-
-from assistant.storage import Storage
 
 GUIDE_KINDS = ("about", "case", "guide", "template", "tool")  # everything that is not a local upload
 SCOPES: Mapping[str, Mapping[str, Any] | None] = {
@@ -30,24 +29,6 @@ def plural(count: int, singular: str, plural_form: str) -> str:
     return f"{count} {singular if count == 1 else plural_form}"
 
 
-def store_message(storage: Storage, conv_id: str | None, role: str, content: str, *, owner: str | None = None,
-                  **kwargs: Any) -> tuple[str, int, bool]:
-    """Store a message in ``conv_id`` (created if None); ``(conversation id, message id, moved)``.
-
-    When the conversation was deleted meanwhile (another tab, the retention clean-up), the message is kept in a
-    new conversation instead of failing with an ``IntegrityError``; ``moved`` tells the page to say so.
-    """
-    moved = False
-    if conv_id is None or storage.get_conversation(conv_id, owner=owner) is None:
-        moved = conv_id is not None
-        conv_id = storage.create_conversation(owner=owner or "")
-    try:
-        return conv_id, storage.add_message(conv_id, role, content, **kwargs), moved
-    except sqlite3.IntegrityError:  # deleted between the check and the insert
-        conv_id = storage.create_conversation(owner=owner or "")
-        return conv_id, storage.add_message(conv_id, role, content, **kwargs), True
-
-
 MONTHS = ("jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")
 LOCAL_TZ = "Europe/Copenhagen"
 
@@ -65,9 +46,64 @@ def readable_time(iso: str, *, with_time: bool = True) -> str:
     return f"{day} kl. {when:%H.%M}" if with_time else day
 
 
-def sidebar_title(title: str, updated_at: str, *, has_draft: bool, width: int = 38) -> str:
-    """The sidebar label: the (shortened) topic, its date, and a marker for a parked draft."""
-    topic = " ".join(title.split()) or "(ny samtale)"
-    topic = topic if len(topic) <= width else topic[: width - 1].rstrip() + "…"
+TITLE_WIDTH = 60  # characters; longer topics are shortened at a word boundary
+# Openings that carry no topic, dropped from the front of a title (lower case, matched word by word).
+TITLE_OPENERS: tuple[str, ...] = (
+    "hej", "hejsa", "hej igen", "goddag", "god morgen", "godmorgen", "kære assistent", "tak",
+    "jeg har et spørgsmål", "et spørgsmål", "spørgsmål", "må jeg spørge", "sig mig",
+    "jeg vil gerne vide", "vi vil gerne vide", "jeg vil gerne høre", "vi vil gerne høre",
+    "jeg vil gerne spørge", "jeg vil gerne spørge om", "jeg vil gerne have hjælp til",
+    "kan du fortælle mig", "kan du fortælle", "kan du forklare mig", "kan du forklare", "kan du hjælpe mig med",
+    "fortæl mig", "forklar mig", "jeg vil gerne", "vi vil gerne", "jeg vil", "vi vil",
+)
+_OPENERS = sorted((tuple(o.split()) for o in TITLE_OPENERS), key=len, reverse=True)
+_WORD = re.compile(r"[\w'-]+")
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line; longer than ``width`` it ends at the last whole word that fits, then «…»."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    if " " in cut and not text[width - 1].isspace():
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def topic_title(message: str, width: int = TITLE_WIDTH) -> str:
+    """A conversation's title from its first question: the question's topic in the asker's own words.
+
+    The mechanism, chosen because it holds for every message (answered, partial, refused, any corpus or upload):
+    the first sentence that asks something (else the first sentence; :func:`assistant.units.split_units`), up to
+    its question mark; openings without topic (greetings, «kan du fortælle mig», «vi vil gerne»:
+    :data:`TITLE_OPENERS`) are dropped; capitalised and shortened at a word boundary. The heading of the first
+    cited section was rejected: a leaf heading ("Formål og mål") loses its context, a refused question has none,
+    and the user would not recognise their conversation under the guide's words. ``''`` for an empty message.
+    """
+    from assistant.units import split_units
+
+    text = " ".join(message.split())
+    sentences = [u.text(text) for u in split_units(text)] or [text]
+    sentence = next((s for s in sentences if "?" in s), sentences[0])
+    if "?" in sentence:
+        sentence = sentence[: sentence.index("?") + 1]
+    while True:
+        words = [(m.group(0).lower(), m.end()) for m in _WORD.finditer(sentence)]
+        opener = next((o for o in _OPENERS if tuple(w for w, _ in words[: len(o)]) == o and len(words) > len(o)),
+                      None)
+        if opener is None:
+            break
+        sentence = sentence[words[len(opener) - 1][1]:].lstrip(" ,.;:!-")
+    sentence = sentence.strip()
+    return shorten(sentence[:1].upper() + sentence[1:], width)
+
+
+def sidebar_title(title: str, updated_at: str, *, has_draft: bool, width: int = TITLE_WIDTH,
+                  separator: str = " · ") -> str:
+    """The sidebar label: the topic (shortened at a word boundary), its date, and a marker for a parked draft.
+
+    ``separator`` goes between topic and date (the page uses a Markdown line break: the date on its own line)."""
+    topic = shorten(title, width) or "(ny samtale)"
     marker = "✎ " if has_draft else ""
-    return f"{marker}{topic} · {readable_time(updated_at, with_time=False)}"
+    return f"{marker}{topic}{separator}{readable_time(updated_at, with_time=False)}"

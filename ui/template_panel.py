@@ -15,8 +15,8 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.storage import Storage
 from ui import templating
+from ui.conversation_service import ChatState, ConversationService
 from ui.render import escape, neutralize
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,9 @@ def _widget_key(field: templating.FieldView) -> str:
     return f"rf_{field.id}_{digest}"
 
 
-def _save(interview: Any, storage: Storage) -> None:
-    conv_id = st.session_state.get("conv_id")
-    if conv_id:
-        templating.draft_service(storage, None, None).save(conv_id, interview)
-
-
-def _on_review_submit(storage: Storage) -> None:
+def _on_review_submit(service: ConversationService, state: ChatState) -> None:
     """Form callback: store each changed field; errors stay beside their field (``review_errors``)."""
-    interview = st.session_state.get("template")
+    interview = state.template
     if interview is None:
         return
     errors: dict[str, str] = {}
@@ -67,13 +61,14 @@ def _on_review_submit(storage: Storage) -> None:
         else:
             changed += 1
     if changed:
-        _save(interview, storage)
+        service.save_draft(state)
     st.session_state.review_errors = errors
     st.session_state.review_result = (changed, len(errors))
 
 
-def render_review_form(interview: Any, storage: Storage) -> None:
+def render_review_form(service: ConversationService, state: ChatState) -> None:
     """All fields in one ``st.form``; invalid values stay in place with the error beside them."""
+    interview = state.template
     errors: dict[str, str] = st.session_state.get("review_errors", {})
     result = st.session_state.pop("review_result", None)
     if result is not None:
@@ -96,7 +91,7 @@ def render_review_form(interview: Any, storage: Storage) -> None:
             if field.id in errors:
                 st.error(errors[field.id], icon=":material/error:")
         st.form_submit_button("Gem ændringer", icon=":material/save:", type="primary",
-                              on_click=_on_review_submit, args=(storage,))
+                              on_click=_on_review_submit, args=(service, state))
 
 
 def render_downloads(interview: Any) -> None:
@@ -135,9 +130,9 @@ def render_status(interview: Any) -> None:
 
 
 @st.fragment
-def render_panel(storage: Storage) -> None:
+def render_panel(service: ConversationService, state: ChatState) -> None:
     """The draft panel: live document, field list, review form, downloads, park."""
-    interview = st.session_state.get("template")
+    interview = state.template
     if interview is None:
         return
     st.html(STICKY_CSS)
@@ -160,7 +155,7 @@ def render_panel(storage: Storage) -> None:
                 if interview.draft.values.get(field_id) is not None:
                     st.warning(f"{interview.schema.field(field_id).label}: {problem}")
         else:
-            render_review_form(interview, storage)
+            render_review_form(service, state)
         render_downloads(interview)
         if st.button("Parkér udkastet og chat videre", key="panel_stop_template", icon=":material/pause_circle:"):
             st.session_state.stop_template = True
