@@ -258,10 +258,17 @@ class ReusingEmbeddings(Embeddings):
         return (noisy / np.linalg.norm(noisy)).astype(np.float32).tolist()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        keys = [source_key(t) for t in texts]
+        return self._reuse(texts, "", self.inner.embed_documents)
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Heading paths, which the index stores as queries (their own cache entries)."""
+        return self._reuse(texts, "query: ", self.inner.embed_queries)
+
+    def _reuse(self, texts: list[str], tag: str, embed: Callable[[list[str]], Any]) -> list[list[float]]:
+        keys = [tag + source_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.cache}
         if missing:
-            vectors = self.inner.embed_documents(list(missing.values()))
+            vectors = embed(list(missing.values()))
             self.cache.update((k, np.asarray(v, dtype=np.float32)) for k, v in zip(missing, vectors, strict=True))
         self.documents_embedded += len(missing)
         self.documents_reused += len(texts) - len(missing)
