@@ -14,7 +14,8 @@ So the answer is built around sections, not loose sentences:
    best passage for each of its parts, searched alone (a part that refers back borrows the topic of the parts
    before it).
 4. **Sections beside the lead.** Retrieved passages from the lead's sibling sections (same parent heading)
-   are shown whole under their headings: the answer spans the parent topic the question is about.
+   are shown whole under their headings: the answer spans the parent topic the question is about. Under a
+   heading that only groups sections (no text of its own), all of its sections are listed.
 5. **Complementary points.** At most ``MAX_EXTRA_POINTS`` units, one per further passage, that are as close to
    the question as the lead's median unit and bring mostly new content words (novelty against what is
    already chosen, not similarity to the question's names).
@@ -188,6 +189,14 @@ class ExtractiveAnswerer:
         blocks.extend(_whole(p, "sibling") for p in passages
                       if p.chunk.chunk_id not in shown and _parent(lead.chunk) is not None
                       and _parent(p.chunk) == _parent(lead.chunk))
+        shown = {b.passage.chunk.chunk_id for b in blocks}  # the rest of a heading that only groups sections
+        for main in dict.fromkeys([lead.chunk.chunk_id, top.chunk.chunk_id]):
+            chunk = lead.chunk if main == lead.chunk.chunk_id else top.chunk
+            for c in self.sections.grouped_with(chunk):
+                if c.chunk_id not in shown:
+                    shown.add(c.chunk_id)
+                    blocks.append(_whole(retrieved[c.chunk_id], "sibling") if c.chunk_id in retrieved
+                                  else _first_unit(_plain(c), "subsection"))
         for part in part_queries(query):
             blocks.extend(self._part_block(part, passages, blocks, search))
         if points:
@@ -243,12 +252,24 @@ class SectionMap:
             order.setdefault(doc_id, []).append(section)
         return cls(first, order)
 
+    def grouped_with(self, chunk: RetrievedChunk) -> list[RetrievedChunk]:
+        """When ``chunk``'s parent heading has no text of its own and is not the document title -- a heading
+        that only groups sections ("Hvilke værktøjer er der i værktøjskassen?") -- the first chunks of all of
+        its subsections, in reading order; else nothing."""
+        parent = _parent(chunk)
+        if parent is None or SECTION_SEP not in parent[1] or parent in self._first:
+            return []
+        return self._subsections(*parent)
+
     def children(self, chunk: RetrievedChunk) -> list[RetrievedChunk]:
         """First chunks of the direct subsections of ``chunk``'s section, in reading order (only when
         ``chunk`` opens its section: a later part of a long section has no subsections of its own)."""
         doc_id, section = chunk.doc_id, str(chunk.metadata.get("section", ""))
         if self._first.get((doc_id, section), chunk).chunk_id != chunk.chunk_id:
             return []
+        return self._subsections(doc_id, section)
+
+    def _subsections(self, doc_id: str, section: str) -> list[RetrievedChunk]:
         prefix, depth = section + SECTION_SEP, section.count(SECTION_SEP) + 1
         kids = [s for s in self._order.get(doc_id, []) if s.startswith(prefix) and s.count(SECTION_SEP) == depth]
         return [self._first[(doc_id, s)] for s in kids[:MAX_SUBSECTIONS]]
@@ -354,8 +375,9 @@ def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]
                 parts[-1] += "\n" + line
             else:
                 parts.append(line)
-        elif block.role == "sibling":
-            parts.append(f"**{_label(chunk)}**\n{body}")
+        elif block.role == "sibling" or (block.role == "part" and composition.lead is not None
+                                         and _section(chunk) != _section(composition.lead.chunk)):
+            parts.append(f"**{_label(chunk)}**\n{body}")  # a block from another section says which one
         else:
             parts.append(body)
         previous_role = block.role
@@ -365,6 +387,10 @@ def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]
         main = citations[0]
         parts.append(f"Læs mere i »{main.title}« [{main.n}].")
     return "\n\n".join(parts), citations
+
+
+def _section(chunk: RetrievedChunk) -> tuple[str, str]:
+    return chunk.doc_id, str(chunk.metadata.get("section", ""))
 
 
 def _label(chunk: RetrievedChunk) -> str:

@@ -171,6 +171,19 @@ def test_retrieved_subsections_of_the_lead_are_shown_whole(assistant: Assistant)
             assert len(block.indices) <= 2  # its first unit (and the one it refers back to)
 
 
+def test_a_heading_that_only_groups_sections_is_answered_with_all_of_them(assistant: Assistant) -> None:
+    """When the top passage sits under a heading with no text of its own ("Hvilke værktøjer er der i
+    værktøjskassen?"), every section under that heading is in the answer, not just the retrieved ones."""
+    question = "Hvilke delprodukter findes der fra projektet?"
+    top = assistant.retriever.search(question)[0]
+    grouped = assistant.extractor.sections.grouped_with(top)
+    assert len(grouped) >= 3, top.metadata["section"]
+    answer = assistant.ask(question)
+    _assert_grounded(answer, assistant)
+    cited = {c.section for c in answer.citations}
+    assert {str(c.metadata["section"]) for c in grouped} <= cited
+
+
 def test_multipart_question_searches_every_part(assistant: Assistant) -> None:
     """Each part of a two-part question is searched alone, so both parts' sections are in the answer."""
     question = "Hvad skal stå i en samarbejdsaftale, og skal vi bruge standardaftalen, som den er?"
