@@ -53,6 +53,7 @@ class Lexicon:
     correction_leads: tuple[str, ...]
     question_verbs: frozenset[str]
     question_subjects: frozenset[str]
+    wrong_answer: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +63,7 @@ def lexicon() -> Lexicon:
     return Lexicon(frozenset(raw["sentence_words"]), frozenset(raw["not_title"]), frozenset(raw["not_title_start"]),
                    longest("hedges"), longest("negations"), longest("correction_markers"),
                    longest("correction_leads"), frozenset(raw["question_verbs"]),
-                   frozenset(raw["question_subjects"]))
+                   frozenset(raw["question_subjects"]), longest("wrong_answer"))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
