@@ -74,10 +74,23 @@ _CLEAR_RE = re.compile(r"^(?:slet|fjern|nulstil)\s+(?P<target>.+?)[\s.!]*$", re.
 _ARTICLE_RE = re.compile(r"^(?:den|det|de|en|et|vores|jeres|feltet)\s+", re.IGNORECASE)
 
 
-def parse_amend(text: str) -> str | None:
+@dataclass(frozen=True)
+class Amend:
+    """A correction of the previous answer: the new value, and whether only a bare «nej» marked it."""
+
+    value: str
+    weak: bool
+
+
+def parse_amend(text: str) -> Amend | None:
     """The new value in a correction of the previous answer («nej vent, det er 15. marts» -> «15. marts»), or None.
 
-    A bare «nej» only counts with a lead after it («nej, det er …»); «vent», «undskyld», «hov», … on their own."""
+    A bare «nej» only counts with a lead after it («nej, det er …») and is ``weak``: it may correct a typed value
+    or a name, not free text («Nej, det er kun os to» answers the question); «vent», «undskyld», «hov», … are
+    strong. A message that is a command («vent med det») is no correction."""
+    stripped = text.strip()
+    if any(r.match(stripped) for r in (_SKIP_RE, _SKIP_REST_RE, _NONE_RE, _UNDO_RE)):
+        return None
     lex = lexicon()
     markers, leads = phrase_re(lex.correction_markers), phrase_re(lex.correction_leads)
     sep = r"[\s,.!:;–-]+"
@@ -90,7 +103,7 @@ def parse_amend(text: str) -> str | None:
     if (not value or _SKIP_RE.match(value) or _NONE_RE.match(value) or _SKIP_REST_RE.match(value)
             or re.fullmatch(rf"{wrong}[\s,.!]*", value, re.IGNORECASE)):
         return None
-    return value
+    return Amend(value, weak=m.group("marker").casefold() == "nej")
 
 
 def norm_text(text: str) -> str:

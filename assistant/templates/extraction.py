@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.templates.draft import Source
-from assistant.templates.names import FILLER_RE, NAME_RE, UPPER, negated, org_name, person, trim_name
+from assistant.templates.names import (
+    FILLER_RE,
+    NAME_RE,
+    UPPER,
+    negated,
+    org_name,
+    person,
+    starts_as_question,
+    trim_name,
+)
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, find_phones, split_list
 from assistant.templates.values import FieldValue, TextValue, format_value, parse_value
@@ -492,7 +501,10 @@ class _Message:
                 self.routed.errors[f.id] = errors[0] if errors else "Jeg kunne ikke bruge svaret til feltet."
             return
         if f.type == "list":
-            value, _ = parse_value(f, [capitalise(i) for i in split_list(rest)])
+            items = [capitalise(i) for i in split_list(rest)]
+            if f.accepts_questions:  # "Hvad skal vi ændre" is a question in a list of questions
+                items = [i if i.endswith("?") or not starts_as_question(i) else i + "?" for i in items]
+            value, _ = parse_value(f, items)
             if value is not None:
                 self._add_answer(f, value, rest)
             return

@@ -29,17 +29,15 @@ from assistant.templates.commands import (
 )
 from assistant.templates.draft import Candidate, Change, Draft, Source
 from assistant.templates.export import draft_markdown
-from assistant.templates.extraction import Extractor, Routed, is_question_sentence, sentences
+from assistant.templates.extraction import FREE_TEXT, Extractor, Routed, is_question_sentence, sentences
 from assistant.templates.llm_extraction import default_extractor
-from assistant.templates.names import lexicon
+from assistant.templates.names import starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import find_day_months
 from assistant.templates.values import DateValue, FieldValue, ListValue, TextValue, order_problem, parse_value
 
 log = logging.getLogger(__name__)
 
-_QUESTION_WORD = re.compile(r"^(?:hvad|hvordan|hvorfor|hvem|hvornår|hvilke[nt]?|hvor(?:mange|meget|når)?)\b",
-                            re.IGNORECASE)
 _ABOUT_GUIDE = re.compile(r"\b(?:hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden|ifølge\s+guiden|"
                           r"står\s+der\s+i\s+guiden|spørg\s+guiden)\b", re.IGNORECASE)
 _GENERIC_GUIDE = re.compile(r"^(?:og\s+)?hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden(?:\s+om\s+det)?\s*\??$",
@@ -82,16 +80,6 @@ class Reply(BaseModel):
     done: bool = False
 
 
-def _starts_as_question(text: str) -> bool:
-    """A question without a question mark: a question word first, or a verb and then its subject
-    ("skal det være kommunen …", "må vi bruge deres logo"); the words are in ``danish.yaml``."""
-    if _QUESTION_WORD.match(text):
-        return True
-    first = re.findall(r"[\wæøå]+", text.casefold())[:2]
-    lex = lexicon()
-    return len(first) == 2 and first[0] in lex.question_verbs and first[1] in lex.question_subjects
-
-
 def question_in(text: str, field: TemplateField | None) -> str | None:
     """The side question in ``text`` (its question sentences), or None when the message is not a question.
 
@@ -107,7 +95,7 @@ def question_in(text: str, field: TemplateField | None) -> str | None:
         return stripped
     if asked:
         return " ".join(asked)
-    if about_guide or (_starts_as_question(stripped) and len(stripped.split()) >= 3):
+    if about_guide or (starts_as_question(stripped) and len(stripped.split()) >= 3):
         return stripped
     return None
 
@@ -342,15 +330,17 @@ class Interview:
     def _amend(self, text: str, notes: list[str]) -> Reply | None:
         """Correct the field the previous turn filled, when the new value fits it; None when ``text`` is no
         correction (or fits no field of that turn: then it is handled as an ordinary message)."""
-        value = parse_amend(text)
+        amend = parse_amend(text)
         d = self.draft
-        if value is None or not d.turns:
+        if amend is None or not d.turns:
             return None
         for change in d.turns[-1]:
             if change.after is None:
                 continue
             field = self.schema.field(change.field_id)
-            new = self._amended_value(field, change.after, value)
+            if amend.weak and field.type in FREE_TEXT and field.capture != "name":
+                continue
+            new = self._amended_value(field, change.after, amend.value)
             if new is None or self._order_problem(field.id, new):
                 continue
             changes = d.apply([(field.id, new, False, "rettelse")])

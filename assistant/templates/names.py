@@ -37,7 +37,8 @@ _NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\
 _CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
                                re.IGNORECASE)
 # where a name ends and a new clause begins: a dash, a full stop, a semicolon, or a comma/«og» before a subject
-_CLAUSE_RE = re.compile(r"\s+[–—-]\s+|[.;:!?](?:\s+|$)|\n")
+_CLAUSE_RE = re.compile(r"\s+[–—-]\s+|[.;:!?](?:\s+|$)|\n|,\s*(?=(?:og|men|så|som|der|hvor|mens|vi|jeg|de|det|"
+                        r"den|hun|han|man)\s)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def name_runs(text: str) -> list[re.Match[str]]:
     """Proper names in ``text`` (capitalised words), without a sentence-initial «Vi», «Det», «Hos» …."""
     runs = []
     for m in NAME_RE.finditer(text):
-        if _is_function_word(m.group(0).split()[0]) and len(m.group(0).split()) == 1:
+        if (_is_function_word(m.group(0).split()[0]) and len(m.group(0).split()) == 1) or \
+                not re.search(r"[^\W\d]", m.group(0)):
             continue
         runs.append(m)
     return runs
@@ -117,7 +119,8 @@ def name_like(text: str) -> bool:
     ws = words(text)
     if not ws or len(ws) > MAX_NAME_WORDS or "@" in text or not re.search(r"[a-zæøå]", text, re.IGNORECASE):
         return False
-    if any(_bare(w) in lexicon().sentence_words for w in ws):
+    if any(w[:1].islower() and _bare(w) in lexicon().sentence_words for w in ws[1:]) or \
+            _bare(ws[0]) in lexicon().sentence_words:  # a capitalised «Vi» inside a name is part of it
         return False
     return len(ws) <= SHORT_NAME_WORDS or any(re.match(rf"[{UPPER}]", w) for w in ws)
 
@@ -142,7 +145,8 @@ def _title_before(before: str) -> str:
     for i in range(len(ws) - 1, -1, -1):
         w = ws[i]
         joins = _bare(w) == "og" and kept and i > 0 and ws[i - 1].endswith("-")
-        if not joins and (_is_function_word(w) or re.search(r"[\d@]", w)):
+        if not joins and (_is_function_word(w) or re.search(r"[\d@]", w) or not re.search(r"\w", w)
+                          or (w[-1] in ",:;" and i < len(ws) - 1)):  # "formidlingschef, Lars Kure" is fine
             break
         kept.insert(0, w)
     title = " ".join(kept).strip(" ,:–-")
@@ -151,7 +155,7 @@ def _title_before(before: str) -> str:
 
 def _title_after(after: str) -> tuple[str, int]:
     """A title after a comma ("Erik Sønderby, formand", ", jeg er skolebibliotekar her") and where it ends."""
-    m = re.match(r"\s*,\s*([^,()–—;]+)", after)
+    m = re.match(r"\s*,\s*([^,()–—;]+)", after) or re.match(r"\s*\(\s*([^()@\d]+?)\s*\)", after)
     if not m:
         return "", 0
     cand = m.group(1).strip()
@@ -176,7 +180,7 @@ def person(text: str) -> tuple[str, int] | None:
     offset = len(value) - len(value.lstrip())
     stripped = strip_fillers(value)
     offset = value.find(stripped) if stripped else offset
-    runs = [r for r in name_runs(stripped) if len(r.group(0).split()) >= 2]
+    runs = [r for r in name_runs(stripped) if len(r.group(0).split()) >= 2 and not r.group(0)[0].isdigit()]
     if runs:
         run = runs[0]
         name = trim_name(run.group(0))
@@ -203,3 +207,17 @@ def negated(before: str, after: str) -> bool:
     negs = phrase_re(lexicon().negations)
     return bool(re.search(rf"(?<![\wæøå]){negs}", before, re.IGNORECASE)
                 or re.match(rf"\s*{negs}", after, re.IGNORECASE))
+
+
+_QUESTION_WORD = re.compile(r"^(?:hvad|hvordan|hvorfor|hvem|hvornår|hvilke[nt]?|hvor(?:mange|meget|når)?)\b",
+                            re.IGNORECASE)
+
+
+def starts_as_question(text: str) -> bool:
+    """A question without a question mark: a question word first, or a verb and then its subject
+    ("skal det være kommunen …", "må vi bruge deres logo")."""
+    if _QUESTION_WORD.match(text.strip()):
+        return True
+    first = re.findall(r"[\wæøå]+", text.casefold())[:2]
+    lex = lexicon()
+    return len(first) == 2 and first[0] in lex.question_verbs and first[1] in lex.question_subjects
