@@ -106,7 +106,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
     from assistant.settings import get_settings
     from evals import report
     from evals.dataset import load_gold
-    from evals.templates_eval import evaluate_templates, summary_lines
+    from evals.templates_eval import evaluate_templates, load_holdout, summary_lines
 
     settings = get_settings()
     guide = None
@@ -114,7 +114,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
         from assistant.core import Assistant
 
         guide = Assistant.from_settings(settings)
-    result = evaluate_templates(load_gold().dialogues, settings, guide=guide)
+    result = evaluate_templates(load_gold().dialogues, settings, guide=guide, holdout=load_holdout())
     print("\n".join(summary_lines(result)))
     out = (args.out or report.RESULTS_DIR) / "templates.json"
     out.parent.mkdir(parents=True, exist_ok=True)

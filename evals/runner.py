@@ -20,7 +20,7 @@ from assistant.retrieval import Retriever
 from assistant.settings import EmbeddingBackend, RetrievalMode, Settings
 from evals import metrics as m
 from evals.dataset import FollowUp, GoldQuestion, GoldSet, OutOfScope
-from evals.templates_eval import evaluate_templates
+from evals.templates_eval import evaluate_templates, load_holdout
 
 RETRIEVAL_DEPTH = 10
 # backend the saved coverage model (assistant/coverage_model.json) was fitted for
@@ -296,7 +296,7 @@ def run_evals(base: Settings, gold: GoldSet, variant_names: Sequence[str], *, ro
     return {
         "variants": results,
         "backends": {name: {"settings": public_settings(b.settings), "index": b.index} for name, b in backends.items()},
-        "templates": evaluate_templates(gold.dialogues, base,
+        "templates": evaluate_templates(gold.dialogues, base, holdout=load_holdout(),
                                         guide=next(iter(backends.values())).assistant if backends else None),
     }
 

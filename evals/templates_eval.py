@@ -1,5 +1,8 @@
 """Scripted template dialogues (``evals/data/template_dialogues.yaml``) played through the real interview.
 
+A second, held-out set (``evals/data/template_dialogues_heldout.yaml``, written by a tester who did not write the
+routing rules) is reported beside it as ``holdout``, per batch (id prefix ``hb1-``, ``hb2-``, ...).
+
 Per dialogue: the earlier chat becomes pre-fill proposals, then every scripted user message is one turn
 (``@parkér`` saves the draft as JSON and resumes it in a new interview, as leaving and coming back does).
 Measured over all dialogues (definitions in ``evals/README.md``):
@@ -14,14 +17,30 @@ Measured over all dialogues (definitions in ``evals/README.md``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from assistant.settings import Settings
 from evals import metrics as m
-from evals.dataset import TemplateDialogue
+from evals.dataset import DATA_DIR, TemplateDialogue
 
 PARK = "@parkér"
+HOLDOUT_FILE = DATA_DIR / "template_dialogues_heldout.yaml"
+
+
+def load_holdout(path: Path = HOLDOUT_FILE) -> list[TemplateDialogue]:
+    """The held-out dialogues (empty when the file does not exist); ids must be unique."""
+    if not path.is_file():
+        return []
+    dialogues = [TemplateDialogue(**x) for x in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
+    ids = [d.id for d in dialogues]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path.name}: dublerede ids")
+    return dialogues
 
 
 def _invented(value: object, history: Sequence[str]) -> bool:
@@ -36,10 +55,26 @@ def _typed_shape(value: str) -> bool:
     return (value[:4].isdigit() and "-" in value) or value.endswith(" kr.")
 
 
+def _words(value: object) -> list[str]:
+    return sorted(m.normalise_value(value).replace(",", " ").rstrip(".").split())
+
+
+def _atoms(items: Sequence[object]) -> list[str]:
+    """List items split at commas and «og», so «a og b» as one item equals the items «a» and «b»."""
+    return sorted(a.strip().rstrip(".") for i in items for a in re.split(r",\s+|\s+og\s+", m.normalise_value(i))
+                  if a.strip())
+
+
 def _correct(field: Any, actual: object, expected: str | list[str]) -> bool:
-    """Names (parties, people) must be exactly right; other text must contain the expected words."""
-    if isinstance(expected, str) and (field.capture == "name" or field.type == "person"):
+    """Party names must be exactly right, people exactly (name and title, in either order: «Jonas Holm,
+    museumsinspektør» = «Museumsinspektør Jonas Holm»); lists exactly the expected items, no item more or less
+    (compared as :func:`_atoms`); other text must contain the expected words."""
+    if isinstance(expected, str) and field.type == "person":
+        return bool(_words(expected)) and _words(actual) == _words(expected)
+    if isinstance(expected, str) and field.capture == "name":
         return m.normalise_value(actual).rstrip(".") == m.normalise_value(expected)
+    if isinstance(expected, list):
+        return bool(expected) and isinstance(actual, list) and _atoms(actual) == _atoms(expected)
     return m.field_correct(actual, expected)
 
 
@@ -82,8 +117,33 @@ def run_dialogue(dialogue: TemplateDialogue, settings: Settings, guide: Any = No
             "side_questions": side_questions, "side_answered": side_answered, "final": final}
 
 
-def evaluate_templates(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: Any = None) -> dict[str, Any]:
-    """All dialogues: field accuracy, misrouted and lost values, turns to finish, pre-fill recall and inventions."""
+def evaluate_templates(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: Any = None, *,
+                       holdout: Sequence[TemplateDialogue] = ()) -> dict[str, Any]:
+    """All dialogues: field accuracy, misrouted and lost values, turns to finish, pre-fill recall and inventions;
+    with ``holdout`` the same for the held-out set under ``result["holdout"]``, also per batch."""
+    result = _evaluate(dialogues, settings, guide)
+    if holdout:
+        result["holdout"] = _evaluate(holdout, settings, guide)
+        result["holdout"]["batches"] = {
+            batch: _aggregate([d for d in result["holdout"]["per_dialogue"] if _batch(d["id"]) == batch],
+                              [r for r in result["holdout"]["rows"] if _batch(r["dialogue"]) == batch])
+            for batch in sorted({_batch(d.id) for d in holdout})}
+    return result
+
+
+def _batch(dialogue_id: str) -> str:
+    return dialogue_id.split("-", 1)[0]
+
+
+def _aggregate(per_dialogue: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy, misrouted and lost over some dialogues."""
+    return {"dialogues": len(per_dialogue), "fields": len(rows),
+            "accuracy": sum(r["correct"] for r in rows) / len(rows) if rows else None,
+            "misrouted": sum(len(d["misrouted"]) for d in per_dialogue),
+            "lost": sum(len(d["lost"]) for d in per_dialogue)}
+
+
+def _evaluate(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: Any = None) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     errors: list[str] = []
     for dialogue in dialogues:
@@ -122,7 +182,19 @@ def evaluate_templates(dialogues: Sequence[TemplateDialogue], settings: Settings
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
-    """The template numbers as Danish report lines (CLI and Markdown)."""
+    """The template numbers as Danish report lines (CLI and Markdown), the held-out set after the scripted one."""
+    lines = _set_lines(result)
+    holdout = result.get("holdout")
+    if holdout and lines:
+        lines += ["Holdout (skrevet af en anden end reglerne, `template_dialogues_heldout.yaml`):",
+                  *("  " + line for line in _set_lines(holdout))]
+        lines += [f"  - {batch}: {b['dialogues']} dialoger, {m_pct(b['accuracy'])} % af {b['fields']} felter "
+                  f"korrekte; fejlplacerede: {b['misrouted']}; tabte: {b['lost']}."
+                  for batch, b in holdout.get("batches", {}).items() if b["accuracy"] is not None]
+    return lines
+
+
+def _set_lines(result: dict[str, Any]) -> list[str]:
     if result.get("accuracy") is None:
         return []
     if "misrouted" not in result:  # a result file from before these metrics existed

@@ -1,17 +1,20 @@
-"""The template eval gate: the scripted dialogues (evals/data/template_dialogues.yaml) through the real interview."""
+"""The template eval gate: the scripted dialogues (evals/data/template_dialogues.yaml) through the real interview,
+and the held-out set (template_dialogues_heldout.yaml) reported beside them."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import make_settings
 
+from assistant.templates import load_template
 from evals.dataset import load_gold
-from evals.templates_eval import evaluate_templates, summary_lines
+from evals.templates_eval import _correct, evaluate_templates, load_holdout, summary_lines
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return evaluate_templates(load_gold().dialogues, make_settings(tmp_path_factory.mktemp("tpl-eval")))
+    return evaluate_templates(load_gold().dialogues, make_settings(tmp_path_factory.mktemp("tpl-eval")),
+                              holdout=load_holdout())
 
 
 def test_dialogues_cover_the_three_templates_and_the_hard_cases(result: dict) -> None:
@@ -40,3 +43,24 @@ def test_cooperative_user_and_prefill(result: dict) -> None:
     museum = next(d for d in result["per_dialogue"] if d["id"] == "t-aftale-02-museum-prefill")
     assert set(museum["prefill_found"]) == {"partner", "aktiviteter"} and not museum["unexpected_proposals"]
     assert any("fejlplacerede værdier: 0" in line for line in summary_lines(result))
+
+
+def test_the_held_out_set_is_reported_beside_the_scripted_one_per_batch(result: dict) -> None:
+    holdout = result["holdout"]
+    assert not holdout["errors"], holdout["errors"]
+    assert set(holdout["by_template"]) == {"samarbejdsaftale", "kommunikationsplan", "evalueringsplan"}
+    assert holdout["batches"]["hb1"]["dialogues"] >= 20 and holdout["batches"]["hb2"]["dialogues"] >= 8
+    assert sum(b["fields"] for b in holdout["batches"].values()) == holdout["fields"]
+    ids = {d.id for d in load_gold().dialogues}
+    assert not ids & {d.id for d in load_holdout()}, "the two sets share no dialogue"
+    lines = summary_lines(result)
+    assert any(line.startswith("Holdout") for line in lines) and any("hb2:" in line for line in lines)
+
+
+def test_the_comparison_of_people_and_lists(tmp_path) -> None:
+    schema = load_template("samarbejdsaftale", make_settings(tmp_path))
+    person, activities = schema.field("kontakt_partner"), schema.field("aktiviteter")
+    assert _correct(person, "Museumsinspektør Jonas Holm", "Jonas Holm, museumsinspektør")
+    assert not _correct(person, "Jonas Holm", "Jonas Holm, museumsinspektør")
+    assert _correct(activities, ["Koncerter og værksteder"], ["Koncerter", "Værksteder"])
+    assert not _correct(activities, ["Koncerter", "Værksteder", "Forældre"], ["Koncerter", "Værksteder"])

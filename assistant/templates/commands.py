@@ -1,5 +1,6 @@
 """Control messages in the interview: «spring over», «vis udkast», «hvad mangler?», «fortryd»,
-corrections («ret formålet til …», «ret formålet»), «ingen», and yes/no to a proposal («ja», «nej til 2»)."""
+corrections («ret formålet til …», «ret formålet», «nej vent, det er 15. marts»), «ingen», and yes/no to a
+proposal («ja», «nej til 2»)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from assistant.templates.names import lexicon, phrase_re
 from assistant.templates.schema import TemplateField, TemplateSchema
 
 
@@ -15,7 +17,8 @@ from assistant.templates.schema import TemplateField, TemplateSchema
 class Command:
     """A control message: show the draft, skip, correct a field, ..."""
 
-    kind: Literal["show_draft", "skip", "skip_rest", "missing", "help", "correct", "clear", "undo", "edit", "none"]
+    kind: Literal["show_draft", "skip", "skip_rest", "missing", "help", "correct", "clear", "undo", "edit", "none",
+                  "wrong"]
     field_id: str | None = None
     value: str | None = None
 
@@ -33,7 +36,10 @@ class Decision:
 _SKIP_RE = re.compile(
     r"^(?:spring\s+(?:det\s+|den\s+|feltet\s+|spørgsmålet\s+)?over|skip|videre|næste|pas|"
     r"(?:det\s+)?ved\s+(?:jeg|vi)\s+ikke(?:\s+endnu)?|ikke\s+relevant|det\s+er\s+ikke\s+relevant|"
-    r"det\s+har\s+vi\s+ikke\s+aftalt|ved\s+ikke|ingen\s+anelse|ingen\s+idé|aner\s+det\s+ikke|vent(?:er)?\s+med\s+det|senere)[\s.!]*$",
+    r"det\s+har\s+vi\s+ikke\s+(?:aftalt|besluttet|fastlagt)(?:\s+endnu)?|ved\s+ikke(?:\s+endnu)?|ikke\s+endnu|"
+    r"det\s+er\s+ikke\s+(?:besluttet|afklaret|aftalt|på\s+plads)(?:\s+endnu)?|det\s+(?:aftaler|finder)\s+vi\s+"
+    r"(?:ud\s+af\s+)?senere|det\s+må\s+vente|ingen\s+anelse|ingen\s+idé|aner\s+det\s+ikke|"
+    r"vent(?:er)?\s+med\s+det|senere)[\s.!]*$",
     re.IGNORECASE,
 )
 _SKIP_REST_RE = re.compile(
@@ -66,6 +72,38 @@ _PICK_RE = re.compile(r"(?P<verb>ja|behold|brug|nej|fjern|drop|ikke)\s*(?:til\s+
                       r"(?P<nums>\d+(?:\s*(?:,|og|\+|&)\s*\d+)*)", re.IGNORECASE)
 _CLEAR_RE = re.compile(r"^(?:slet|fjern|nulstil)\s+(?P<target>.+?)[\s.!]*$", re.IGNORECASE)
 _ARTICLE_RE = re.compile(r"^(?:den|det|de|en|et|vores|jeres|feltet)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Amend:
+    """A correction of the previous answer: the new value, and whether only a bare «nej» marked it."""
+
+    value: str
+    weak: bool
+
+
+def parse_amend(text: str) -> Amend | None:
+    """The new value in a correction of the previous answer («nej vent, det er 15. marts» -> «15. marts»), or None.
+
+    A bare «nej» only counts with a lead after it («nej, det er …») and is ``weak``: it may correct a typed value
+    or a name, not free text («Nej, det er kun os to» answers the question); «vent», «undskyld», «hov», … are
+    strong. A message that is a command («vent med det») is no correction."""
+    stripped = text.strip()
+    if any(r.match(stripped) for r in (_SKIP_RE, _SKIP_REST_RE, _NONE_RE, _UNDO_RE)):
+        return None
+    lex = lexicon()
+    markers, leads = phrase_re(lex.correction_markers), phrase_re(lex.correction_leads)
+    sep = r"[\s,.!:;–-]+"
+    m = re.match(rf"^\s*(?P<marker>{markers})(?:{sep}{markers})*{sep}(?P<lead>{leads}[\s,:]+)?(?P<value>\S.*)$",
+                 text, re.IGNORECASE | re.DOTALL)
+    if not m or (m.group("marker").casefold() == "nej" and not m.group("lead")):
+        return None
+    value = m.group("value").strip().rstrip(".!")
+    wrong = phrase_re(lex.wrong_answer)
+    if (not value or _SKIP_RE.match(value) or _NONE_RE.match(value) or _SKIP_REST_RE.match(value)
+            or re.fullmatch(rf"{wrong}[\s,.!]*", value, re.IGNORECASE)):
+        return None
+    return Amend(value, weak=m.group("marker").casefold() == "nej")
 
 
 def norm_text(text: str) -> str:
@@ -125,6 +163,9 @@ def parse_command(text: str, schema: TemplateSchema) -> Command | None:
     if len(stripped) <= 60:
         if _UNDO_RE.match(stripped):
             return Command("undo")
+        wrong = phrase_re(lexicon().wrong_answer)
+        if re.fullmatch(rf"(?:nej[\s,.!]+)?{wrong}[\s,.!]*", stripped, re.IGNORECASE):
+            return Command("wrong")
         if _SKIP_REST_RE.match(stripped):
             return Command("skip_rest")
         if _SKIP_RE.match(stripped):

@@ -64,6 +64,10 @@ class Draft(BaseModel):
     editing: bool = Field(False, description="The user asked to change ``current`` («ret formålet»).")
     prefill: list[Candidate] = Field(default_factory=list, description="Values from the chat awaiting a yes/no.")
     overwrite: list[Candidate] = Field(default_factory=list, description="Overwrites awaiting a yes/no.")
+    clarify: list[Candidate] = Field(default_factory=list, description=(
+        "One text that may belong to either of these fields (the asked one first), awaiting «under A eller B?»."))
+    deferred: list[str] = Field(default_factory=list, description=(
+        "Required fields the user could not answer yet («ved ikke»): asked again after the other required fields."))
     turns: list[list[Change]] = Field(default_factory=list, description="Changes per turn, for «fortryd».")
     created_at: str = Field(default_factory=now)
     updated_at: str = Field(default_factory=now)
@@ -152,6 +156,8 @@ class Draft(BaseModel):
             draft.sources = {k: v for k, v in draft.sources.items() if k in draft.values}
             draft.prefill = [c for c in draft.prefill if c.field_id in known]
             draft.overwrite = [c for c in draft.overwrite if c.field_id in known]
+            draft.clarify = [c for c in draft.clarify if c.field_id in known]
+            draft.deferred = [f for f in draft.deferred if f in known]
             if draft.current not in known:
                 draft.current = None
         return draft

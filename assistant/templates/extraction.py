@@ -21,34 +21,27 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.templates.draft import Source
+from assistant.templates.names import (
+    FILLER_RE,
+    NAME_RE,
+    UPPER,
+    negated,
+    org_name,
+    person,
+    starts_as_question,
+    trim_name,
+)
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, find_phones, split_list
 from assistant.templates.values import FieldValue, TextValue, format_value, parse_value
 
-UPPER = "A-ZÆØÅ"
-_NAME_WORD = rf"(?:[{UPPER}0-9][\wæøåÆØÅ&'’.-]*)"
-_CONNECT = r"(?:for|i|på|af|og|de|du|til|ved|&|-)"
-NAME_RE = re.compile(rf"{_NAME_WORD}(?:\s+(?:{_CONNECT}\s+)?{_NAME_WORD})*")
-_TITLE_RE = re.compile(r",\s*([a-zæøå][a-zæøå-]*(?:\s+[a-zæøå-]+){0,3})\s*(?=,|\(|\.|$|\s+og\b)")
-_TITLE_STOP = {"og", "som", "der", "men", "hun", "han", "de", "vi", "e-mail", "mail", "tlf", "telefon", "tlf.",
-               "kontaktperson", "kontaktpersonen", "mens", "hvor", "mobil"}
-_FILLER_RE = re.compile(
-    r"^(?:ja[,.]?\s+|nej[,.]?\s+|ok[,.]?\s+|okay[,.]?\s+|øh[,.]?\s+|hmm[,.]?\s+)?"
-    r"(?:det\s+(?:er|bliver|skal være|må være)|den\s+hedder|de\s+hedder|hun\s+hedder|han\s+hedder|"
-    r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
-    re.IGNORECASE,
-)
-_NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\s+fra|jeg\s+arbejder\s+(?:på|hos|i)|"
-                           r"det\s+er|det\s+bliver|det\s+hedder)\s+", re.IGNORECASE)
-_HEDGE_RE = re.compile(r"[\s,]+(?:vel|tror\s+jeg|vist\s+nok|vist|nok|måske|i\s+hvert\s+fald)\s*[.?!]*$", re.IGNORECASE)
-_CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
-                               re.IGNORECASE)
-_TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(rf"[.!?](?=\s+[{UPPER}\"«(0-9])|[.!?]\s*$|\n+")
-_CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s[–—-]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
+_TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
 LEAD_WORDS = 2  # a cue for another field may follow at most this many words at the start of its clause
 MIN_REST_WORDS = 2  # after values for other fields, a shorter remainder is not an answer ("og", "ja")
 TYPED = ("email", "phone", "date", "amount")
+FREE_TEXT = ("text", "longtext", "list")
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
 
@@ -69,6 +62,8 @@ class Routed:
     found: list[Found] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    clarify: list[Found] = field(default_factory=list, metadata={"doc": (
+        "One text that may belong to either of these fields (the asked one first): the interview asks which.")})
 
     def get(self, field_id: str) -> Found | None:
         return next((f for f in self.found if f.field_id == field_id), None)
@@ -132,20 +127,21 @@ def _words(text: str) -> int:
     return len(re.findall(r"[\wæøåÆØÅ@.-]+", text))
 
 
-def name_at(text: str, *, with_title: bool) -> tuple[str, int] | None:
+def name_at(text: str) -> tuple[str, int] | None:
     """A proper name at the start of ``text`` (after "er", "hedder", …), plus where it ends."""
     lead = re.match(r"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?[\"'«“]?", text, re.IGNORECASE)
     offset = lead.end() if lead else 0
     m = NAME_RE.match(text, offset)
     if not m or not re.match(rf"[{UPPER}]", m.group(0)):
         return None
-    name = re.sub(rf"\s+{_CONNECT}$", "", m.group(0).rstrip(".-"))
-    end = m.start() + len(name)
-    if with_title:
-        t = _TITLE_RE.match(text, end)
-        if t and t.group(1).split()[0] not in _TITLE_STOP and "@" not in t.group(1):
-            return f"{name}, {t.group(1).strip()}", t.end(1)
-    return name, end
+    name = trim_name(m.group(0))
+    return name, m.start() + len(name)
+
+
+def name_error(f: TemplateField) -> str:
+    example = f.examples[0] if f.examples else ("Anna Holm, projektleder" if f.type == "person" else "")
+    what = "navnet på personen og gerne titlen" if f.type == "person" else "kun navnet"
+    return f"Jeg kunne ikke finde et navn i svaret. Skriv {what}" + (f", fx «{example}»." if example else ".")
 
 
 def _resolve(cue: str, known: Mapping[str, FieldValue]) -> str | None:
@@ -173,6 +169,8 @@ class _Cue:
     field: TemplateField
     start: int
     end: int
+    hint: bool = False
+    proper_name: bool = False  # only a capitalised proper name may follow (a hint far into a clause, a question)
 
 
 class RuleExtractor:
@@ -202,22 +200,29 @@ class _Message:
     current: TemplateField | None
     known: dict[str, FieldValue]
     prefill: bool
+    use_hints: bool = True
     routed: Routed = field(default_factory=Routed)
     consumed: list[tuple[int, int]] = field(default_factory=list)
     typed_bounds: list[int] = field(default_factory=list)  # clause starts of typed values given to a field
     later: list[tuple[int, int, str]] = field(default_factory=list)  # e-mails/phones without a field yet
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # field id -> where its value was found
+    hinted: set[str] = field(default_factory=set)  # fields whose value came after a hint
 
     def __post_init__(self) -> None:
         keep_questions = self.current is not None and self.current.accepts_questions
         text = self.raw
+        self.questions: list[tuple[int, int]] = []
         for s, e in sentences(text):  # mask question sentences (keeps offsets)
             if not keep_questions and is_question_sentence(text[s:e]):
                 text = text[:s] + " " * (e - s) + text[e:]
+                self.questions.append((s, e))
         self.text = text
-        self.sentences = sentences(text)
-        starts = {0} | {m.end() for m in _CLAUSE_BREAK.finditer(text)} | {s for s, _ in self.sentences}
+        # in the earlier chat a question can still name the partner ("hvordan evaluerer vi samarbejdet med X?")
+        self.cue_text = self.raw if self.prefill else text
+        self.sentences = sentences(self.cue_text)
+        starts = {0} | {m.end() for m in _CLAUSE_BREAK.finditer(self.cue_text)} | {s for s, _ in self.sentences}
         self.clause_starts = sorted(starts)
+        self.initial = set(self.known)
 
     # --- driver ---------------------------------------------------------------------------------------------
     def run(self) -> Routed:
@@ -228,7 +233,25 @@ class _Message:
             self._proper_names()
         elif self.current is not None and not self.routed.get(self.current.id):
             self._answer(self.current)
-        return self.routed
+        return self._hints_never_take_the_answer()
+
+    def _hints_never_take_the_answer(self) -> Routed:
+        """A hint splits a message but never takes all of it from the question just asked: without an answer
+        left, a hint for a filled field is ignored (the words are the answer), and one for an empty field makes
+        the interview ask which of the two fields is meant (``Routed.clarify``)."""
+        cur = self.current
+        hinted = [f for f in self.routed.found if f.field_id in self.hinted]
+        if (self.prefill or cur is None or not hinted or self.routed.get(cur.id) is not None
+                or cur.type not in FREE_TEXT or cur.capture == "name"):
+            return self.routed
+        redo = _Message(self.schema, self.raw, cur, {k: v for k, v in self.known.items() if k in self.initial},
+                        prefill=False, use_hints=False).run()
+        answer = redo.get(cur.id)
+        open_fields = [f for f in hinted if f.field_id not in self.initial]
+        if answer is not None and open_fields:
+            redo.found.remove(answer)
+            redo.clarify = [answer, *open_fields]
+        return redo
 
     def _add(self, f: TemplateField, value: FieldValue, span: tuple[int, int], source: Source) -> None:
         self.routed.found.append(Found(f.id, value, source, self.raw[span[0]:span[1]].strip()))
@@ -237,12 +260,14 @@ class _Message:
         self.known.setdefault(f.id, value)
 
     def _sentence_end(self, pos: int) -> int:
-        return next((e for s, e in self.sentences if s <= pos < e), len(self.text))
+        return next((e for s, e in self.sentences if s <= pos < e), len(self.cue_text))
+
+    def _clause_start(self, pos: int, since: int = 0) -> int:
+        return max([s for s in self.clause_starts if s <= pos] + [since])
 
     def _leading(self, pos: int, since: int = 0) -> bool:
         """True when ``pos`` is at most LEAD_WORDS words after the start of its clause (or ``since``)."""
-        start = max([s for s in self.clause_starts if s <= pos] + [since])
-        return _words(self.text[start:pos]) <= LEAD_WORDS
+        return _words(self.cue_text[self._clause_start(pos, since):pos]) <= LEAD_WORDS
 
     def _allowed(self, f: TemplateField, pos: int, since: int = 0) -> bool:
         if self.prefill or (self.current is not None and f.id == self.current.id):
@@ -250,16 +275,40 @@ class _Message:
         return self._leading(pos, since)
 
     # --- "formålet er …": the phrase after a cue ------------------------------------------------------------
+    def _cue_kind(self, f: TemplateField, start: int, hint: bool) -> _Cue | None:
+        """Whether a cue at ``start`` counts, and how: the asked field's own cue only at the very start of the
+        message (elsewhere it does not cut the answer), another field's at the start of a clause, a hint for an
+        empty name field anywhere when a proper name follows; in the earlier chat anywhere."""
+        in_question = _overlaps(start, start + 1, self.questions)
+        if self.prefill:
+            return _Cue(f, start, 0, hint, proper_name=in_question) if not in_question or f.capture == "name" \
+                else None
+        if self.current is not None and f.id == self.current.id:
+            return _Cue(f, start, 0, hint) if _words(self.cue_text[:start]) <= LEAD_WORDS else None
+        if self._leading(start):
+            return _Cue(f, start, 0, hint)
+        if hint and f.capture == "name" and f.id not in self.known:
+            return _Cue(f, start, 0, hint, proper_name=True)
+        return None
+
     def _cue_matches(self) -> list[_Cue]:
         raw: list[_Cue] = []
         for f in self.schema.fields:
             if f.type in TYPED:
                 continue  # their cues are context words before a typed value
-            for cue in f.cues:
-                resolved = _resolve(cue, self.known)
-                if resolved:
-                    raw += [_Cue(f, m.start(), m.end()) for m in cue_regex(resolved).finditer(self.text)
-                            if self._allowed(f, m.start())]
+            for phrases, hint in ((f.cues, False), (f.hints if self.use_hints else [], True)):
+                for cue in phrases:
+                    resolved = _resolve(cue, self.known)
+                    if not resolved:
+                        continue
+                    for m in cue_regex(resolved).finditer(self.cue_text):
+                        before = self.cue_text[self._clause_start(m.start()):m.start()]
+                        if negated(before, self.cue_text[m.end():]):
+                            continue  # "vi har tidligere prøvet at samarbejde med …", "partneren er ikke …"
+                        kind = self._cue_kind(f, m.start(), hint)
+                        if kind is not None:
+                            kind.end = m.end()
+                            raw.append(kind)
         raw.sort(key=lambda m: (-(m.end - m.start), m.start))  # overlapping cues: the longest wins
         kept: list[_Cue] = []
         for m in raw:
@@ -275,27 +324,40 @@ class _Message:
                     continue
                 stop = min([self._sentence_end(m.start)] + [n.start for n in matches[i + 1:] if n.start >= m.end]
                            + [b for b in self.typed_bounds if b > m.end])
-                value, used = self._capture(m.field, self.text[m.end:stop])
+                value, used = self._capture(m.field, self.cue_text[m.end:stop], proper_name=m.proper_name)
                 if value is not None:
                     source: Source = "svar" if self.current is not None and m.field.id == self.current.id else "udsagn"
                     self._add(m.field, value, (m.start, m.end + used), source)
+                    if m.hint:
+                        self.hinted.add(m.field.id)
 
-    def _capture(self, f: TemplateField, region: str) -> tuple[FieldValue | None, int]:
+    def _capture(self, f: TemplateField, region: str, *, proper_name: bool = False) -> tuple[FieldValue | None, int]:
         """The value after a cue (cut at the field's ``until`` words), and how much of ``region`` it used."""
         for word in f.until:
             m = cue_regex(word).search(region)
             if m and region[:m.start()].strip():
                 region = region[:m.start()]
-        if f.capture == "name" or f.type == "person":
-            hit = name_at(region, with_title=f.type == "person")
+        if f.type == "person":
+            hit = person(region)
+            if hit is None:
+                return None, 0
+            value, _ = parse_value(f, hit[0])
+            return value, hit[1]
+        if f.capture == "name":
+            hit = name_at(region)
             if hit:
                 value, _ = parse_value(f, hit[0])
                 return value, hit[1]
-            if f.type == "person":
+            if proper_name:
                 return None, 0
-            region = re.split(r"[,(]", region, maxsplit=1)[0]
+            first = re.split(r"[,(]", region, maxsplit=1)[0]
+            name = org_name(clean(first))
+            if name is None:
+                return None, 0
+            value, _ = parse_value(f, name)
+            return value, len(first)
         text = clean(region)
-        if len(text) < 2 or (_words(text) > 12 and f.capture == "name"):
+        if len(text) < 2:
             return None, 0
         if f.type == "list":
             items = [capitalise(clean(i)) for i in split_list(region.lstrip().removeprefix(":")) if clean(i)]
@@ -404,7 +466,7 @@ class _Message:
             for m in NAME_RE.finditer(self.text):
                 if _overlaps(m.start(), m.end(), self.consumed):
                     continue
-                name = re.sub(rf"\s+{_CONNECT}$", "", m.group(0))
+                name = trim_name(m.group(0))
                 words = name.split()
                 hit = any(w.lower().startswith(tuple(f.name_contains)) for w in words)
                 generic = len(words) == 1 and words[0].lower().rstrip("s") in {c.lower() for c in f.name_contains}
@@ -425,9 +487,12 @@ class _Message:
             return
         if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS:
             return
+        if f.type == "person" or f.capture == "name":
+            self._name_answer(f, rest)
+            return
         prev = None
-        while prev != rest:  # "det er mig, Lise Berg" -> "Lise Berg"
-            prev, rest = rest, _FILLER_RE.sub("", rest).strip()
+        while prev != rest:  # "det er …" before an answer
+            prev, rest = rest, FILLER_RE.sub("", rest).strip()
         if clean(rest).casefold() in _NOT_ANSWERS:
             return
         if f.type in TYPED:
@@ -435,19 +500,34 @@ class _Message:
                 _, errors = parse_value(f, rest)
                 self.routed.errors[f.id] = errors[0] if errors else "Jeg kunne ikke bruge svaret til feltet."
             return
-        if f.type == "person" or f.capture == "name":
-            rest = _HEDGE_RE.sub("", _NAME_LEAD_RE.sub("", rest))
-            rest = _CONTACT_LABEL_RE.sub(" ", rest).strip(" ,")
-            hit = name_at(rest, with_title=f.type == "person")
-            raw = hit[0] if hit and not rest[hit[1]:].strip(" .,?") else clean(rest).rstrip("?")
-        elif f.type == "list":
-            value, _ = parse_value(f, [capitalise(i) for i in split_list(rest)])
+        if f.type == "list":
+            items = [capitalise(i) for i in split_list(rest)]
+            if f.accepts_questions:  # "Hvad skal vi ændre" is a question in a list of questions
+                items = [i if i.endswith("?") or not starts_as_question(i) else i + "?" for i in items]
+            value, _ = parse_value(f, items)
             if value is not None:
                 self._add_answer(f, value, rest)
             return
-        else:
-            raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
+        raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
         value, errors = parse_value(f, raw)
+        if value is not None:
+            self._add_answer(f, value, rest)
+        elif errors:
+            self.routed.errors[f.id] = errors[0]
+
+    def _name_answer(self, f: TemplateField, rest: str) -> None:
+        """A name question is answered by a name (typed extractor) or not at all: the question is asked again."""
+        if clean(rest).casefold().rstrip("!.") in _NOT_ANSWERS:
+            return
+        if f.type == "person":
+            hit = person(rest)
+            name = hit[0] if hit else None
+        else:
+            name = org_name(rest)
+        if name is None:
+            self.routed.errors[f.id] = name_error(f)
+            return
+        value, errors = parse_value(f, name)
         if value is not None:
             self._add_answer(f, value, rest)
         elif errors:

@@ -19,19 +19,25 @@ from pydantic import BaseModel, Field
 from assistant.models import Citation, Turn
 from assistant.templates import messages as msg
 from assistant.templates.advice import Advice, AdviceSource, advice_source, safe_advice
-from assistant.templates.commands import Command, Decision, parse_command, parse_decision
+from assistant.templates.commands import (
+    Command,
+    Decision,
+    match_field,
+    parse_amend,
+    parse_command,
+    parse_decision,
+)
 from assistant.templates.draft import Candidate, Change, Draft, Source
 from assistant.templates.export import draft_markdown
-from assistant.templates.extraction import Extractor, Routed, is_question_sentence, sentences
+from assistant.templates.extraction import FREE_TEXT, Extractor, Routed, is_question_sentence, sentences
 from assistant.templates.llm_extraction import default_extractor
+from assistant.templates.names import starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
-from assistant.templates.values import FieldValue, ListValue, TextValue, order_problem, parse_value
+from assistant.templates.validation import find_day_months
+from assistant.templates.values import DateValue, FieldValue, ListValue, TextValue, order_problem, parse_value
 
 log = logging.getLogger(__name__)
 
-_QUESTION_START = re.compile(r"^(?:hvad|hvordan|hvorfor|hvem|hvornår|hvilke[nt]?|hvor(?:mange|meget|når)?|"
-                             r"kan\s+(?:man|vi|i|jeg|du)|skal\s+(?:man|vi|i|jeg)|bør\s+(?:man|vi|i))\b",
-                             re.IGNORECASE)
 _ABOUT_GUIDE = re.compile(r"\b(?:hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden|ifølge\s+guiden|"
                           r"står\s+der\s+i\s+guiden|spørg\s+guiden)\b", re.IGNORECASE)
 _GENERIC_GUIDE = re.compile(r"^(?:og\s+)?hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden(?:\s+om\s+det)?\s*\??$",
@@ -69,21 +75,27 @@ class Reply(BaseModel):
     stored: list[Change] = Field(default_factory=list, description="Exactly what this turn changed.")
     errors: dict[str, str] = Field(default_factory=dict)
     prompt: FieldPrompt | None = None
-    awaiting: Literal["prefill", "overwrite"] | None = None
+    awaiting: Literal["prefill", "overwrite", "clarify"] | None = None
     side_question: str | None = None
     done: bool = False
 
 
 def question_in(text: str, field: TemplateField | None) -> str | None:
-    """The side question in ``text`` (its question sentences), or None when the message is not a question."""
+    """The side question in ``text`` (its question sentences), or None when the message is not a question.
+
+    A message whose sentences all end in «?» is one question when one of them reads as a question ("Hvem kom?
+    Kom de igen?"), so no part of it becomes a value."""
     stripped = text.strip()
     about_guide = bool(_ABOUT_GUIDE.search(stripped))
     if field is not None and field.accepts_questions and not about_guide:
         return None
-    asked = [stripped[s:e].strip() for s, e in sentences(stripped) if is_question_sentence(stripped[s:e])]
+    spans = [stripped[s:e].strip() for s, e in sentences(stripped)]
+    asked = [p for p in spans if is_question_sentence(p)]
+    if asked and len(spans) > 1 and all(p.endswith("?") for p in spans):
+        return stripped
     if asked:
         return " ".join(asked)
-    if about_guide or (_QUESTION_START.match(stripped) and len(stripped.split()) >= 3):
+    if about_guide or (starts_as_question(stripped) and len(stripped.split()) >= 3):
         return stripped
     return None
 
@@ -118,10 +130,11 @@ class Interview:
         """The field to ask about: the one being edited or still open, else required fields first."""
         d = self.draft
         missing = d.missing(self.schema)
-        if d.current and (d.editing or d.current in missing):
+        if d.current and (d.editing or (d.current in missing and d.current not in d.deferred)):
             return self.schema.field(d.current)
         fields = [self.schema.field(fid) for fid in missing]
-        field = next((f for f in fields if f.required), None) or next(iter(fields), None)
+        field = (next((f for f in fields if f.required and f.id not in d.deferred), None)  # «ved ikke»: later
+                 or next((f for f in fields if f.required), None) or next(iter(fields), None))
         d.current = field.id if field else None
         d.editing = False
         return field
@@ -184,6 +197,15 @@ class Interview:
             if decision is not None:
                 return self._decide(pending, decision, kind="overwrite")
             notes.append(msg.overwrite_kept(self.schema, pending))
+        if self.draft.clarify:
+            options, self.draft.clarify = self.draft.clarify, []
+            chosen = _clarified(text, options, self.schema)
+            if chosen is not None:
+                return self._decide(options, Decision(accept=tuple(chosen)), kind="clarify")
+            notes.append(msg.clarify_dropped(options))
+        amended = self._amend(text, notes)
+        if amended is not None:
+            return amended
         command = parse_command(text, self.schema)
         if command is not None:
             return self._command(command, field, notes)
@@ -192,8 +214,9 @@ class Interview:
         if question is not None and (question == text or not routed.found):
             return self._side(question, field, notes)  # a whole-message question is never a value
         parts, changes, errors = self._route(routed, field, notes)
-        if self.draft.overwrite:
-            return Reply(message="\n\n".join(parts), stored=changes, errors=errors, awaiting="overwrite")
+        if self.draft.overwrite or self.draft.clarify:
+            return Reply(message="\n\n".join(parts), stored=changes, errors=errors,
+                         awaiting="overwrite" if self.draft.overwrite else "clarify")
         if question is not None:
             return self._side(question, self.next_field(), parts, stored=changes)
         return self._reply(parts, stored=changes, errors=errors)
@@ -229,7 +252,11 @@ class Interview:
             parts.append(f"⚠ {msg.label(self.schema, fid)}: {problem}")
         if routed.unplaced:
             parts.append(msg.unplaced(routed.unplaced))
-        if not changes and not errors and not overwrites and field is not None:
+        if routed.clarify:
+            self.draft.clarify = [Candidate(field_id=f.field_id, value=f.value, evidence=f.evidence, source=f.source)
+                                  for f in routed.clarify]
+            parts.append(msg.clarify_question(self.schema, self.draft.clarify))
+        elif not changes and not errors and not overwrites and field is not None:
             parts.append(f"⚠ {field.label}: {msg.NOT_USED}")
             errors[field.id] = msg.NOT_USED
         if overwrites:
@@ -253,7 +280,7 @@ class Interview:
         source: Source = "samtale" if kind == "prefill" else "rettelse"
         updates = []
         for c in chosen:
-            if kind == "prefill" and c.field_id in self.draft.values:
+            if kind != "overwrite" and c.field_id in self.draft.values:
                 continue
             updates.append((c.field_id, c.value, False, source if kind == "prefill" else c.source))
         changes = self.draft.apply(updates)
@@ -299,6 +326,43 @@ class Interview:
         return Reply(message="\n\n".join(parts), citations=citations, prompt=prompt, side_question=question,
                      stored=list(stored), done=prompt is None)
 
+    # --- «nej vent, det er 15. marts»: a correction of the previous answer -----------------------------------
+    def _amend(self, text: str, notes: list[str]) -> Reply | None:
+        """Correct the field the previous turn filled, when the new value fits it; None when ``text`` is no
+        correction (or fits no field of that turn: then it is handled as an ordinary message)."""
+        amend = parse_amend(text)
+        d = self.draft
+        if amend is None or not d.turns:
+            return None
+        for change in d.turns[-1]:
+            if change.after is None:
+                continue
+            field = self.schema.field(change.field_id)
+            if amend.weak and field.type in FREE_TEXT and field.capture != "name":
+                continue
+            new = self._amended_value(field, change.after, amend.value)
+            if new is None or self._order_problem(field.id, new):
+                continue
+            changes = d.apply([(field.id, new, False, "rettelse")])
+            if d.current == field.id:
+                d.editing = False
+            return self._reply([*notes, msg.stored(self.schema, changes, verb="Rettet")], stored=changes)
+        return None
+
+    def _amended_value(self, field: TemplateField, before: FieldValue, text: str) -> FieldValue | None:
+        """``text`` as a new value of ``field``; a date without a year takes the year of the value it corrects."""
+        if field.type == "date":
+            parsed, _ = parse_value(field, text)
+            if parsed is None and isinstance(before, DateValue) and len(found := find_day_months(text)) == 1:
+                try:
+                    return DateValue(value=before.value.replace(month=found[0][1], day=found[0][0]))
+                except ValueError:
+                    return None
+            return parsed
+        routed = self.extractor.extract(self.schema, text, current=field, known=self.draft.values)
+        found = routed.get(field.id)
+        return found.value if found is not None else None
+
     # --- commands -----------------------------------------------------------------------------------------
     def _command(self, command: Command, field: TemplateField | None, notes: list[str]) -> Reply:
         d, schema = self.draft, self.schema
@@ -318,6 +382,11 @@ class Interview:
             if first not in d.values:
                 d.current, d.editing = first, False
             return self._reply([*parts, msg.undone(schema, changes)], stored=changes)
+        if command.kind == "wrong":
+            last = next((c.field_id for c in reversed(d.turns[-1]) if c.after is not None), None) if d.turns else None
+            if last is None:
+                return self._reply([*parts, msg.NOTHING_TO_UNDO])
+            command = Command("edit", last)
         if command.kind == "edit" and command.field_id:
             d.current, d.editing = command.field_id, True
             now = d.values.get(command.field_id)
@@ -330,6 +399,11 @@ class Interview:
                 return self._reply([*parts, "Der er ikke noget spørgsmål at springe over."])
             if field.required:
                 problem = f"«{field.label}» skal udfyldes og kan ikke springes over. Et kort svar er nok."
+                if field.id not in d.deferred:  # «ved ikke» the first time: ask the other fields first
+                    d.deferred.append(field.id)
+                    problem = (f"«{field.label}» skal udfyldes og kan ikke springes over, men vi kan vente med "
+                               "det: jeg spørger igen, når de andre felter er besvaret.")
+                d.editing = False
                 return self._reply([*parts, problem], errors={field.id: problem})
             if command.kind == "none" and field.type in {"text", "longtext", "list"}:
                 value: FieldValue = (ListValue(items=[field.none_text]) if field.type == "list"
@@ -384,6 +458,23 @@ class Interview:
                 f"{msg.label(self.schema, k)}: {v}" for k, v in problems.items()) if problems else msg.DONE)
         return Reply(message="\n\n".join(texts), citations=citations, stored=list(stored), errors=dict(errors or {}),
                      prompt=prompt, done=prompt is None)
+
+
+_ORDINALS = {"1": 1, "første": 1, "den første": 1, "det første": 1, "2": 2, "anden": 2, "andet": 2, "den anden": 2,
+             "det andet": 2, "sidste": 2, "den sidste": 2, "det sidste": 2}
+
+
+def _clarified(text: str, options: Sequence[Candidate], schema: TemplateSchema) -> list[int] | None:
+    """The options (1-based) chosen in reply to «under A eller B?»: a field name, «1», «den første», «begge»."""
+    said = re.sub(r"^(?:skriv\s+det\s+|det\s+skal\s+stå\s+|det\s+hører\s+til\s+|gem\s+det\s+)?(?:under|i|som)\s+",
+                  "", text.strip().casefold().rstrip(".!"))
+    if said in {"begge", "begge dele", "begge steder"}:
+        return list(range(1, len(options) + 1))
+    if said in _ORDINALS and _ORDINALS[said] <= len(options):
+        return [_ORDINALS[said]]
+    field = match_field(said, schema) if len(said.split()) <= 5 else None
+    ids = [c.field_id for c in options]
+    return [ids.index(field.id) + 1] if field is not None and field.id in ids else None
 
 
 def _chosen(pending: list[Candidate], decision: Decision) -> list[Candidate]:

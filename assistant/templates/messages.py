@@ -89,6 +89,19 @@ def overwrite_kept(schema: TemplateSchema, candidates: Sequence[Candidate]) -> s
     return f"Jeg har beholdt det, der stod i forvejen: {names}."
 
 
+def clarify_question(schema: TemplateSchema, options: Sequence[Candidate]) -> str:
+    """«Skal jeg skrive det under … eller …?» for one text that may belong to two fields."""
+    names = [f"«{label(schema, c.field_id)}»" for c in options]
+    shown_text = options[0].evidence or shown(schema, options[0].field_id, options[0].value)
+    return (f"Jeg er ikke sikker på, hvor «{shown_text}» hører til, så jeg har ikke gemt det endnu. "
+            f"Skal jeg skrive det under {' eller '.join(names)}? Skriv feltets navn, fx «{names[0].strip('«»')}».")
+
+
+def clarify_dropped(options: Sequence[Candidate]) -> str:
+    text = options[0].evidence if options else ""
+    return f"Jeg har ikke gemt «{text}»." if text else ""
+
+
 def unplaced(values: Sequence[str]) -> str:
     joined = ", ".join(f"«{v}»" for v in values)
     return (f"Jeg fandt {joined}, men ved ikke, hvilket felt det hører til, så jeg har ikke gemt det. "

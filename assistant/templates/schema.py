@@ -39,6 +39,10 @@ class TemplateField(BaseModel):
     cues: list[str] = Field(default_factory=list, description=(
         "Explicit phrases after which this field's value follows ('formålet er'); for dates, amounts, e-mails "
         "and phone numbers: the words just before the value ('starter', 'budgettet er')."))
+    hints: list[str] = Field(default_factory=list, description=(
+        "Weaker phrases that usually introduce this field's value ('vi står for', 'samarbejde med'). A hint only "
+        "splits a message: it never takes the whole answer away from the question just asked, reaches a filled "
+        "field only as a question, and is ignored while the field is filled and nothing else answers the question."))
     until: list[str] = Field(default_factory=list, description="Words that end a value captured after a cue.")
     aliases: list[str] = Field(default_factory=list, description="Other names used in «ret <felt>».")
     capture: Literal["auto", "name", "clause"] = "auto"

@@ -28,8 +28,8 @@ PHONE_RE = re.compile(r"(?<![\d.,])(?:\+45[\s-]?|0045[\s-]?)?(?:\d{2}[\s-]?){3}\
 _NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+(?:,\d{1,2})?"
 AMOUNT_RES = [
     re.compile(rf"(?P<neg>-\s*)?\b(?:kr\.?|dkk)\s*(?P<num>-?\s*(?:{_NUM}))(?![\d.])", re.IGNORECASE),
-    re.compile(rf"(?P<neg>-\s*)?(?<![\d.,])(?P<num>{_NUM})\s*(?P<mult>mio\.?|millioner|tusind)?\s*(?:kr\.?|kroner|dkk)(?![a-zæøå])",
-               re.IGNORECASE),
+    re.compile(rf"(?P<neg>-\s*)?(?<![\d.,])(?P<num>{_NUM})(?:,-)?\s*(?P<mult>mio\.?|millioner|tusind|t\.?(?=\s?kr))?\s*"
+               r"(?:kr\.?|kroner|dkk)(?![a-zæøå])", re.IGNORECASE),
 ]
 
 
@@ -58,6 +58,23 @@ def find_dates(text: str) -> list[tuple[int, int, date | None]]:
             taken.append((m.start(), m.end()))
             found.append((m.start(), m.end(), value))
     return sorted(found, key=lambda t: t[0])
+
+
+_DAY_MONTH_RES = [
+    (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MONTH_RE})\b\.?(?!\s*\d{{4}})", re.IGNORECASE), True),
+    (re.compile(r"(?<![\d./-])(\d{1,2})[./](\d{1,2})\.?(?![\d./-])"), False),
+]
+
+
+def find_day_months(text: str) -> list[tuple[int, int]]:
+    """(day, month) of dates written without a year ("15. marts", "d. 15/9"), for a correction of a date."""
+    found = []
+    for pattern, named in _DAY_MONTH_RES:
+        for m in pattern.finditer(text):
+            day, month = int(m.group(1)), (MONTHS[m.group(2).lower()] if named else int(m.group(2)))
+            if 1 <= day <= 31 and 1 <= month <= 12:
+                found.append((day, month))
+    return found
 
 
 def parse_date(text: str) -> date | None:
@@ -94,7 +111,7 @@ def find_amounts(text: str) -> list[tuple[int, int, Decimal]]:
             mult = (m.groupdict().get("mult") or "").lower()
             if mult.startswith("mio") or mult.startswith("million"):
                 value *= 1_000_000
-            elif mult == "tusind":
+            elif mult.startswith("t"):  # "tusind", "50 t.kr."
                 value *= 1000
             found.append((m.start(), m.end(), -value if negative else value))
     return sorted(found, key=lambda t: t[0])
@@ -111,7 +128,7 @@ def format_amount(value: Decimal) -> str:
 
 
 def bare_number(text: str) -> Decimal | None:
-    m = re.fullmatch(rf"\s*(-)?\s*({_NUM})\s*", text)
+    m = re.fullmatch(rf"\s*(-)?\s*({_NUM})(?:,-)?\s*", text)
     if not m:
         return None
     value = _to_decimal(m.group(2))
@@ -137,7 +154,7 @@ def find_phones(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-_STRONG_SEP_RE = re.compile(r"\s*(?:\n|;|•)\s*")
+_STRONG_SEP_RE = re.compile(r"\s*(?:\n|;|•)\s*|(?<=[a-zæøå]{3}[.!])\s+(?=[A-ZÆØÅ])")  # also between sentences
 _INLINE_NUMBER_RE = re.compile(r"(?:^|\s)\d{1,2}\)\s+")
 _COMMA_RE = re.compile(r"\s*(?:(?<!\d),|,(?!\d))\s*")  # not a decimal comma (1.250,50)
 _SAMT_RE = re.compile(r"\s+samt\s+", re.IGNORECASE)

@@ -1,0 +1,223 @@
+"""Typed extractors for names in Danish answers: the name of an organisation, and a person with a job title.
+
+An answer to a name question is a name or it is nothing: «Det er Hjørring Bibliotekerne – vi er i gang med …»
+gives «Hjørring Bibliotekerne», «vi skal arbejde sammen med Københavns Universitet» gives «Københavns
+Universitet», and «at få flere familier til at bruge havnen» gives None (the question is asked again). A person
+is «name, title» wherever the title is written: «formand Erik Sønderby» and «Erik Sønderby, formand» are the same
+person; a date, an e-mail or a sentence is never a person. The Danish word lists are in ``danish.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+UPPER = "A-ZÆØÅ"
+_NAME_WORD = rf"(?:[{UPPER}0-9][\wæøåÆØÅ&'’.-]*)"
+_CONNECT = r"(?:for|i|på|af|og|de|du|til|ved|&|-)"
+NAME_RE = re.compile(rf"{_NAME_WORD}(?:\s+(?:{_CONNECT}\s+)?{_NAME_WORD})*")
+_CONNECT_END = re.compile(rf"\s+{_CONNECT}$")
+MAX_NAME_WORDS = 8  # an organisation's name; a longer answer is a sentence
+SHORT_NAME_WORDS = 4  # a name in lower case ("silkeborg bibliotekerne") is at most this long
+MAX_TITLE_WORDS = 6
+
+FILLER_RE = re.compile(
+    r"^(?:ja[,.]?\s+|nej[,.]?\s+|ok[,.]?\s+|okay[,.]?\s+|øh[,.]?\s+|hmm[,.]?\s+)?"
+    r"(?:det\s+(?:er|bliver|skal være|må være)|den\s+hedder|de\s+hedder|hun\s+hedder|han\s+hedder|"
+    r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
+    re.IGNORECASE,
+)
+_INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|ja|jo|ok|okay|altså|nå)\b[,.]?\s*", re.IGNORECASE)
+_NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\s+fra|jeg\s+arbejder\s+(?:på|hos|i)|"
+                           r"det\s+er|det\s+bliver|det\s+hedder|mig\s+selv|mig)\s*[,:–-]?\s+", re.IGNORECASE)
+_CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
+                               re.IGNORECASE)
+# where a name ends and a new clause begins: a dash, a full stop, a semicolon, or a comma/«og» before a subject
+_CLAUSE_RE = re.compile(r"\s+[–—-]\s+|[.;:!?](?:\s+|$)|\n|,\s*(?=(?:og|men|så|som|der|hvor|mens|vi|jeg|de|det|"
+                        r"den|hun|han|man)\s)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The word lists of ``danish.yaml``."""
+
+    sentence_words: frozenset[str]
+    not_title: frozenset[str]
+    not_title_start: frozenset[str]
+    hedges: tuple[str, ...]
+    negations: tuple[str, ...]
+    correction_markers: tuple[str, ...]
+    correction_leads: tuple[str, ...]
+    question_verbs: frozenset[str]
+    question_subjects: frozenset[str]
+    wrong_answer: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    raw = yaml.safe_load(Path(__file__).with_name("danish.yaml").read_text(encoding="utf-8"))
+    longest = lambda key: tuple(sorted(raw[key], key=len, reverse=True))  # noqa: E731
+    return Lexicon(frozenset(raw["sentence_words"]), frozenset(raw["not_title"]), frozenset(raw["not_title_start"]),
+                   longest("hedges"), longest("negations"), longest("correction_markers"),
+                   longest("correction_leads"), frozenset(raw["question_verbs"]),
+                   frozenset(raw["question_subjects"]), longest("wrong_answer"))
+
+
+def phrase_re(phrases: tuple[str, ...]) -> str:
+    """An alternation of word phrases (longest first), matching whole words only."""
+    return "(?:" + "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases) + r")(?![\wæøå])"
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[\wæøåÆØÅ@.'’&-]+", text)
+
+
+def _bare(word: str) -> str:
+    return word.casefold().strip(".,:;!?()«»\"'")
+
+
+def strip_fillers(text: str) -> str:
+    """Without lead-ins ("det er", "vi er", "mig selv –"), interjections ("øh") and hedges ("vist", "vel")."""
+    hedges = phrase_re(lexicon().hedges)
+    lead_hedge = re.compile(rf"^{hedges}[,]?\s*", re.IGNORECASE)
+    tail_hedge = re.compile(rf"[\s,]+{hedges}\s*[.?!]*$", re.IGNORECASE)
+    prev = None
+    value = text.strip()
+    while prev != value:
+        prev = value
+        for pattern in (_INTERJECTION_RE, FILLER_RE, _NAME_LEAD_RE, lead_hedge):
+            value = pattern.sub("", value).strip()
+        value = tail_hedge.sub("", value).strip()
+    return value
+
+
+def _is_function_word(word: str) -> bool:
+    return _bare(word) in lexicon().sentence_words | lexicon().not_title
+
+
+def name_runs(text: str) -> list[re.Match[str]]:
+    """Proper names in ``text`` (capitalised words), without a sentence-initial «Vi», «Det», «Hos» …."""
+    runs = []
+    for m in NAME_RE.finditer(text):
+        if (_is_function_word(m.group(0).split()[0]) and len(m.group(0).split()) == 1) or \
+                not re.search(r"[^\W\d]", m.group(0)):
+            continue
+        runs.append(m)
+    return runs
+
+
+def trim_name(name: str) -> str:
+    return _CONNECT_END.sub("", name.rstrip(".-")).strip()
+
+
+def name_like(text: str) -> bool:
+    """True for a plausible organisation name: short, no sentence words, capitalised unless very short."""
+    ws = words(text)
+    if not ws or len(ws) > MAX_NAME_WORDS or "@" in text or not re.search(r"[a-zæøå]", text, re.IGNORECASE):
+        return False
+    if any(w[:1].islower() and _bare(w) in lexicon().sentence_words for w in ws[1:]) or \
+            _bare(ws[0]) in lexicon().sentence_words:  # a capitalised «Vi» inside a name is part of it
+        return False
+    return len(ws) <= SHORT_NAME_WORDS or any(re.match(rf"[{UPPER}]", w) for w in ws)
+
+
+def org_name(text: str) -> str | None:
+    """The organisation named in an answer to a name question, or None when the answer names none."""
+    value = strip_fillers(text).strip(" ,?.!\"'«»")
+    first = _CLAUSE_RE.split(value, maxsplit=1)[0]
+    first = strip_fillers(first).strip(" ,?.!\"'«»")
+    if name_like(first):
+        return first
+    runs = name_runs(first)
+    if len(runs) == 1 and name_like(runs[0].group(0)):
+        return trim_name(runs[0].group(0))
+    return None
+
+
+def _title_before(before: str) -> str:
+    """Job-title words written just before a name ("Musikskolens leder Torben Ravn", "kultur- og fritidschef")."""
+    ws = before.split()
+    kept: list[str] = []
+    for i in range(len(ws) - 1, -1, -1):
+        w = ws[i]
+        joins = _bare(w) == "og" and kept and i > 0 and ws[i - 1].endswith("-")
+        if not joins and (_is_function_word(w) or re.search(r"[\d@]", w) or not re.search(r"\w", w)
+                          or (w[-1] in ",:;" and i < len(ws) - 1)):  # "formidlingschef, Lars Kure" is fine
+            break
+        kept.insert(0, w)
+    title = " ".join(kept).strip(" ,:–-")
+    return title if 0 < len(title.split()) <= SHORT_NAME_WORDS else ""
+
+
+def _title_after(after: str) -> tuple[str, int]:
+    """A title after a comma ("Erik Sønderby, formand", ", jeg er skolebibliotekar her") and where it ends."""
+    m = re.match(r"\s*,\s*([^,()–—;]+)", after) or re.match(r"\s*\(\s*([^()@\d]+?)\s*\)", after)
+    if not m:
+        return "", 0
+    cand = m.group(1).strip()
+    said = re.match(r"^(?:jeg|hun|han)\s+er\s+(.+?)(?:\s+(?:her|hos\s+os|på\s+biblioteket))?[.!]?$", cand,
+                    re.IGNORECASE)
+    if said:
+        cand = said.group(1)
+    elif cand.split() and _bare(cand.split()[0]) in lexicon().not_title_start:
+        return "", 0
+    cand = cand.strip(" .")
+    if not cand or len(cand.split()) > MAX_TITLE_WORDS or re.search(r"[\d@]", cand):
+        return "", 0
+    if any(_bare(w) in lexicon().sentence_words for w in cand.split()):
+        return "", 0
+    return cand, m.end(1)
+
+
+def person(text: str) -> tuple[str, int] | None:
+    """«name, title» of the person in an answer (title from before or after the name), and where it ends."""
+    blank = lambda m: " " * len(m.group(0))  # noqa: E731 - offsets stay those of ``text``
+    value = re.sub(r"\(\s*[,;]?\s*\)", blank, _CONTACT_LABEL_RE.sub(blank, text))
+    offset = len(value) - len(value.lstrip())
+    stripped = strip_fillers(value)
+    offset = value.find(stripped) if stripped else offset
+    runs = [r for r in name_runs(stripped) if len(r.group(0).split()) >= 2 and not r.group(0)[0].isdigit()]
+    if runs:
+        run = runs[0]
+        name = trim_name(run.group(0))
+        end = run.start() + len(name)
+        title, title_end = _title_after(stripped[end:])
+        if title:
+            return f"{name}, {title}", offset + end + title_end
+        title = _title_before(stripped[:run.start()])
+        return (f"{name}, {title}" if title else name), offset + end
+    bare = stripped.strip(" ,.!\"'«»")
+    first = _CLAUSE_RE.split(bare, maxsplit=1)[0].split(",")[0].strip()
+    ws = first.split()
+    if 1 <= len(ws) <= SHORT_NAME_WORDS and all(re.fullmatch(r"[\wæøåÆØÅ'’.-]+", w) and not re.search(r"\d", w)
+                                                  for w in ws) and not any(_is_function_word(w) for w in ws):
+        start = stripped.find(first)
+        title, title_end = _title_after(stripped[start + len(first):])
+        end = start + len(first) + (title_end if title else 0)
+        return (f"{first}, {title}" if title else first), offset + end
+    return None
+
+
+def negated(before: str, after: str) -> bool:
+    """True when a cue is negated: a negation in its clause before it, or right after it ("er ikke …")."""
+    negs = phrase_re(lexicon().negations)
+    return bool(re.search(rf"(?<![\wæøå]){negs}", before, re.IGNORECASE)
+                or re.match(rf"\s*{negs}", after, re.IGNORECASE))
+
+
+_QUESTION_WORD = re.compile(r"^(?:hvad|hvordan|hvorfor|hvem|hvornår|hvilke[nt]?|hvor(?:mange|meget|når)?)\b",
+                            re.IGNORECASE)
+
+
+def starts_as_question(text: str) -> bool:
+    """A question without a question mark: a question word first, or a verb and then its subject
+    ("skal det være kommunen …", "må vi bruge deres logo")."""
+    if _QUESTION_WORD.match(text.strip()):
+        return True
+    first = re.findall(r"[\wæøå]+", text.casefold())[:2]
+    lex = lexicon()
+    return len(first) == 2 and first[0] in lex.question_verbs and first[1] in lex.question_subjects

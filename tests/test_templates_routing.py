@@ -1,0 +1,262 @@
+"""The routing mechanisms that keep a wrong value out of a draft (issue 10, held-out dialogues): typed name and
+person extractors, schema hints, negated cues, corrections of the previous answer, postponed required fields,
+«under A eller B?», questions without a question mark, Danish amounts and list sentences."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from conftest import make_settings
+
+from assistant.settings import Settings
+from assistant.templates import Interview, RuleExtractor, load_template
+from assistant.templates.commands import parse_amend, parse_command
+from assistant.templates.interview import question_in
+from assistant.templates.names import org_name, person
+from assistant.templates.validation import find_amounts, find_day_months, split_list
+from assistant.templates.values import plain
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("routing"))
+
+
+@pytest.fixture(scope="module")
+def schema(settings: Settings):
+    return load_template("samarbejdsaftale", settings)
+
+
+def interview(schema, history=()) -> Interview:
+    return Interview.start(schema, history, extractor=RuleExtractor())
+
+
+def values(it: Interview) -> dict:
+    return {k: plain(v) for k, v in it.draft.values.items()}
+
+
+REQUIRED = {"bibliotek": "Tårnby Bibliotek", "partner": "Kastrup Sejlklub", "formaal": "At bruge havnen",
+            "maal": "500 gæster", "aktiviteter": "Havnedag", "bidrag_bibliotek": "Oplæsning",
+            "bidrag_partner": "Sejlture", "kontakt_bibliotek": "Pernille Dahl", "kontakt_partner": "Jens Kragh",
+            "startdato": "1. juni 2027"}
+
+
+def filled(schema) -> Interview:
+    """An agreement whose required fields are filled (the optional questions come next)."""
+    it = interview(schema)
+    for fid, text in REQUIRED.items():
+        assert it.set_field(fid, text) == []
+    return it
+
+
+def at(it: Interview, field_id: str) -> Interview:
+    it.draft.current, it.draft.editing = field_id, False
+    return it
+
+
+# --- typed extractors: names and people --------------------------------------------------------------------
+@pytest.mark.parametrize(("answer", "name"), [
+    ("Det er Hjørring Bibliotekerne – vi er i gang med at lave en aftale", "Hjørring Bibliotekerne"),
+    ("øh det er vist frederiksberg bibliotekerne", "frederiksberg bibliotekerne"),
+    ("vi skal arbejde sammen med Københavns Universitet", "Københavns Universitet"),
+    ("Roskilde Bibliotekerne, og det er for unge", "Roskilde Bibliotekerne"),
+    ("skoleafdelingen i Guldborgsund Kommune", "skoleafdelingen i Guldborgsund Kommune"),
+    ("Lolland Kommune, landdistriktspuljen", "Lolland Kommune, landdistriktspuljen"),
+    ("Foreningen Vi Unge", "Foreningen Vi Unge"),
+    ("faktisk Nyborg Gymnasium og HF", "Nyborg Gymnasium og HF"),
+    ("at få flere familier til at bruge havnen og biblioteket", None),
+    ("om fortællingerne trækker nye besøgende til begge steder", None),
+    ("skal det være kommunen eller foreningen der står som partner", None),
+    ("Nej, det er kun os to", None),
+])
+def test_an_organisation_name_is_a_name_or_nothing(answer: str, name: str | None) -> None:
+    assert org_name(answer) == name
+
+
+@pytest.mark.parametrize(("answer", "who"), [
+    ("formand Erik Sønderby, 23 45 67 89", "Erik Sønderby, formand"),
+    ("Hos museet er det museumsinspektør Kristian Vad", "Kristian Vad, museumsinspektør"),
+    ("kultur- og fritidschef Hanne Birk", "Hanne Birk, kultur- og fritidschef"),
+    ("det bliver mig selv, Birgitte Lauesen, jeg er skolebibliotekar her", "Birgitte Lauesen, skolebibliotekar"),
+    ("Det er Sanne Juhl, hun kan fanges på sanne@holstebro.dk", "Sanne Juhl"),
+    ("Jesper Bak, leder af Silkeborg Bad", "Jesper Bak, leder af Silkeborg Bad"),
+    ("camilla dahl", "camilla dahl"),
+    ("Emil Storm (bibliotekar)", "Emil Storm, bibliotekar"),
+    ("Orkestrets formidlingschef, Lars Kure", "Lars Kure, Orkestrets formidlingschef"),
+    ("Det er Jonas fra kommunikation – Jonas Vig", "Jonas Vig"),
+    ("seniorer over 60 i Vejen Kommune", None),
+    ("1. juni 2027", None),
+    ("en dansklærer", None),
+])
+def test_a_person_is_name_and_title_wherever_the_title_is_written(answer: str, who: str | None) -> None:
+    hit = person(answer)
+    assert (hit[0] if hit else None) == who
+
+
+def test_a_sentence_is_never_stored_as_a_name_and_the_question_is_asked_again(schema) -> None:
+    it = interview(schema)
+    it.handle("Tårnby Bibliotek")
+    reply = it.handle("at få flere familier til at bruge havnen og biblioteket")
+    assert "partner" not in it.draft.values and "Jeg kunne ikke finde et navn" in reply.errors["partner"]
+    assert reply.prompt.field.id == "partner"
+    reply = it.handle("Det er Tårnby Sejlklub – de har joller")
+    assert values(it)["partner"] == "Tårnby Sejlklub"
+    at(it, "kontakt_bibliotek")
+    reply = it.handle("1. juni 2027")
+    assert "kontakt_bibliotek" not in it.draft.values and "startdato" not in it.draft.values
+    assert reply.prompt.field.id == "kontakt_bibliotek"
+    it.handle("Musikskolens leder Torben Ravn – hans mail er tr@hmsk.dk")
+    assert values(it)["kontakt_bibliotek"] == "Torben Ravn, Musikskolens leder"
+
+
+# --- hints (YAML): they split a message but never take the whole answer ----------------------------------
+def test_a_hint_for_an_empty_name_field_reaches_it_anywhere_in_the_answer(schema) -> None:
+    it = interview(schema)
+    it.handle("Det er Hjørring Bibliotekerne – vi er i gang med at lave en aftale med Vendsyssel Historiske Museum "
+              "om lokalhistorie")
+    assert values(it) == {"bibliotek": "Hjørring Bibliotekerne", "partner": "Vendsyssel Historiske Museum"}
+    assert it.draft.sources["partner"] == "udsagn"
+
+
+def test_a_hint_for_a_filled_field_leaves_the_whole_answer_to_the_question(schema) -> None:
+    it = interview(schema)
+    it.draft.values["bidrag_bibliotek"] = it.extractor.extract(
+        schema, "lokaler", current=schema.field("bidrag_bibliotek"), known={}).found[0].value
+    at(it, "kommunikation_ekstern")
+    reply = it.handle("biblioteket står for presse og sociale medier")
+    assert values(it)["kommunikation_ekstern"] == "Biblioteket står for presse og sociale medier"
+    assert values(it)["bidrag_bibliotek"] == "Lokaler" and reply.awaiting is None
+
+
+def test_a_hint_for_an_empty_field_that_would_take_the_whole_answer_asks_where_it_goes(schema) -> None:
+    it = at(interview(schema), "kommunikation_ekstern")
+    reply = it.handle("biblioteket står for presse og sociale medier")
+    assert reply.awaiting == "clarify" and not reply.stored
+    assert "«Ekstern kommunikation» eller «Bibliotekets bidrag»" in reply.message
+    assert "kommunikation_ekstern" not in it.draft.values and "bidrag_bibliotek" not in it.draft.values
+    reply = it.handle("under ekstern kommunikation")
+    assert values(it) == {"kommunikation_ekstern": "Biblioteket står for presse og sociale medier"}
+    it2 = at(interview(schema), "kommunikation_ekstern")
+    it2.handle("biblioteket står for presse og sociale medier")
+    it2.handle("det andet")
+    assert values(it2) == {"bidrag_bibliotek": "Presse og sociale medier"}
+    assert it2.next_field().id == "kommunikation_ekstern", "the question is still open"
+    # an answer that ignores the question drops the text and is handled as a message of its own
+    it3 = at(interview(schema), "kommunikation_ekstern")
+    it3.handle("biblioteket står for presse og sociale medier")
+    reply = it3.handle("vi laver en pressemeddelelse")
+    assert values(it3) == {"kommunikation_ekstern": "Vi laver en pressemeddelelse"}
+    assert "Jeg har ikke gemt" in reply.message
+
+
+def test_the_asked_fields_own_cue_later_in_the_answer_does_not_cut_it(schema) -> None:
+    it = at(interview(schema), "formaal")
+    it.handle("vi vil gerne give borgere med stress et roligt sted – formålet er trivsel")
+    assert values(it)["formaal"] == "Vi vil gerne give borgere med stress et roligt sted – formålet er trivsel"
+
+
+# --- pre-fill: negated cues are no facts; a question can name the partner --------------------------------
+def test_a_former_or_negated_partner_is_not_proposed(schema) -> None:
+    it = interview(schema, ["Vi har tidligere prøvet at samarbejde med Kunstmuseum Brandts, men det gik ikke.",
+                            "Vores partner er ikke Museum Jorn denne gang – vi skal samarbejde med Silkeborg Bad "
+                            "om en kunstudstilling."])
+    proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposals == {"partner": "Silkeborg Bad", "aktiviteter": ["En kunstudstilling"]}
+
+
+def test_a_question_in_the_earlier_chat_can_name_the_partner_but_not_a_common_noun(schema) -> None:
+    it = interview(schema, ["Hvordan evaluerer vi vores samarbejde med Det Nationalhistoriske Museum?"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"partner": "Det Nationalhistoriske Museum"}
+    assert not interview(schema, ["Hvad siger guiden om at samarbejde med museer?"]).draft.prefill
+
+
+# --- corrections of the previous answer ----------------------------------------------------------------------
+def test_nej_vent_corrects_the_previous_answer_and_keeps_the_year(schema) -> None:
+    it = at(interview(schema), "startdato")
+    it.handle("1. marts 2027")
+    reply = it.handle("nej vent, det er 15. marts")
+    assert values(it)["startdato"] == "2027-03-15" and reply.message.startswith("Rettet:")
+    assert "titel" not in it.draft.values
+    it.handle("fortryd")
+    assert values(it)["startdato"] == "2027-03-01", "a correction is an undoable turn"
+
+
+def test_a_bare_nej_corrects_typed_values_but_answers_free_text_questions(schema) -> None:
+    assert parse_amend("vent med det") is None and parse_amend("nej, der er ingen andre parter") is None
+    it = at(filled(schema), "rettigheder")
+    it.handle("materialerne må bruges af begge parter")
+    at(it, "tredjepart").handle("Nej, det er kun os to")
+    assert values(it)["rettigheder"] == "Materialerne må bruges af begge parter"
+    assert values(it)["tredjepart"] == "Kun os to"
+
+
+def test_a_list_correction_replaces_the_list(settings: Settings) -> None:
+    it = at(interview(load_template("kommunikationsplan", settings)), "maalgrupper")
+    it.handle("elever, lærere, forældre")
+    it.handle("nej vent, kun elever og lærere")
+    assert values(it)["maalgrupper"] == ["Elever og lærere"]
+
+
+def test_nej_det_er_forkert_asks_for_the_previous_field_again(schema) -> None:
+    assert parse_command("nej, det er forkert", schema).kind == "wrong"
+    it = at(interview(schema), "titel")
+    it.handle("Læs sammen")
+    reply = it.handle("nej, det er forkert")
+    assert reply.prompt.field.id == "titel" and "Nu står der: «Læs sammen»" in reply.message
+    it.handle("Læs med os")
+    assert values(it)["titel"] == "Læs med os" and "maalgruppe" not in it.draft.values
+
+
+# --- «ved ikke» on a required field: asked again after the others ------------------------------------------
+def test_a_required_field_the_user_cannot_answer_yet_is_asked_again_later(schema) -> None:
+    it = interview(schema)
+    it.handle("Tårnby Bibliotek")
+    reply = it.handle("det ved jeg ikke endnu")
+    assert "kan ikke springes over" in reply.message and reply.prompt.field.id == "formaal"
+    assert "partner" in it.draft.deferred and "partner" not in it.draft.skipped
+    for text in ["at bruge havnen", "500 gæster", "havnedag", "oplæsning", "sejlture", "Pernille Dahl", "Jens Kragh"]:
+        it.handle(text)
+    assert it.next_field().id == "startdato"
+    reply = it.handle("1. juni 2027")
+    assert reply.prompt.field.id == "partner", "the postponed field comes before the optional ones"
+    it.handle("Kastrup Sejlklub")
+    assert values(it)["partner"] == "Kastrup Sejlklub" and not it.draft.required_missing(schema)
+
+
+def test_skip_phrases_with_endnu(schema) -> None:
+    for text in ["ved ikke endnu", "det er ikke besluttet endnu", "ikke endnu", "det aftaler vi senere"]:
+        assert parse_command(text, schema).kind == "skip", text
+
+
+# --- questions -------------------------------------------------------------------------------------------------
+def test_questions_without_a_question_mark_and_whole_message_questions() -> None:
+    assert question_in("skal det være kommunen eller foreningen der står som partner", None)
+    assert question_in("må vi bruge deres logo i nyhedsbrevet", None)
+    assert question_in("hvad siger guiden om ophør", None)
+    assert question_in("Hvem kom? Kom de igen?", None) == "Hvem kom? Kom de igen?"
+    assert question_in("Skolen bidrager med lærere", None) is None
+    assert question_in("Hovedbiblioteket i Aarhus?", None) is None
+
+
+def test_a_question_in_a_list_of_questions_gets_its_question_mark(settings: Settings) -> None:
+    it = at(interview(load_template("evalueringsplan", settings)), "spoergsmaal")
+    it.handle("Hvad har du læst? Hvad skal vi ændre")
+    assert values(it)["spoergsmaal"] == ["Hvad har du læst?", "Hvad skal vi ændre?"]
+
+
+# --- Danish amounts, dates without a year, list sentences --------------------------------------------------------
+@pytest.mark.parametrize(("text", "amount"), [
+    ("50 t.kr.", "50000"), ("3.000,- kr.", "3000"), ("kr. 7.500", "7500"), ("ca. 12.500 kr.", "12500"),
+    ("2 mio. kr.", "2000000"),
+])
+def test_danish_amounts(text: str, amount: str) -> None:
+    assert [a for _, _, a in find_amounts(text)] == [Decimal(amount)]
+
+
+def test_dates_without_a_year_and_sentences_as_list_items() -> None:
+    assert find_day_months("nej vent, det er 15. marts") == [(15, 3)]
+    assert find_day_months("d. 15/9") == [(15, 9)] and find_day_months("1. marts 2027") == []
+    assert split_list("Lån en bold – læs en bog. Bevægelse og læsning hører sammen.") == [
+        "Lån en bold – læs en bog", "Bevægelse og læsning hører sammen"]
+    assert split_list("H.C. Andersen for børn") == ["H.C. Andersen for børn"]
