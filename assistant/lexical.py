@@ -6,7 +6,7 @@ The BM25 index itself is stored and owned by the index package (``assistant.inde
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -75,4 +75,30 @@ def expand_synonyms(tokens: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["DANISH_STOPWORDS", "SYNONYM_GROUPS", "expand_synonyms", "tokenize"]
+
+
+MIN_TYPO_LENGTH = 5  # in a shorter word one wrong letter makes another word ("vejr"/"vej"), not a typo
+
+
+def typo_matches(token: str, vocabulary: Iterable[str]) -> list[str]:
+    """Known stems one edit (insertion, deletion, substitution, swap of neighbours) from an unknown ``token``
+    of at least ``MIN_TYPO_LENGTH`` letters ("partnre" -> "partner"); empty for a short or known token."""
+    if len(token) < MIN_TYPO_LENGTH:
+        return []
+    return [w for w in vocabulary if w != token and abs(len(w) - len(token)) <= 1 and _one_edit(token, w)]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Damerau distance ≤ 1, in linear time (hand-written: no fuzzy-matching dependency for one comparison)."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i, (x, y) in enumerate(zip(short, long_, strict=False)) if x != y), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+__all__ = ["DANISH_STOPWORDS", "MIN_TYPO_LENGTH", "SYNONYM_GROUPS", "expand_synonyms", "tokenize", "typo_matches"]

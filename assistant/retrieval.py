@@ -26,7 +26,7 @@ import numpy as np
 
 from assistant.embeddings import get_embeddings
 from assistant.index import IndexReader, open_index
-from assistant.lexical import tokenize
+from assistant.lexical import tokenize, typo_matches
 from assistant.models import RetrievedChunk
 from assistant.settings import RetrievalMode, Settings
 
@@ -271,33 +271,10 @@ def content_words(text: str) -> list[str]:
     return [w for w in words if w not in QUESTION_STOPWORDS and not w.isdigit() and len(w) > 1]
 
 
-MIN_TYPO_LENGTH = 5  # in a shorter word one wrong letter makes another word ("vejr"/"vej"), not a typo
-
-
 def coverage(question: str, vocabulary: frozenset[str]) -> float:
     """Share of the question's topic words whose stem occurs in the corpus, a typo of one letter forgiven
     ("partnre" counts as "partner")."""
     tokens = tokenize(" ".join(content_words(question)), stopwords=False)
     if not tokens:
         return 0.0
-    return sum(t in vocabulary or _is_typo_of_known(t, vocabulary) for t in tokens) / len(tokens)
-
-
-def _is_typo_of_known(token: str, vocabulary: frozenset[str]) -> bool:
-    """Whether ``token`` is one edit (insertion, deletion, substitution, swap of neighbours) from a known stem."""
-    if len(token) < MIN_TYPO_LENGTH:
-        return False
-    return any(abs(len(w) - len(token)) <= 1 and _one_edit(token, w) for w in vocabulary)
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Damerau distance ≤ 1, in linear time (hand-written: no fuzzy-matching dependency for one comparison)."""
-    if a == b:
-        return True
-    if len(a) == len(b):
-        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    i = next((i for i, (x, y) in enumerate(zip(short, long_, strict=False)) if x != y), len(short))
-    return short[i:] == long_[i + 1:]
+    return sum(t in vocabulary or bool(typo_matches(t, vocabulary)) for t in tokens) / len(tokens)

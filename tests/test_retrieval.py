@@ -89,6 +89,21 @@ def test_weights_come_from_settings(retriever: Retriever) -> None:
         [c.chunk_id for c in retriever.search(question, k=5, mode="dense")]
 
 
+def test_bm25_searches_known_words_one_typo_away() -> None:
+    """An unknown query word also searches the corpus words one edit from it; short words are left alone."""
+    from assistant.index.lexical import LexicalIndex
+    from assistant.lexical import typo_matches
+
+    index = LexicalIndex.build([("a", "Sådan evaluerer I partnerskabet løbende.", {"section": "Evaluering"}),
+                                ("b", "Aftalen beskriver roller og økonomi.", {"section": "Aftaler"})])
+    assert [cid for cid, _ in index.search("hvordan evalurer man")] == ["a"]  # one letter missing
+    assert index.search("hvordan evalurer man") and not index.search("hvordan xqzvw man")
+    vocabulary = {"partner", "evaluer", "vej"}
+    assert typo_matches("partnre", vocabulary) == ["partner"]  # two letters swapped
+    assert typo_matches("vejr", vocabulary) == []  # too short to call it a typo
+    assert typo_matches("partner", vocabulary) == []  # known words have no typo matches
+
+
 def test_rrf_fuse() -> None:
     fused = rrf_fuse([(["a", "b"], 1.0), (["b", "c"], 2.0)], rrf_k=10)
     assert fused == pytest.approx({"a": 1 / 11, "b": 1 / 12 + 2 / 11, "c": 2 / 12})

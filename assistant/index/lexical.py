@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.index.manifest import chunk_fingerprint
-from assistant.lexical import expand_synonyms, tokenize
+from assistant.lexical import expand_synonyms, tokenize, typo_matches
 
 RECORDS_NAME = "records.json"
 BM25_NAME = "bm25"
@@ -70,11 +70,15 @@ class LexicalIndex:
         return cls(ids, texts, metas, bm25)
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
-        """Top-``k`` chunks for ``query`` by BM25 score (empty when nothing matches); synonyms are added."""
-        tokens = expand_synonyms(tokenize(query))
+        """Top-``k`` chunks for ``query`` by BM25 score (empty when nothing matches); synonyms are added, and
+        an unknown word also searches the known words one typo away from it ("evaluere" -> "evaluer")."""
+        vocab = getattr(self._bm25, "vocab_dict", None)
+        tokens = tokenize(query)
+        if vocab is not None:
+            tokens += [m for t in tokens if t not in vocab for m in typo_matches(t, vocab)]
+        tokens = expand_synonyms(tokens)
         if not tokens or self._bm25 is None or k <= 0:
             return []
-        vocab = getattr(self._bm25, "vocab_dict", None)
         if vocab is not None and not any(t in vocab for t in tokens):
             return []
         k = min(k, len(self.chunk_ids))
