@@ -166,8 +166,7 @@ class ExtractiveAnswerer:
         return [c.heading_score if c.heading_score is not None else computed.get(c.chunk_id, 0.0) for c in chunks]
 
     # --- composition -------------------------------------------------------------------------------------
-    def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
-                points: bool = True) -> Composition:
+    def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None) -> Composition:
         """The blocks of the answer to ``query`` (see the module docstring)."""
         chunks = [c for c in chunks if c.text.strip()]
         if not chunks:
@@ -199,8 +198,7 @@ class ExtractiveAnswerer:
                                   else _first_unit(_plain(c), "subsection"))
         for part in part_queries(query):
             blocks.extend(self._part_block(part, passages, blocks, search))
-        if points:
-            blocks.extend(_points(passages, blocks))
+        blocks.extend(_points(passages, blocks))
         return Composition([b for b in blocks if b.indices])
 
     def _part_block(self, part: str, passages: list[_Passage], blocks: list[Block], search) -> list[Block]:
@@ -220,10 +218,9 @@ class ExtractiveAnswerer:
         return render(Composition([_whole(passage, "lead")]), opening_for(chunk))
 
     def answer(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
-               opening: str | None = None, points: bool = True) -> tuple[str, list[Citation]]:
-        """Answer text with ``[n]`` after every block, and the matching citations (``points=False``: the
-        sections only, no complementary points — for a partial answer)."""
-        composition = self.compose(query, chunks, search=search, points=points)
+               opening: str | None = None) -> tuple[str, list[Citation]]:
+        """Answer text with ``[n]`` after every block, and the matching citations."""
+        composition = self.compose(query, chunks, search=search)
         if not composition.blocks:
             return "", []
         return render(composition, opening or opening_for(composition.blocks[0].passage.chunk))
