@@ -62,24 +62,20 @@ class CountingEmbeddings(Embeddings):
 
     # --- LangChain interface -------------------------------------------------------------
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        texts = list(texts)
-        out: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            out.extend(np.atleast_2d(self._embed_passages(batch)).astype(np.float32).tolist())
-            with self._lock:
-                self.documents_embedded += len(batch)
-        return out
+        return self._batched(texts, self._embed_passages, "documents_embedded")
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Several queries in batches (e.g. the section headings the index stores as questions)."""
+        return self._batched(texts, self._embed_queries, "queries_embedded")
+
+    def _batched(self, texts: list[str], embed: Any, counter: str) -> list[list[float]]:
         texts = list(texts)
         out: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
-            out.extend(np.atleast_2d(self._embed_queries(batch)).astype(np.float32).tolist())
+            out.extend(np.atleast_2d(embed(batch)).astype(np.float32).tolist())
             with self._lock:
-                self.queries_embedded += len(batch)
+                setattr(self, counter, getattr(self, counter) + len(batch))
         return out
 
     def embed_query(self, text: str) -> list[float]:

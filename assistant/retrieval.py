@@ -112,13 +112,19 @@ class Retriever:
     # --- embeddings (shared with the extractive answerer) -------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
         """Query vector (the last few are cached: search, refusal gate and answer embed the same query)."""
+        return self._cached_query(self._query_cache, QUERY_CACHE_SIZE, text)
+
+    def _cached_query(self, cache: OrderedDict[str, np.ndarray], size: int, text: str) -> np.ndarray:
+        """``text`` embedded as a query, through a small LRU ``cache`` (under the model lock)."""
         with self._model_lock:
-            vec = self._query_cache.get(text)
+            vec = cache.get(text)
             if vec is None:
                 vec = np.asarray(self.embeddings.embed_query(text), dtype=np.float32)
-                self._query_cache[text] = vec
-                while len(self._query_cache) > QUERY_CACHE_SIZE:
-                    self._query_cache.popitem(last=False)
+                cache[text] = vec
+                while len(cache) > size:
+                    cache.popitem(last=False)
+            else:
+                cache.move_to_end(text)
             return vec
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -142,14 +148,7 @@ class Retriever:
         found = self.index.heading_vectors(headings)
         for i, heading in enumerate(headings):
             if found[i] is None:
-                with self._model_lock:
-                    vec = self._heading_cache.get(heading)
-                    if vec is None:
-                        vec = np.asarray(self.embeddings.embed_query(heading), dtype=np.float32)
-                        self._heading_cache[heading] = vec
-                        while len(self._heading_cache) > HEADING_CACHE_SIZE:
-                            self._heading_cache.popitem(last=False)
-                found[i] = vec
+                found[i] = self._cached_query(self._heading_cache, HEADING_CACHE_SIZE, heading)
         return np.atleast_2d(np.stack([np.asarray(v, dtype=np.float32) for v in found]))
 
     # --- the retrievers ----------------------------------------------------------------------------
