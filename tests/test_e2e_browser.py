@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -45,13 +46,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
     raise TimeoutError("streamlit did not become healthy")
 
 
-@pytest.fixture
-def server(corpus_settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """``streamlit run ui/app.py`` on a free port; temp data dir with a copy of the prebuilt index."""
+@contextlib.contextmanager
+def run_streamlit(settings: Settings, folder: Path, **env: str) -> Iterator[str]:
+    """``streamlit run ui/app.py`` on a free port for ``settings`` (extra ``PA_*`` in ``env``); yields its URL."""
     port = free_port()
-    settings = copy_index(corpus_settings, tmp_path / "data")
-    env = clean_env(settings_env(settings) | {"PA_CONFIG": str(tmp_path / "ingen.toml")})
-    log_path = tmp_path / "streamlit.log"
+    env = clean_env(settings_env(settings) | {"PA_CONFIG": str(folder / "ingen.toml")} | env)
+    log_path = folder / "streamlit.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
@@ -74,6 +74,13 @@ def server(corpus_settings: Settings, tmp_path: Path) -> Iterator[str]:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=5)
+
+
+@pytest.fixture
+def server(corpus_settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """``streamlit run ui/app.py`` on a free port; temp data dir with a copy of the prebuilt index."""
+    with run_streamlit(copy_index(corpus_settings, tmp_path / "data"), tmp_path) as url:
+        yield url
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")

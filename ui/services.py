@@ -137,6 +137,8 @@ class SharedIndex:
             if self.warmed:
                 return 0.0
             started = time.perf_counter()
+            import pandas  # noqa: F401 - st.write_stream imports it on its first chunk (~0.4 s)
+
             assistant = self.assistant
             try:
                 assistant.ask(WARMUP_QUESTION)
