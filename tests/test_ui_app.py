@@ -449,7 +449,8 @@ def _marked(markdown: str) -> str:
     """The text inside ``<mark>`` in a card's markdown, unescaped, without spaces."""
     import re
 
-    return "".join(re.sub(r"\\(.)", r"\1", m) for m in re.findall(r"<mark>(.*?)</mark>", markdown)).replace(" ", "")
+    marks = re.findall(r"<mark>(.*?)</mark>", markdown.replace("\u2060", ""))
+    return "".join(re.sub(r"\\(.)", r"\1", m) for m in marks).replace(" ", "")
 
 
 def test_source_card_shows_the_whole_section_with_the_quote_marked(app_env: Settings) -> None:

@@ -118,3 +118,15 @@ def test_stored_upload_only_inside_the_uploads_folder(tmp_path: Path) -> None:
     assert stored_upload(settings, "referat.md") == ((uploads / "referat.md").resolve(), "Referat fra mødet.md")
     for bad in ("../../hemmelig.md", ".pending/skjult.md", "findes-ikke.md", "", "/etc/passwd"):
         assert stored_upload(settings, bad) is None, bad
+
+
+def test_bare_urls_and_emails_never_become_links() -> None:
+    """Streamlit's markdown links ``https://x.dk``, ``www.x.dk`` and ``a@x.dk`` in parsed text (escaping cannot
+    stop it); a word joiner before each keeps it text. Hosts without a dot are not linked and stay untouched."""
+    text = "Se https://evil.example/z, www.evil.dk og skriv til a.b@evil.dk – ikke http://evil/x.png."
+    for out in (render.escape(text), render.neutralize(text), render.section_markdown(text, [(0, 3)])):
+        assert out.count(render.WORD_JOINER) == 3, out
+        assert f"{render.WORD_JOINER}https" in out and f"{render.WORD_JOINER}www" in out
+        assert f"{render.WORD_JOINER}a\\.b@" in out or f"{render.WORD_JOINER}a.b@" in out
+    plain = MD.render(render.escape(text)).replace(render.WORD_JOINER, "")
+    assert "https://evil.example/z" in plain and "a.b@evil.dk" in plain  # reads as typed

@@ -28,6 +28,9 @@ _ALL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 _ACTIVE = re.compile(r"([\\\[\]<>$`])")  # link/image brackets, HTML, math, code spans
 _AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|www)(\\?)([:.])")
 _MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
+WORD_JOINER = "\u2060"
+#: Where remark-gfm would start an autolink: a URL with a dotted host, ``www.``, or an e-mail address.
+_LINKABLE = re.compile(r"(?i)\b(?=https?://[-\w.]*\.[-\w]|www\.[-\w])|(?<![-.\w+])(?=[-.\w+]+@[-\w]+\.[-\w])")
 
 KIND_LABELS: dict[str, str] = {
     "guide": "Guide",
@@ -39,14 +42,23 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
+def defuse_autolinks(text: str) -> str:
+    """``text`` with an invisible WORD JOINER before every bare URL and e-mail address.
+
+    Streamlit's markdown (remark-gfm) links ``https://x.dk``, ``www.x.dk`` and ``a@x.dk`` in the *parsed* text, so
+    backslash escapes cannot stop it; it only links when the character before is a space, punctuation or the
+    start, which the joiner is not. The text still reads (and copies) the same."""
+    return _LINKABLE.sub(WORD_JOINER, text)
+
+
 def escape(text: str) -> str:
-    """``text`` as literal markdown: every character shows as typed, nothing becomes markup."""
-    return _ALL.sub(r"\\\1", text)
+    """``text`` as literal markdown: every character shows as typed, nothing becomes markup or a link."""
+    return _ALL.sub(r"\\\1", defuse_autolinks(text))
 
 
 def neutralize(markdown: str) -> str:
     """Our markdown with untrusted values inside: structure kept, no images, links, HTML, math or code."""
-    out = _ACTIVE.sub(r"\\\1", markdown)
+    out = _ACTIVE.sub(r"\\\1", defuse_autolinks(markdown))
     return _AUTOLINK.sub(lambda m: f"{m.group(1)}\\{m.group(3)}", out)
 
 

@@ -185,7 +185,7 @@ def render_sources(citations: list[Citation], message_id: int | str | None = Non
             if stored is not None:
                 path, name = stored
                 st.download_button(
-                    f"Hent dokumentet ({name})", data=_file_bytes(path), file_name=name,
+                    f"Hent dokumentet ({render.escape(name)})", data=_file_bytes(path), file_name=name,
                     mime=mimetypes.guess_type(name)[0] or "application/octet-stream", on_click="ignore",
                     icon=":material/download:", key=f"hent_{message_id}_{first.n}",
                 )
