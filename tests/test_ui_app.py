@@ -475,6 +475,7 @@ def test_source_card_shows_the_whole_section_with_the_quote_marked(app_env: Sett
 
 def test_uploaded_document_card_offers_the_stored_file(writable_env: Settings) -> None:
     from ingest.pipeline import run_ingest
+    from ui import render
     from ui.uploads import save_upload
 
     save_upload(REFERAT, "Referat Vikingeskibsmuseet æøå.md", writable_env)
@@ -483,6 +484,7 @@ def test_uploaded_document_card_offers_the_stored_file(writable_env: Settings) -
     at.chat_input[0].set_value("Hvad aftalte biblioteket med Vikingeskibsmuseet om fortælleaftenen?").run()
     _ok(at)
     card = next(e for e in at.chat_message[-1].expander if e.label.endswith("· Jeres dokument"))
-    assert [b.label for b in card.get("download_button")] == ["Hent dokumentet (Referat Vikingeskibsmuseet æøå.md)"]
+    labels = [b.label for b in card.get("download_button")]  # markdown: the file name is escaped
+    assert labels == [f"Hent dokumentet ({render.escape('Referat Vikingeskibsmuseet æøå.md')})"]
     caption = " ".join(c.value for c in card.caption)
     assert "Jeres eget dokument" in caption and "Dato: " in caption
