@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scales", default="1,10", help="syntetiske korpusstørrelser, fx 1,10,100")
     bench.add_argument("--queries", type=int, default=40, help="antal spørgsmål pr. latensmåling")
     bench.add_argument("--skip-server", action="store_true", help="spring sammenligningen med Chroma-server over")
+    bench.add_argument("--no-browser", action="store_true",
+                       help="spring målingen i Chromium over (kold start, klar-status, svartider i browseren)")
     bench.add_argument("--reuse-vectors", action="store_true",
                        help="skalaer fra 100x: embed kun kildeteksterne og genbrug vektorerne til kopierne "
                             "(embedding ikke med i ingest-tiden)")
@@ -93,7 +95,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"--merge kræver en tidligere {previous}", file=sys.stderr)
         return 2
     result = bench.run_bench(scales=scales, n_queries=args.queries, server=not args.skip_server,
-                             reuse_vectors=args.reuse_vectors, scales_only=args.merge)
+                             reuse_vectors=args.reuse_vectors, scales_only=args.merge,
+                             browser=not args.no_browser)
     if args.merge:
         result = bench.merge_scaling(json.loads(previous.read_text(encoding="utf-8")), result)
     report.print_table(bench.bench_table(result))

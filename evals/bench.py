@@ -372,7 +372,7 @@ def bench_server(base: Settings, workdir: Path, queries: Sequence[str]) -> dict[
 # --- whole bench ----------------------------------------------------------------------------------------------------
 def run_bench(scales: Sequence[int] = (1, 10), n_queries: int = 40, server: bool = True,
               log: Callable[[str], None] = print, reuse_vectors: bool = False,
-              scales_only: bool = False) -> dict[str, Any]:
+              scales_only: bool = False, browser: bool = True) -> dict[str, Any]:
     """The whole bench; ``scales_only`` runs just the scaling part (for merging into an earlier result)."""
     from evals.dataset import load_gold
     from evals.runner import public_settings
@@ -394,6 +394,10 @@ def run_bench(scales: Sequence[int] = (1, 10), n_queries: int = 40, server: bool
             result["memory"] = bench_memory(embedded)
             log("Nyt afsnit i guide-08-aftaler …")
             result["ingest"].update(bench_insert_section(embedded))
+            if browser:
+                from evals import browser_bench
+
+                result["browser"] = browser_bench.run(embedded, log)
         result["scaling"] = [bench_scale(base, work, s, queries, log, reuse_vectors and s >= REUSE_MIN_SCALE)
                              for s in scales]
         result["growth"] = growth(result["scaling"])
@@ -452,6 +456,10 @@ def bench_table(result: dict[str, Any]) -> Table:
     if "assistant_loaded_mb" in mem:
         table.add_row("RSS: indlæst assistent / efter første svar (MB)",
                       f"{mem['assistant_loaded_mb']:.0f} / {mem['after_first_answer_mb']:.0f}", "")
+    from evals.browser_bench import table_rows
+
+    for r in table_rows(result):
+        table.add_row(*r)
     for r in result["scaling"]:
         table.add_row(f"skala {r['scale']}x: {r['chunks']} stk., ingest {r['ingest_s']} s",
                       f"hybrid p50 {r['hybrid_p50_ms']:.0f} ms", "")
@@ -459,6 +467,8 @@ def bench_table(result: dict[str, Any]) -> Table:
 
 
 def bench_markdown(result: dict[str, Any]) -> str:
+    from evals.browser_bench import markdown_lines
+
     meta = result["meta"]
     env = meta["environment"]
     mem = result.get("memory", {})
@@ -479,6 +489,7 @@ def bench_markdown(result: dict[str, Any]) -> str:
         f"Modelindlæsning {result['ingest']['model_load_s']} s; indeks på disk {result['ingest']['index_mb']} MB; "
         f"embedding udgør {fmt(result['ingest']['embedding_share_of_ingest'])} % af ingest-tiden.",
         "",
+        *markdown_lines(result),
         "## Hukommelse (RSS, separat proces)",
         "",
         ("Fejl: " + mem["error"]) if "error" in mem else

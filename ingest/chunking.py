@@ -1,8 +1,8 @@
 """Heading-aware chunking: ``MarkdownHeaderTextSplitter`` (sections) then ``RecursiveCharacterTextSplitter``.
 
 Each chunk's ``page_content`` is the passage text only (no heading path), so quotes match the stored text.
-Metadata follows docs/ARCHITECTURE.md: doc_id, title, kind, chapter, section, source_url, path, chunk_index,
-content_hash, chunk_id (also the Chroma id, see :func:`make_chunk_id`).
+Metadata follows docs/ARCHITECTURE.md: doc_id, title, kind, chapter, section, source_url, path, date,
+chunk_index, content_hash, chunk_id (also the Chroma id, see :func:`make_chunk_id`).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def chunk_document(doc: LoadedDocument, settings: Settings) -> list[Document]:
                 "section": section,
                 "source_url": doc.source_url,
                 "path": doc.path,
+                "date": doc.date,
                 "chunk_index": index,
                 "content_hash": digest,
                 "chunk_id": chunk_id,

@@ -37,6 +37,7 @@ Untrusted text is made inert at load time:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -49,7 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.corpus import FrontMatterError, corpus_meta, first_heading, parse_front_matter, slugify
+from assistant.corpus import CorpusMeta, FrontMatterError, corpus_meta, first_heading, parse_front_matter, slugify
 from assistant.prompts import REDACTED, looks_like_injection, redact_injection
 from assistant.settings import Settings
 
@@ -95,6 +96,7 @@ class LoadedDocument:
     warnings: list[str] = field(default_factory=list)
     trusted: bool = False  # True only for files inside settings.corpus_dir
     mtime: float = 0.0  # modification time of the file (duplicate rule: the newer file wins)
+    date: str = ""  # the document's date (ISO day): front matter ``updated``/``date``, else the file's mtime
     source_file: str = ""  # absolute path of the file as found (not resolved)
 
 
@@ -182,8 +184,19 @@ def load_file(path: Path, settings: Settings, *, root: Path | None = None,
         warnings=warnings,
         trusted=trusted,
         mtime=stat.st_mtime,
+        date=document_date(meta, stat.st_mtime),
         source_file=str(path.absolute()),
     )
+
+
+def document_date(meta: CorpusMeta, mtime: float) -> str:
+    """The date shown beside a source: front matter ``updated`` (or ``date``), else the file's modification day."""
+    for claimed in (meta.updated, (meta.model_extra or {}).get("date")):
+        try:
+            return dt.date.fromisoformat(str(claimed)[:10]).isoformat()
+        except ValueError:  # missing or not a date: try the next source
+            continue
+    return dt.datetime.fromtimestamp(mtime).date().isoformat()
 
 
 def fallback_doc_id(path: Path) -> str:

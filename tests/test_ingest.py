@@ -76,7 +76,7 @@ source_url: ""
 Et netværk af kontakter gør det lettere at finde nye partnere i lokalsamfundet.
 """
 
-CONTRACT_KEYS = {"doc_id", "title", "kind", "chapter", "section", "source_url", "path", "chunk_index",
+CONTRACT_KEYS = {"doc_id", "title", "kind", "chapter", "section", "source_url", "path", "date", "chunk_index",
                  "content_hash", "chunk_id"}
 
 

@@ -190,3 +190,23 @@ def test_an_older_windows_copy_loses_to_the_real_file(tmp_path: Path) -> None:
     stored = chunks_by_doc(settings)["case-krimicafe"]
     assert {meta["path"] for _, meta, _ in stored} == {"cases/case-krimicafe.md"}
     assert not any("Forældet sætning" in text for _, _, text in stored)
+
+
+def test_document_date_from_front_matter_else_the_file(tmp_path: Path) -> None:
+    """The source card's date: ``updated``, else ``date`` in front matter, else the file's modification day."""
+    settings = make_settings(tmp_path)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "opdateret.md").write_text(GOOD_MD.replace("chapter: 2\n", "chapter: 2\nupdated: 2026-11-25\n"),
+                                         encoding="utf-8")
+    (folder / "dateret.md").write_text("---\ntitle: Referat\ndate: 2025-03-04\n---\n\nEt kort referat.\n",
+                                       encoding="utf-8")
+    plain = folder / "referat.txt"
+    plain.write_text("Et referat uden front matter.\n", encoding="utf-8")
+    os.utime(plain, (1_750_000_000, 1_750_000_000))  # 15 June 2025 (UTC)
+    dates = {p.name: load_file(p, settings, root=folder).date for p in sorted(folder.iterdir())}
+    assert dates == {"dateret.md": "2025-03-04", "opdateret.md": "2026-11-25", "referat.txt": "2025-06-15"}
+    from ingest.chunking import chunk_document
+
+    chunks = chunk_document(load_file(folder / "opdateret.md", settings, root=folder), settings)
+    assert {c.metadata["date"] for c in chunks} == {"2026-11-25"}

@@ -429,3 +429,62 @@ def test_untrusted_question_is_shown_inert_and_markers_link_to_sources(app_env: 
     answer = at.chat_message[1].markdown
     assert any("](#kilde-" in md.value for md in answer), [md.value for md in answer]
     assert any('<div id="kilde-' in md.value for md in answer)
+
+
+def test_assistant_is_warm_before_the_first_question(app_env: Settings) -> None:
+    """A cold start loads the assistant and answers one warm-up question before the chat opens."""
+    from ui.services import get_assistant, get_shared_index
+
+    st.cache_resource.clear()  # a fresh server process
+    at = _ok(_app())
+    assert [s.label for s in at.status] == ["Assistenten er klar"]
+    assert not at.chat_message  # nobody has asked anything yet ...
+    retriever = get_assistant().retriever
+    assert retriever.embeddings.queries_embedded >= 1  # ... but the model has embedded the warm-up question
+    assert get_shared_index().loaded
+    assert not _ok(_app()).status  # later sessions find it ready: no status box above the title
+
+
+def _marked(markdown: str) -> str:
+    """The text inside ``<mark>`` in a card's markdown, unescaped, without spaces."""
+    import re
+
+    marks = re.findall(r"<mark>(.*?)</mark>", markdown.replace("\u2060", ""))
+    return "".join(re.sub(r"\\(.)", r"\1", m) for m in marks).replace(" ", "")
+
+
+def test_source_card_shows_the_whole_section_with_the_quote_marked(app_env: Settings) -> None:
+    from assistant.units import LIST_MARKER
+
+    at = _ok(_app())
+    at.chat_input[0].set_value(QUESTION).run()
+    _ok(at)
+    stored = Storage(app_env.app_db_path).messages(at.query_params["c"])[-1]
+    answer = next(m for m in at.chat_message if m.name == "assistant")
+    for citation in stored.citations:
+        card = next(e for e in answer.expander if e.label.startswith(f"[{citation.n}] ")
+                    or f" [{citation.n}] " in e.label)
+        section = card.markdown[0].value
+        assert section.startswith(">") and "<mark>" in section
+        quote = "".join(LIST_MARKER.sub("", line) for line in citation.quote.splitlines()).replace(" ", "")
+        assert quote in _marked(section)  # the cited sentences, exactly, are marked in the section
+        caption = " ".join(c.value for c in card.caption)
+        assert "Dato: " in caption and "Afsnit: " in caption and "danske gengivelse af guiden" in caption
+        assert not card.get("download_button")  # only an uploaded document offers its file
+
+
+def test_uploaded_document_card_offers_the_stored_file(writable_env: Settings) -> None:
+    from ingest.pipeline import run_ingest
+    from ui import render
+    from ui.uploads import save_upload
+
+    save_upload(REFERAT, "Referat Vikingeskibsmuseet æøå.md", writable_env)
+    run_ingest(None, writable_env)
+    at = _ok(_app())
+    at.chat_input[0].set_value("Hvad aftalte biblioteket med Vikingeskibsmuseet om fortælleaftenen?").run()
+    _ok(at)
+    card = next(e for e in at.chat_message[-1].expander if e.label.endswith("· Jeres dokument"))
+    labels = [b.label for b in card.get("download_button")]  # markdown: the file name is escaped
+    assert labels == [f"Hent dokumentet ({render.escape('Referat Vikingeskibsmuseet æøå.md')})"]
+    caption = " ".join(c.value for c in card.caption)
+    assert "Jeres eget dokument" in caption and "Dato: " in caption

@@ -17,9 +17,12 @@ import streamlit as st  # noqa: E402
 
 from ui.progress import streamlit_progress  # noqa: E402
 from ui.services import app_settings, get_shared_index  # noqa: E402
+from ui.sources import install_page_helpers  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 STARTUP_FAILED = "Assistenten kunne ikke startes"
+WARMING = "Assistenten gør klar …"
+READY = "Assistenten er klar"
 
 
 def prepare_index() -> bool:
@@ -27,19 +30,19 @@ def prepare_index() -> bool:
     shared = get_shared_index(app_settings())
     if shared.loaded:
         return True
-    with st.status("Gør assistenten klar …", expanded=True) as status:
+    with st.status(WARMING, expanded=True) as status:
         try:
             st.write("Kontrollerer indekset (det bygges første gang; det tager et par minutter).")
             bar = st.progress(0.0)
             shared.ensure_index(progress=streamlit_progress(bar))
             bar.empty()
-            st.write("Indlæser indeks og sprogmodel …")
-            shared.assistant  # noqa: B018 - loads the shared instance
+            st.write("Indlæser indeks og sprogmodel og svarer på et prøvespørgsmål …")
+            shared.warm_up()
         except Exception as exc:
             status.update(label=STARTUP_FAILED, state="error", expanded=True)
             st.error(f"{STARTUP_FAILED}: {exc}")
             return False
-        status.update(label="Assistenten er klar", state="complete", expanded=False)
+        status.update(label=READY, state="complete", expanded=False)
     return True
 
 
@@ -52,6 +55,7 @@ def main() -> None:
     import streamlit.components.v1 as components
 
     components.html(LANG_SCRIPT, height=0)
+    install_page_helpers()
     pages = [
         st.Page(VIEWS / "chat.py", title="Chat", icon=":material/chat:", url_path="chat", default=True),
         st.Page(VIEWS / "vedligeholdelse.py", title="Vedligeholdelse", icon=":material/build:",

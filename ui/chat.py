@@ -13,12 +13,12 @@ import logging
 
 import streamlit as st
 
-from assistant.models import Citation
 from assistant.settings import Settings
 from assistant.storage import StoredMessage
 from ui import conversation, render, templating
 from ui.conversation_service import ChatState, ConversationService, PendingReply
 from ui.services import app_settings, get_owner_tokens, get_shared_index, get_storage
+from ui.sources import render_sources
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +100,6 @@ def sync_with_query_params(service: ConversationService, settings: Settings) -> 
 
 
 # --- rendering ----------------------------------------------------------------------------------------
-
-
-def render_sources(citations: list[Citation], message_id: int | str | None = None) -> None:
-    """Numbered source cards (anchor targets of the answer's ``[n]``): kind, heading path, the exact quote,
-    what the quote is (our rendering of the guide, our template, your document) and the original page."""
-    if not citations:
-        return
-    st.caption("Kilder")
-    seen: set[str] = set()
-    for c in citations:
-        if c.chunk_id in seen:  # one card per passage, even if cited twice
-            continue
-        seen.add(c.chunk_id)
-        if message_id is not None:
-            st.markdown(f'<div id="{render.anchor_id(message_id, c.n)}"></div>', unsafe_allow_html=True)
-        with st.expander(render.card_label(c), icon=":material/menu_book:"):
-            st.markdown(render.quote_markdown(c.quote))
-            st.caption(render.card_caption(c))
 
 
 def _on_feedback(message_id: int) -> None:
@@ -319,8 +301,8 @@ def render_sidebar(service: ConversationService, settings: Settings) -> None:
                 left.button(render.escape(label), key=f"open_{conv.id}", on_click=_open, args=(conv.id,),
                             help=render.escape(hint), type="tertiary", disabled=conv.id == state.conv_id,
                             width="content", wrap=True)  # wrapped, never cut; the date on its own line
-                right.button("", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
-                             icon=":material/delete:", help="Slet samtalen", type="tertiary")
+                right.button("Slet", key=f"del_{conv.id}", on_click=_confirm_delete, args=(conv.id,),
+                             help="Slet samtalen", type="tertiary")
                 if st.session_state.get("confirm_delete") == conv.id:
                     deleting = (conv.id, conversation.sidebar_title(title, conv.updated_at, has_draft=has_draft))
     if deleting is not None:  # outside the sidebar: a dialog is drawn over the whole page

@@ -28,6 +28,9 @@ _ALL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 _ACTIVE = re.compile(r"([\\\[\]<>$`])")  # link/image brackets, HTML, math, code spans
 _AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|www)(\\?)([:.])")
 _MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
+WORD_JOINER = "\u2060"
+#: Where remark-gfm would start an autolink: a URL with a dotted host, ``www.``, or an e-mail address.
+_LINKABLE = re.compile(r"(?i)\b(?=https?://[-\w.]*\.[-\w]|www\.[-\w])|(?<![-.\w+])(?=[-.\w+]+@[-\w]+\.[-\w])")
 
 KIND_LABELS: dict[str, str] = {
     "guide": "Guide",
@@ -39,14 +42,23 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
+def defuse_autolinks(text: str) -> str:
+    """``text`` with an invisible WORD JOINER before every bare URL and e-mail address.
+
+    Streamlit's markdown (remark-gfm) links ``https://x.dk``, ``www.x.dk`` and ``a@x.dk`` in the *parsed* text, so
+    backslash escapes cannot stop it; it only links when the character before is a space, punctuation or the
+    start, which the joiner is not. The text still reads (and copies) the same."""
+    return _LINKABLE.sub(WORD_JOINER, text)
+
+
 def escape(text: str) -> str:
-    """``text`` as literal markdown: every character shows as typed, nothing becomes markup."""
-    return _ALL.sub(r"\\\1", text)
+    """``text`` as literal markdown: every character shows as typed, nothing becomes markup or a link."""
+    return _ALL.sub(r"\\\1", defuse_autolinks(text))
 
 
 def neutralize(markdown: str) -> str:
     """Our markdown with untrusted values inside: structure kept, no images, links, HTML, math or code."""
-    out = _ACTIVE.sub(r"\\\1", markdown)
+    out = _ACTIVE.sub(r"\\\1", defuse_autolinks(markdown))
     return _AUTOLINK.sub(lambda m: f"{m.group(1)}\\{m.group(3)}", out)
 
 
@@ -86,27 +98,65 @@ def answer_markdown(text: str, citations: Iterable[Citation], message_id: int | 
 
 def quote_markdown(text: str) -> str:
     """A passage as an escaped block quote; its list items stay list items (only the marker is markup)."""
-    def line_md(line: str) -> str:
-        if not line.strip():
-            return ">"
-        marker = LIST_MARKER.match(line)
-        if marker:
-            return f"> - {escape(line[marker.end():])}"
-        return f"> {escape(line)}"
-
-    return "\n".join(line_md(line) for line in text.strip().splitlines())
+    return section_markdown(text.strip(), ())
 
 
-def card_label(c: Citation) -> str:
-    """Expander label: ``[n] Title – section · Kind`` (escaped)."""
+MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+
+
+def section_markdown(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``text`` as an escaped block quote with the character ranges ``spans`` wrapped in ``<mark>``.
+
+    Every character of ``text`` is escaped (:func:`escape`); the only HTML is our own ``<mark>`` tags, opened
+    and closed on the same line so no tag spans a block. List items stay list items.
+    """
+    ranges = sorted((max(0, a), b) for a, b in spans if b > a)
+    lines: list[str] = []
+    offset, in_list = 0, False
+    for line in text.splitlines(keepends=True):
+        start, content = offset, line.rstrip("\r\n")
+        offset += len(line)
+        marker = LIST_MARKER.match(content)
+        skip = marker.end() if marker else len(content) - len(content.lstrip())
+        if not content.strip():
+            lines.append(">")
+        elif marker:
+            lines.append("> - " + _marked(content, start, skip, ranges))
+        else:
+            if in_list:  # a line after a list starts a paragraph (not a lazy continuation of the last item)
+                lines.append(">")
+            lines.append("> " + _marked(content, start, skip, ranges))
+        in_list = bool(marker) or (in_list and not content.strip())
+    return "\n".join(lines)
+
+
+def _marked(line: str, line_start: int, skip: int, ranges: list[tuple[int, int]]) -> str:
+    """One line from ``skip`` on, escaped, with the parts inside ``ranges`` (text offsets) marked."""
+    out, pos = [], skip
+    for a, b in ranges:
+        a, b = max(a - line_start, pos), min(b - line_start, len(line))
+        if a >= b:
+            continue
+        out += [escape(line[pos:a]), MARK_OPEN, escape(line[a:b]), MARK_CLOSE]
+        pos = b
+    out.append(escape(line[pos:]))
+    return "".join(out)
+
+
+def card_label(c: Citation, also: Iterable[int] = ()) -> str:
+    """Expander label: ``[n] Title – section · Kind`` (escaped); ``also``: further numbers citing the same card."""
     section = c.section.split(" > ")[-1] if c.section else ""
     label = c.title + (f" – {section}" if section and section != c.title else "")
-    return f"[{c.n}] {escape(label)} · {kind_label(c.kind)}"
+    numbers = " ".join(f"[{n}]" for n in (c.n, *also))
+    return f"{numbers} {escape(label)} · {kind_label(c.kind)}"
 
 
-def card_caption(c: Citation) -> str:
-    """The provenance line: heading path, kind, what the quote is, and the original page (own URL only)."""
+def card_caption(c: Citation, date: str = "") -> str:
+    """The provenance line: kind, heading path, the document's date, what the quote is, and the original page
+    (own URL only)."""
     path = escape(c.section or c.title)
     url = safe_url(c.source_url)
     link = f" · [Den oprindelige side]({url})" if url else ""
-    return f"**{kind_label(c.kind)}** · Afsnit: {path}  \n*{source_label(c.kind)}*{link}"
+    dated = f" · Dato: {escape(date)}" if date else ""
+    return f"**{kind_label(c.kind)}** · Afsnit: {path}{dated}  \n*{source_label(c.kind)}*{link}"
+

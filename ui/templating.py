@@ -38,10 +38,23 @@ class FieldView:
         return self.status == "udfyldt"
 
 
-def available_templates(settings: Settings) -> list[TemplateSchema]:
-    from assistant.templates import list_templates
+_LISTED: dict[tuple[str, tuple[tuple[str, int, int], ...]], list[TemplateSchema]] = {}
 
-    return sorted(list_templates(settings), key=lambda schema: (schema.id != FEATURED_TEMPLATE, schema.id))
+
+def available_templates(settings: Settings) -> list[TemplateSchema]:
+    """The template schemas for listing and intent detection (read-only), parsed again only when a schema file
+    changes: every rerun of the chat page asks for them, and parsing the YAML costs ~0.1 s per file."""
+    from assistant.templates import list_templates
+    from assistant.templates.schema import SCHEMA_SUFFIX
+
+    folder = settings.templates_dir
+    files = sorted(folder.glob(f"*{SCHEMA_SUFFIX}")) if folder.is_dir() else []
+    key = (str(folder), tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    if key not in _LISTED:
+        if len(_LISTED) > 8:
+            _LISTED.clear()
+        _LISTED[key] = sorted(list_templates(settings), key=lambda schema: (schema.id != FEATURED_TEMPLATE, schema.id))
+    return list(_LISTED[key])
 
 
 def start_label(schema: TemplateSchema) -> str:

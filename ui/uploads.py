@@ -48,7 +48,7 @@ STALE_PENDING_S = 3600.0
 
 __all__ = [
     "SUPPORTED_EXTS", "SavedUpload", "UploadRejected", "clean_stale_pending", "sanitize_filename", "save_upload",
-    "uploads_dir",
+    "stored_upload", "uploads_dir",
 ]
 
 
@@ -169,6 +169,20 @@ def _check_and_save(data: bytes, original_name: str, settings: Settings, folder:
         shutil.rmtree(staging, ignore_errors=True)
     return SavedUpload(original_name=original_name, path=target, doc_id=doc.doc_id, title=doc.title,
                        replaced=replaced, warnings=tuple(doc.warnings))
+
+
+def stored_upload(settings: Settings, rel_path: str) -> tuple[Path, str] | None:
+    """The saved upload that a chunk's ``path`` names and its original file name; None for anything that is not
+    a visible file inside the uploads folder (corpus files, a deleted upload, ``..`` or a hidden staging file)."""
+    folder = uploads_dir(settings).resolve()
+    try:
+        file = (folder / rel_path).resolve()
+        inside = file.relative_to(folder)
+    except (OSError, ValueError):
+        return None
+    if not rel_path or not file.is_file() or any(part.startswith(".") for part in inside.parts):
+        return None
+    return file, _read_names(settings).get(inside.as_posix(), file.name)
 
 
 def corpus_doc_ids(settings: Settings) -> dict[str, str]:

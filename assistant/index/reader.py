@@ -62,6 +62,7 @@ class IndexReader:
         self.collection = collection
         self.units = units or UnitStore.empty()
         self._stamp = manifest_stamp(settings)
+        self._sections: dict[tuple[str, str], list[str]] | None = None  # (doc_id, section) -> chunk ids
 
     # --- identity ---------------------------------------------------------------------------------------
     @property
@@ -98,6 +99,22 @@ class IndexReader:
     def get(self, chunk_id: str) -> tuple[str, dict[str, Any]] | None:
         """Text and metadata of one chunk of this generation."""
         return self.lexical.get(chunk_id)
+
+    def section(self, chunk_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(chunk_id, text, metadata)`` of every chunk of the section ``chunk_id`` belongs to (same document
+        and heading path), in document order; empty when the chunk is not in this generation."""
+        record = self.lexical.get(chunk_id)
+        if record is None:
+            return []
+        if self._sections is None:
+            groups: dict[tuple[str, str], list[str]] = {}
+            for cid, meta in zip(self.lexical.chunk_ids, self.lexical.metadatas, strict=True):
+                groups.setdefault((str(meta.get("doc_id", "")), str(meta.get("section", ""))), []).append(cid)
+            self._sections = groups
+        meta = record[1]
+        ids = self._sections.get((str(meta.get("doc_id", "")), str(meta.get("section", ""))), [chunk_id])
+        rows = [(cid, *self.lexical.get(cid)) for cid in ids]  # type: ignore[misc]
+        return sorted(rows, key=lambda row: int(row[2].get("chunk_index", 0)))
 
     def dense(self, query_vec: np.ndarray, n: int, filters: Mapping[str, Any] | None = None
               ) -> list[tuple[str, float]]:
