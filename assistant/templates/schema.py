@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -135,10 +136,18 @@ def load_template(name: str, settings: Settings) -> TemplateSchema:
     if not path.is_file():
         known = ", ".join(s.id for s in list_templates(settings)) or "ingen"
         raise TemplateError(f"Skabelonen «{name}» findes ikke. Tilgængelige skabeloner: {known}.")
+    stat = path.stat()
     try:
-        return parse_schema(path.read_text(encoding="utf-8"))
+        return _parsed(str(path), stat.st_mtime_ns, stat.st_size)
     except (yaml.YAMLError, ValueError) as exc:
         raise TemplateError(f"Skabelonen «{name}» kunne ikke læses: {exc}") from exc
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: str, mtime_ns: int, size: int) -> TemplateSchema:
+    """A schema file parsed once per version (keyed by modification time and size): listing a browser's drafts
+    reads every draft's schema, and parsing + validating is the slow part. Callers never mutate the schema."""
+    return parse_schema(Path(path).read_text(encoding="utf-8"))
 
 
 def list_templates(settings: Settings) -> list[TemplateSchema]:
