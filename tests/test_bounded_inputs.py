@@ -102,9 +102,15 @@ def _docx_bomb(path: Path, unpacked_mb: int) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def docx_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 300 MB zip bomb, made once per module (~2 s of deflate); the tests only read it."""
+    return _docx_bomb(tmp_path_factory.mktemp("bomb") / "bombe.docx", 300)
+
+
 @pytest.mark.timeout(120)
-def test_docx_zip_bomb_is_refused_before_parsing(tmp_path: Path, settings: Settings) -> None:
-    bomb = _docx_bomb(tmp_path / "bombe.docx", 300)
+def test_docx_zip_bomb_is_refused_before_parsing(tmp_path: Path, settings: Settings, docx_bomb: Path) -> None:
+    bomb = Path(shutil.copy(docx_bomb, tmp_path / "bombe.docx"))
     assert bomb.stat().st_size < 4 * 1024 * 1024  # a small file that unpacks to 300 MB
     with pytest.raises(IngestError, match="zip-bombe"):
         load_file(bomb, settings, root=tmp_path)
@@ -176,14 +182,14 @@ def test_isolated_loader_reports_memory_and_time_in_danish(tmp_path: Path, setti
 
 
 @pytest.mark.timeout(120)
-def test_upload_bombs_are_rejected_and_nothing_stored_changes(tmp_path: Path, settings: Settings,
+def test_upload_bombs_are_rejected_and_nothing_stored_changes(tmp_path: Path, settings: Settings, docx_bomb: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     good = save_upload(b"# Aftale\n\nBiblioteket og museet laver en aftale.\n", "aftale.md", settings)
     docx = save_upload((FIXTURES / "formats" / "aftale-med-museet.docx").read_bytes(), "aftale.docx", settings)
     before = {p.name: p.read_bytes() for p in uploads_dir(settings).iterdir() if p.is_file()}
     bombs = {
         "aftale.md": (ALIAS_BOMB.encode(), "YAML-aliasser"),
-        "aftale.docx": (_docx_bomb(tmp_path / "b.docx", 300).read_bytes(), "zip-bombe"),
+        "aftale.docx": (docx_bomb.read_bytes(), "zip-bombe"),
         "side.html": (("<div>" * 110_000).encode(), "indlejret for dybt"),
     }
     for name, (data, reason) in bombs.items():
