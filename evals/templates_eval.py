@@ -4,13 +4,17 @@ A second, held-out set (``evals/data/template_dialogues_heldout.yaml``, written 
 routing rules) is reported beside it as ``holdout``, per batch (id prefix ``hb1-``, ``hb2-``, ...).
 
 Per dialogue: the earlier chat becomes pre-fill proposals, then every scripted user message is one turn
-(``@parkér`` saves the draft as JSON and resumes it in a new interview, as leaving and coming back does).
+(``@parkér`` saves the draft as JSON and resumes it in a new interview, as leaving and coming back does;
+``@hvis spurgt: <field>`` answers «Skal jeg skrive det under «A» eller «B»?» with that field's label when the
+interview has just asked it with that field among the options, and is skipped otherwise).
 Measured over all dialogues (definitions in ``evals/README.md``):
 
 - **field accuracy**: expected fields whose final value is right (names of parties and people exactly, other
   text by containment, list items one by one);
 - **misrouted**: fields holding a value they should not (an unexpected field filled, or a wrong value);
 - **lost**: expected fields left empty;
+- **asked**: «under A eller B?» questions the interview asked instead of storing (no misroute; the value still
+  counts as lost when it is not stored by the end of the dialogue);
 - **turns to finish**: user turns a cooperative user needs until every required field is filled;
 - **pre-fill**: expected proposals found, and proposals whose value the user never wrote (invented).
 """
@@ -29,6 +33,7 @@ from evals import metrics as m
 from evals.dataset import DATA_DIR, TemplateDialogue
 
 PARK = "@parkér"
+IF_ASKED = re.compile(r"^@hvis\s+spurgt:\s*(?P<field>\w+)\s*$")
 HOLDOUT_FILE = DATA_DIR / "template_dialogues_heldout.yaml"
 
 
@@ -78,24 +83,42 @@ def _correct(field: Any, actual: object, expected: str | list[str]) -> bool:
     return m.field_correct(actual, expected)
 
 
-def run_dialogue(dialogue: TemplateDialogue, settings: Settings, guide: Any = None) -> dict[str, Any]:
-    """Play one dialogue with the rule-based router; rows per expected field plus the dialogue's counts."""
+def fit_check(settings: Settings, enabled: bool = True) -> Any:
+    """The semantic fit check over the configured embedding model (what the app uses; no index needed), or off."""
+    from assistant.embeddings import get_embeddings
+    from assistant.templates.fit import FieldFit
+
+    return FieldFit(get_embeddings(settings) if enabled else None)
+
+
+def run_dialogue(dialogue: TemplateDialogue, settings: Settings, guide: Any = None, fit: Any = None) -> dict[str, Any]:
+    """Play one dialogue with the rule-based router (and ``fit``, the semantic fit check; off when None); rows
+    per expected field plus the dialogue's counts."""
     from assistant.templates import Draft, Interview, RuleExtractor, load_template
+    from assistant.templates.fit import FieldFit
     from assistant.templates.values import plain
 
     schema = load_template(dialogue.template, settings)
-    interview = Interview.start(schema, dialogue.history, guide=guide, extractor=RuleExtractor())
+    fit = fit or FieldFit(None)
+    interview = Interview.start(schema, dialogue.history, guide=guide, extractor=RuleExtractor(), fit=fit)
     proposals = {c.field_id: plain(c.value) for c in interview.draft.prefill}
     finished_at: int | None = None
-    side_questions = side_answered = 0
+    side_questions = side_answered = asked = answered = 0
     turns = 0
     for text in dialogue.answers:
         if text.strip() == PARK:
             interview = Interview(schema, Draft.from_json(interview.draft.to_json(), schema), guide=guide,
-                                  extractor=RuleExtractor())
+                                  extractor=RuleExtractor(), fit=fit)
             continue
+        if_asked = IF_ASKED.match(text.strip())
+        if if_asked:
+            field = schema.field(if_asked.group("field"))
+            if field.id not in [c.field_id for c in interview.draft.clarify]:
+                continue  # the interview did not ask: the user has nothing to answer
+            text, answered = field.label, answered + 1
         turns += 1
         reply = interview.handle(text)
+        asked += reply.awaiting == "clarify"
         if reply.side_question:
             side_questions += 1
             side_answered += bool(reply.citations)
@@ -114,16 +137,20 @@ def run_dialogue(dialogue: TemplateDialogue, settings: Settings, guide: Any = No
             "turns": turns, "finished_at": finished_at if dialogue.cooperative else None,
             "prefill_expected": len(dialogue.prefill), "prefill_found": prefill_found, "invented": invented,
             "unexpected_proposals": [f for f in proposals if f not in dialogue.prefill] if dialogue.prefill else [],
-            "side_questions": side_questions, "side_answered": side_answered, "final": final}
+            "side_questions": side_questions, "side_answered": side_answered, "asked": asked,
+            "asked_answered": answered, "final": final}
 
 
 def evaluate_templates(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: Any = None, *,
-                       holdout: Sequence[TemplateDialogue] = ()) -> dict[str, Any]:
+                       holdout: Sequence[TemplateDialogue] = (), fit: bool = True) -> dict[str, Any]:
     """All dialogues: field accuracy, misrouted and lost values, turns to finish, pre-fill recall and inventions;
-    with ``holdout`` the same for the held-out set under ``result["holdout"]``, also per batch."""
-    result = _evaluate(dialogues, settings, guide)
+    with ``holdout`` the same for the held-out set under ``result["holdout"]``, also per batch. ``fit``: with the
+    semantic fit check over ``settings``' embedding model, as in the app (``result["fit_check"]``)."""
+    check = fit_check(settings, fit)
+    result = _evaluate(dialogues, settings, guide, check)
+    result["fit_check"] = getattr(check.embeddings, "model_name", None) if check.enabled else None
     if holdout:
-        result["holdout"] = _evaluate(holdout, settings, guide)
+        result["holdout"] = _evaluate(holdout, settings, guide, check)
         result["holdout"]["batches"] = {
             batch: _aggregate([d for d in result["holdout"]["per_dialogue"] if _batch(d["id"]) == batch],
                               [r for r in result["holdout"]["rows"] if _batch(r["dialogue"]) == batch])
@@ -140,21 +167,24 @@ def _aggregate(per_dialogue: Sequence[dict[str, Any]], rows: Sequence[dict[str, 
     return {"dialogues": len(per_dialogue), "fields": len(rows),
             "accuracy": sum(r["correct"] for r in rows) / len(rows) if rows else None,
             "misrouted": sum(len(d["misrouted"]) for d in per_dialogue),
-            "lost": sum(len(d["lost"]) for d in per_dialogue)}
+            "lost": sum(len(d["lost"]) for d in per_dialogue),
+            "asked": sum(d["asked"] for d in per_dialogue)}
 
 
-def _evaluate(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: Any = None) -> dict[str, Any]:
+def _evaluate(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: Any = None,
+              fit: Any = None) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     errors: list[str] = []
     for dialogue in dialogues:
         try:
-            results.append(run_dialogue(dialogue, settings, guide))
+            results.append(run_dialogue(dialogue, settings, guide, fit))
         except Exception as exc:
             errors.append(f"{dialogue.id}: {type(exc).__name__}: {exc}")
             results.append({"id": dialogue.id, "template": dialogue.template, "misrouted": [], "invented": [],
                             "lost": list(dialogue.expected), "turns": 0, "finished_at": None,
                             "prefill_expected": len(dialogue.prefill), "prefill_found": [],
-                            "unexpected_proposals": [], "side_questions": 0, "side_answered": 0, "final": {},
+                            "unexpected_proposals": [], "side_questions": 0, "side_answered": 0, "asked": 0,
+                            "asked_answered": 0, "final": {},
                             "rows": [{"dialogue": dialogue.id, "field": f, "expected": w, "actual": "",
                                       "correct": False} for f, w in dialogue.expected.items()]})
     rows = [r for d in results for r in d["rows"]]
@@ -174,6 +204,8 @@ def _evaluate(dialogues: Sequence[TemplateDialogue], settings: Settings, guide: 
         "prefill_invented": sum(len(d["invented"]) for d in results),
         "side_questions": sum(d["side_questions"] for d in results),
         "side_answered": sum(d["side_answered"] for d in results),
+        "asked": sum(d["asked"] for d in results),
+        "asked_answered": sum(d["asked_answered"] for d in results),
         "by_template": {t: sum(d["template"] == t for d in results) for t in sorted({d.template for d in dialogues})},
         "rows": rows,
         "per_dialogue": [{k: v for k, v in d.items() if k != "rows"} for d in results],
@@ -189,7 +221,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         lines += ["Holdout (skrevet af en anden end reglerne, `template_dialogues_heldout.yaml`):",
                   *("  " + line for line in _set_lines(holdout))]
         lines += [f"  - {batch}: {b['dialogues']} dialoger, {m_pct(b['accuracy'])} % af {b['fields']} felter "
-                  f"korrekte; fejlplacerede: {b['misrouted']}; tabte: {b['lost']}."
+                  f"korrekte; fejlplacerede: {b['misrouted']}; tabte: {b['lost']}; "
+                  f"spurgt «under A eller B?»: {b['asked']}."
                   for batch, b in holdout.get("batches", {}).items() if b["accuracy"] is not None]
     return lines
 
@@ -212,6 +245,8 @@ def _set_lines(result: dict[str, Any]) -> list[str]:
         f"Forslag fra samtalen: {result['prefill_found']} af {result['prefill_expected']} forventede fundet, "
         f"{result['prefill_invented']} opfundne.",
         f"Sidespørgsmål: {result['side_questions']} genkendt, {result['side_answered']} besvaret med kilder.",
+        f"Spurgt «under A eller B?» i stedet for at gemme: {result.get('asked', 0)} gange "
+        f"({result.get('asked_answered', 0)} besvaret af brugeren i manuskriptet).",
     ]
     return lines + [f"- fejl: {e}" for e in result.get("errors", [])]
 

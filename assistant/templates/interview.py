@@ -3,7 +3,9 @@
 :class:`Interview` reads a message in this order: a pending yes/no (pre-fill proposals, an overwrite), a control
 command («fortryd», «ret formålet», «spring over» …), a side question for the guide (answered with citations
 through ``Assistant.ask``; the draft stays open and the pending question is asked again), and otherwise an answer,
-routed by :mod:`assistant.templates.extraction`. A filled field is never overwritten without a «ja». Every turn
+routed by :mod:`assistant.templates.extraction`; a free-text answer that clearly fits another empty field better
+(:mod:`assistant.templates.fit`) is not stored but asked about («under A eller B?»). A filled field is never
+overwritten without a «ja». Every turn
 that changes the draft is recorded in the :class:`~assistant.templates.draft.Draft` so «fortryd» can undo it.
 """
 
@@ -29,7 +31,8 @@ from assistant.templates.commands import (
 )
 from assistant.templates.draft import Candidate, Change, Draft, Source
 from assistant.templates.export import draft_markdown
-from assistant.templates.extraction import FREE_TEXT, Extractor, Routed, is_question_sentence, sentences
+from assistant.templates.extraction import FREE_TEXT, Extractor, Found, Routed, is_question_sentence, sentences
+from assistant.templates.fit import FieldFit, default_fit
 from assistant.templates.llm_extraction import default_extractor
 from assistant.templates.names import starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
@@ -104,13 +107,15 @@ class Interview:
     """One template interview over a :class:`Draft`. The draft is the state; this class holds no other state."""
 
     def __init__(self, schema: TemplateSchema, draft: Draft | None = None, *, guide: Guide | None = None,
-                 extractor: Extractor | None = None, advice: AdviceSource | None = None) -> None:
+                 extractor: Extractor | None = None, advice: AdviceSource | None = None,
+                 fit: FieldFit | None = None) -> None:
         self.schema = schema
         self.draft = draft or Draft.new(schema)
         self.guide = guide
         self.extractor: Extractor = extractor or default_extractor(
             getattr(guide, "settings", None), getattr(guide, "chat_model", None))
         self.advice = advice if advice is not None else advice_source(guide)
+        self.fit = fit if fit is not None else default_fit(guide)
         self._advice_cache: dict[str, Advice | None] = {}
 
     @classmethod
@@ -213,13 +218,36 @@ class Interview:
         routed = self.extractor.extract(self.schema, text, current=field, known=self.draft.values)
         if question is not None and (question == text or not routed.found):
             return self._side(question, field, notes)  # a whole-message question is never a value
-        parts, changes, errors = self._route(routed, field, notes)
+        parts, changes, errors = self._route(self._checked(routed, field), field, notes)
         if self.draft.overwrite or self.draft.clarify:
             return Reply(message="\n\n".join(parts), stored=changes, errors=errors,
                          awaiting="overwrite" if self.draft.overwrite else "clarify")
         if question is not None:
             return self._side(question, self.next_field(), parts, stored=changes)
         return self._reply(parts, stored=changes, errors=errors)
+
+    def _checked(self, routed: Routed, field: TemplateField | None) -> Routed:
+        """The answer to a free-text question becomes «under A eller B?» when it clearly fits another empty field
+        better (:class:`~assistant.templates.fit.FieldFit`) and that field can take it; never a silent move."""
+        if (field is None or self.draft.editing or routed.clarify or field.type not in FREE_TEXT
+                or field.capture == "name" or not self.fit.enabled):
+            return routed
+        answer = routed.get(field.id)
+        if answer is None or answer.source != "svar":
+            return routed
+        d = self.draft
+        empty = [f.id for f in self.schema.fields
+                 if f.id not in d.values and f.id not in d.skipped and f.id != field.id and routed.get(f.id) is None]
+        rival_id = self.fit.rival(self.schema, field, answer.evidence, empty)
+        if rival_id is None:
+            return routed
+        rival = self.extractor.extract(self.schema, answer.evidence, current=self.schema.field(rival_id),
+                                       known=d.values).get(rival_id)
+        if rival is None:
+            return routed
+        routed.found.remove(answer)
+        routed.clarify = [answer, Found(rival_id, rival.value, rival.source, answer.evidence)]
+        return routed
 
     def _route(self, routed: Routed, field: TemplateField | None,
                notes: list[str]) -> tuple[list[str], list[Change], dict[str, str]]:

@@ -30,6 +30,9 @@ class TemplateField(BaseModel):
     label: str
     question: str
     help: str = ""
+    describes: str = Field("", description=(
+        "What an answer to this field looks like, in a user's words (assistant.templates.fit compares a free-text "
+        "answer with these lines to notice an answer given to the wrong question)."))
     required: bool = False
     type: FieldType = "text"
     section: str

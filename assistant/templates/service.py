@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 from assistant.templates.draft import Draft
 from assistant.templates.extraction import Extractor
+from assistant.templates.fit import FieldFit
 from assistant.templates.interview import Guide, Interview, Reply
 from assistant.templates.schema import TemplateError, TemplateSchema, list_templates, load_template
 from assistant.templates.values import parse_value
@@ -119,11 +120,12 @@ class DraftService:
     """Template drafts of conversations: the one place that reads and writes them."""
 
     def __init__(self, store: DraftStore, settings: Any, *, guide: Guide | None = None,
-                 extractor: Extractor | None = None) -> None:
+                 extractor: Extractor | None = None, fit: FieldFit | None = None) -> None:
         self.store = store
         self.settings = settings
         self.guide = guide
         self.extractor = extractor
+        self.fit = fit  # None: the guide's embedding model (off without a guide)
 
     # --- templates ----------------------------------------------------------------------------------------
     def templates(self) -> list[TemplateSchema]:
@@ -133,7 +135,7 @@ class DraftService:
         return load_template(name, self.settings)
 
     def _interview(self, schema: TemplateSchema, draft: Draft | None = None) -> Interview:
-        return Interview(schema, draft, guide=self.guide, extractor=self.extractor)
+        return Interview(schema, draft, guide=self.guide, extractor=self.extractor, fit=self.fit)
 
     def load(self, conversation_id: str, name: str) -> Interview | None:
         row = self.store.load_draft(conversation_id, name)
@@ -167,7 +169,7 @@ class DraftService:
     def restart(self, conversation_id: str, name: str, history: Iterable[str] = ()) -> Started:
         """A new draft (replacing an old one of the same template), pre-fill proposals from ``history``."""
         schema = self.schema(name)
-        interview = Interview.start(schema, history, guide=self.guide, extractor=self.extractor)
+        interview = Interview.start(schema, history, guide=self.guide, extractor=self.extractor, fit=self.fit)
         reply = interview.opening()
         self.save(conversation_id, interview)
         intro = (f"Lad os lave et udkast til en **{schema.title.lower()}**. Jeg stiller et spørgsmål ad gangen og "
