@@ -25,11 +25,14 @@ from assistant.templates.names import (
     FILLER_RE,
     NAME_RE,
     UPPER,
+    definite_forms,
     negated,
     org_name,
     person,
     starts_as_question,
+    strip_fillers,
     trim_name,
+    words,
 )
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, find_phones, split_list
@@ -144,20 +147,21 @@ def name_error(f: TemplateField) -> str:
     return f"Jeg kunne ikke finde et navn i svaret. Skriv {what}" + (f", fx «{example}»." if example else ".")
 
 
-def _resolve(cue: str, known: Mapping[str, FieldValue]) -> str | None:
-    """Fill ``{field}`` placeholders from known text values; None when one is unknown."""
-    missing = False
-
-    def repl(m: re.Match[str]) -> str:
-        nonlocal missing
-        value = known.get(m.group(1))
+def _resolve(cue: str, known: Mapping[str, FieldValue]) -> list[str]:
+    """``cue`` with its ``{field}`` placeholders filled from known text values, each also by the name's head noun
+    in the definite form («{partner} står for» -> «Lemvig Gymnasium står for», «gymnasiet står for»); empty when
+    a placeholder is unknown."""
+    names = re.findall(r"\{(\w+)\}", cue)
+    if not names:
+        return [cue]
+    variants = [cue]
+    for name in dict.fromkeys(names):
+        value = known.get(name)
         if not isinstance(value, TextValue):
-            missing = True
-            return ""
-        return value.text
-
-    resolved = re.sub(r"\{(\w+)\}", repl, cue)
-    return None if missing else resolved
+            return []
+        refs = [value.text, *sorted(definite_forms(value.text))]
+        variants = [v.replace("{" + name + "}", ref) for v in variants for ref in refs]
+    return variants
 
 
 def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
@@ -298,10 +302,8 @@ class _Message:
                 continue  # their cues are context words before a typed value
             for phrases, hint in ((f.cues, False), (f.hints if self.use_hints else [], True)):
                 for cue in phrases:
-                    resolved = _resolve(cue, self.known)
-                    if not resolved:
-                        continue
-                    for m in cue_regex(resolved).finditer(self.cue_text):
+                    for m in (m for resolved in _resolve(cue, self.known)
+                              for m in cue_regex(resolved).finditer(self.cue_text)):
                         before = self.cue_text[self._clause_start(m.start()):m.start()]
                         if negated(before, self.cue_text[m.end():]):
                             continue  # "vi har tidligere prøvet at samarbejde med …", "partneren er ikke …"
@@ -535,6 +537,44 @@ class _Message:
 
     def _add_answer(self, f: TemplateField, value: FieldValue, evidence: str) -> None:
         self.routed.found.append(Found(f.id, value, "svar", evidence))
+
+
+def names_party(schema: TemplateSchema, text: str, group: str | None, known: Mapping[str, FieldValue]) -> bool:
+    """True when ``text`` starts by naming the party ``group`` as its subject: «partneren …», «Lemvig Gymnasium
+    …», «gymnasiet …» (the party's name field, its head noun in the definite form, or ``schema.parties``)."""
+    if not group:
+        return False
+    refs = {schema.parties.get(group, "")}
+    for f in schema.fields:
+        value = known.get(f.id)
+        if f.group == group and f.capture == "name" and isinstance(value, TextValue):
+            refs |= {value.text, *definite_forms(value.text)}
+    alts = "|".join(r"\s+".join(re.escape(w) for w in ref.split()) for ref in sorted(refs, key=len, reverse=True)
+                    if ref.strip())
+    return bool(alts) and bool(re.match(rf"^\W*(?:(?:og|men|så)\s+)?(?:{alts})(?![\wæøå])", text, re.IGNORECASE))
+
+
+_AFFILIATION = re.compile(r"\b(?:fra|hos|på)\s+\S+|[,(]?\s*\b(?:hun|han)\s+er\b", re.IGNORECASE)
+
+
+def whole_typed_value(text: str) -> str | None:
+    """The type of the typed value the whole ``text`` is (``person``, ``date``, ``email``, ``phone``), else None:
+    «Karen Bisgaard, børnebibliotekar», «1. december 2026» (a free-text answer that is nothing but that)."""
+    body = text.strip().strip(".!,;: ")
+    if not body:
+        return None
+    if EMAIL_RE.fullmatch(body):
+        return "email"
+    for kind, spans in (("date", find_dates(body)), ("phone", find_phones(body))):
+        if len(spans) == 1 and spans[0][0] <= 1 and spans[0][1] >= len(body) - 1:
+            return kind
+    hit = person(body)
+    if hit and " og " not in hit[0]:
+        name = hit[0].split(",")[0].split()
+        said = {w.casefold() for w in words(_AFFILIATION.sub(" ", strip_fillers(body)))}
+        if len(name) >= 2 and all(w[:1].isupper() for w in name) and said <= {w.casefold() for w in words(hit[0])}:
+            return "person"  # nothing but the name and the title («elever i … i Hjørring Kommune» is no person)
+    return None
 
 
 def describe(schema: TemplateSchema, found: Found) -> str:

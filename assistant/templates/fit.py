@@ -117,6 +117,43 @@ class FieldFit:
         return best if gap >= described.margin else None
 
 
+    def best(self, schema: TemplateSchema, text: str, empty: Collection[str], *,
+             exclude: str | None = None) -> str | None:
+        """The empty field ``text`` fits best when a rule already says the asked field (``exclude``) cannot take
+        it (a typed question answered in words, a list of questions without a question): the most similar of
+        the other described fields, when it is empty and beats the median field by the margin (rule 3)."""
+        try:
+            described = self.described(schema)
+            if described is None or not text.strip():
+                return None
+            query = _unit(self.embeddings.embed_query(text.strip()))[0]
+        except Exception:
+            log.exception("fit check failed")
+            return None
+        keep = [i for i, fid in enumerate(described.ids) if fid != exclude]
+        sims = (described.vectors @ query)[keep]
+        top = int(np.argmax(sims))
+        best = described.ids[keep[top]]
+        return best if best in empty and float(sims[top] - np.median(sims)) >= described.margin else None
+
+
+    def ranked(self, schema: TemplateSchema, text: str, empty: Collection[str], *, exclude: str,
+               n: int = TOP_RANKS) -> list[str]:
+        """The ``n`` empty described fields ``text`` is most similar to, for when a rule has already said that the
+        asked field (``exclude``) cannot take it; no margin (the user chooses among them)."""
+        try:
+            described = self.described(schema)
+            if described is None or not text.strip():
+                return []
+            query = _unit(self.embeddings.embed_query(text.strip()))[0]
+        except Exception:
+            log.exception("fit check failed")
+            return []
+        sims = described.vectors @ query
+        order = [described.ids[i] for i in np.argsort(-sims, kind="stable")]
+        return [fid for fid in order if fid != exclude and fid in empty][:n]
+
+
 def default_fit(guide: Any) -> FieldFit:
     """The check over the guide's embedding model (the retriever's), or off without a guide."""
     retriever = getattr(guide, "retriever", None)

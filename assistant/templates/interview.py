@@ -31,7 +31,17 @@ from assistant.templates.commands import (
 )
 from assistant.templates.draft import Candidate, Change, Draft, Source
 from assistant.templates.export import draft_markdown
-from assistant.templates.extraction import FREE_TEXT, Extractor, Found, Routed, is_question_sentence, sentences
+from assistant.templates.extraction import (
+    FREE_TEXT,
+    TYPED,
+    Extractor,
+    Found,
+    Routed,
+    is_question_sentence,
+    names_party,
+    sentences,
+    whole_typed_value,
+)
 from assistant.templates.fit import FieldFit, default_fit
 from assistant.templates.llm_extraction import default_extractor
 from assistant.templates.names import starts_as_question
@@ -206,7 +216,8 @@ class Interview:
             options, self.draft.clarify = self.draft.clarify, []
             chosen = _clarified(text, options, self.schema)
             if chosen is not None:
-                return self._decide(options, Decision(accept=tuple(chosen)), kind="clarify")
+                return self._decide(options, Decision(accept=tuple(chosen), reject_all=not chosen),
+                                    kind="clarify")
             notes.append(msg.clarify_dropped(options))
         amended = self._amend(text, notes)
         if amended is not None:
@@ -218,7 +229,7 @@ class Interview:
         routed = self.extractor.extract(self.schema, text, current=field, known=self.draft.values)
         if question is not None and (question == text or not routed.found):
             return self._side(question, field, notes)  # a whole-message question is never a value
-        parts, changes, errors = self._route(self._checked(routed, field), field, notes)
+        parts, changes, errors = self._route(self._checked(routed, field, text), field, notes)
         if self.draft.overwrite or self.draft.clarify:
             return Reply(message="\n\n".join(parts), stored=changes, errors=errors,
                          awaiting="overwrite" if self.draft.overwrite else "clarify")
@@ -226,28 +237,59 @@ class Interview:
             return self._side(question, self.next_field(), parts, stored=changes)
         return self._reply(parts, stored=changes, errors=errors)
 
-    def _checked(self, routed: Routed, field: TemplateField | None) -> Routed:
-        """The answer to a free-text question becomes «under A eller B?» when it clearly fits another empty field
-        better (:class:`~assistant.templates.fit.FieldFit`) and that field can take it; never a silent move."""
-        if (field is None or self.draft.editing or routed.clarify or field.type not in FREE_TEXT
-                or field.capture == "name" or not self.fit.enabled):
-            return routed
-        answer = routed.get(field.id)
-        if answer is None or answer.source != "svar":
+    def _checked(self, routed: Routed, field: TemplateField | None, text: str) -> Routed:
+        """Ask «under A eller B?» instead of storing when the answer clearly belongs to another empty field; never
+        a silent move. Only for fields that declare ``describes:`` (contents, not names or titles), in this order:
+        an answer that names the other party (``counterpart``), an answer that is nothing but a person, a date,
+        an e-mail or a phone number while such a field is empty, a list of questions without a question, and the
+        semantic fit check (:class:`~assistant.templates.fit.FieldFit`); a typed question (an amount, a date)
+        answered in words that the fit check places in another empty field is asked about as well."""
+        if field is None or self.draft.editing or routed.clarify or (not field.describes.strip() and \
+                field.type not in TYPED):
             return routed
         d = self.draft
         empty = [f.id for f in self.schema.fields
                  if f.id not in d.values and f.id not in d.skipped and f.id != field.id and routed.get(f.id) is None]
-        rival_id = self.fit.rival(self.schema, field, answer.evidence, empty)
-        if rival_id is None:
+        answer = routed.get(field.id)
+        if answer is None:
+            if field.type in TYPED and field.id in routed.errors and not routed.found:
+                rival_id = self.fit.best(self.schema, text, empty, exclude=field.id)
+                rival = self._as_answer(rival_id, text)
+                if rival is not None:
+                    routed.errors.pop(field.id)
+                    routed.clarify = [rival]
             return routed
-        rival = self.extractor.extract(self.schema, answer.evidence, current=self.schema.field(rival_id),
-                                       known=d.values).get(rival_id)
-        if rival is None:
+        if answer.source != "svar" or field.type not in FREE_TEXT or field.capture == "name":
             return routed
-        routed.found.remove(answer)
-        routed.clarify = [answer, Found(rival_id, rival.value, rival.source, answer.evidence)]
+        rivals = [r for fid in self._rivals(field, answer, empty) if (r := self._as_answer(fid, answer.evidence))]
+        if rivals:
+            routed.found.remove(answer)
+            routed.clarify = [answer, *rivals]
         return routed
+
+    def _rivals(self, field: TemplateField, answer: Found, empty: Sequence[str]) -> list[str]:
+        """The empty fields that the answer to ``field`` may belong to instead (see :meth:`_checked`)."""
+        schema, evidence = self.schema, answer.evidence
+        other = field.counterpart
+        if other in empty and names_party(schema, evidence, schema.field(other).group, self.draft.values):
+            return [other]
+        kind = whole_typed_value(evidence)
+        if kind is not None:
+            typed = sorted((f for f in schema.fields if f.type == kind and f.id in empty), key=lambda f: not f.required)
+            return [typed[0].id] if typed else []
+        if field.accepts_questions and isinstance(answer.value, ListValue) and \
+                not any(i.rstrip().endswith("?") for i in answer.value.items):  # no question among the questions
+            return self.fit.ranked(schema, evidence, empty, exclude=field.id)
+        rival = self.fit.rival(schema, field, evidence, empty)
+        return [rival] if rival else []
+
+    def _as_answer(self, field_id: str | None, text: str) -> Found | None:
+        """``text`` read as the answer to ``field_id`` (None when that field cannot take it)."""
+        if field_id is None:
+            return None
+        found = self.extractor.extract(self.schema, text, current=self.schema.field(field_id),
+                                       known=self.draft.values).get(field_id)
+        return Found(field_id, found.value, found.source, text) if found is not None else None
 
     def _route(self, routed: Routed, field: TemplateField | None,
                notes: list[str]) -> tuple[list[str], list[Change], dict[str, str]]:
@@ -283,7 +325,7 @@ class Interview:
         if routed.clarify:
             self.draft.clarify = [Candidate(field_id=f.field_id, value=f.value, evidence=f.evidence, source=f.source)
                                   for f in routed.clarify]
-            parts.append(msg.clarify_question(self.schema, self.draft.clarify))
+            parts.append(msg.clarify_question(self.schema, self.draft.clarify, field.id if field else None))
         elif not changes and not errors and not overwrites and field is not None:
             parts.append(f"⚠ {field.label}: {msg.NOT_USED}")
             errors[field.id] = msg.NOT_USED
@@ -488,18 +530,23 @@ class Interview:
                      prompt=prompt, done=prompt is None)
 
 
-_ORDINALS = {"1": 1, "første": 1, "den første": 1, "det første": 1, "2": 2, "anden": 2, "andet": 2, "den anden": 2,
-             "det andet": 2, "sidste": 2, "den sidste": 2, "det sidste": 2}
+_ORDINALS = {"første": 1, "anden": 2, "andet": 2, "tredje": 3, "sidste": -1}
 
 
 def _clarified(text: str, options: Sequence[Candidate], schema: TemplateSchema) -> list[int] | None:
-    """The options (1-based) chosen in reply to «under A eller B?»: a field name, «1», «den første», «begge»."""
+    """The options (1-based) chosen in reply to «under A eller B?»: a field name, «1», «den første», «begge»; with
+    one option («Skal jeg skrive det under «B»?») also «ja» (``[1]``) and «nej» (``[]``)."""
+    decision = parse_decision(text) if len(options) == 1 else None
+    if decision is not None and (decision.accept_all or decision.reject_all):
+        return [] if decision.reject_all else [1]
     said = re.sub(r"^(?:skriv\s+det\s+|det\s+skal\s+stå\s+|det\s+hører\s+til\s+|gem\s+det\s+)?(?:under|i|som)\s+",
                   "", text.strip().casefold().rstrip(".!"))
     if said in {"begge", "begge dele", "begge steder"}:
         return list(range(1, len(options) + 1))
-    if said in _ORDINALS and _ORDINALS[said] <= len(options):
-        return [_ORDINALS[said]]
+    said = re.sub(r"^(?:den|det|nr\.?|nummer)\s+", "", said)
+    number = int(said) if said.isdigit() else _ORDINALS.get(said)
+    if number is not None and -1 <= number <= len(options) and number != 0:
+        return [number if number > 0 else len(options)]
     field = match_field(said, schema) if len(said.split()) <= 5 else None
     ids = [c.field_id for c in options]
     return [ids.index(field.id) + 1] if field is not None and field.id in ids else None

@@ -89,12 +89,19 @@ def overwrite_kept(schema: TemplateSchema, candidates: Sequence[Candidate]) -> s
     return f"Jeg har beholdt det, der stod i forvejen: {names}."
 
 
-def clarify_question(schema: TemplateSchema, options: Sequence[Candidate]) -> str:
-    """«Skal jeg skrive det under … eller …?» for one text that may belong to two fields."""
+def clarify_question(schema: TemplateSchema, options: Sequence[Candidate], asked: str | None = None) -> str:
+    """«Skal jeg skrive det under … eller …?» for one text that may belong to two fields, numbered for the
+    terminal; with one option (the asked field ``asked`` cannot take the text) «Skal jeg skrive det under …?»."""
     names = [f"«{label(schema, c.field_id)}»" for c in options]
     shown_text = options[0].evidence or shown(schema, options[0].field_id, options[0].value)
+    if len(options) == 1:
+        why = f"«{shown_text}» passer ikke som {label(schema, asked).lower()}" if asked else f"«{shown_text}»"
+        return (f"{why}, så jeg har ikke gemt det. Skal jeg skrive det under {names[0]}? Skriv «ja» eller «nej» "
+                "– eller svar på spørgsmålet.")
+    numbers = ", ".join(f"{i} = {n}" for i, n in enumerate(names, start=1))
     return (f"Jeg er ikke sikker på, hvor «{shown_text}» hører til, så jeg har ikke gemt det endnu. "
-            f"Skal jeg skrive det under {' eller '.join(names)}? Skriv feltets navn, fx «{names[0].strip('«»')}».")
+            f"Skal jeg skrive det under {' eller '.join(names)}? Skriv feltets navn, fx «{names[0].strip('«»')}», "
+            f"eller nummeret ({numbers}).")
 
 
 def clarify_dropped(options: Sequence[Candidate]) -> str:

@@ -55,6 +55,8 @@ class Lexicon:
     question_verbs: frozenset[str]
     question_subjects: frozenset[str]
     wrong_answer: tuple[str, ...]
+    indefinite_articles: frozenset[str]
+    definite_endings: dict[str, tuple[str, ...]]
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +66,9 @@ def lexicon() -> Lexicon:
     return Lexicon(frozenset(raw["sentence_words"]), frozenset(raw["not_title"]), frozenset(raw["not_title_start"]),
                    longest("hedges"), longest("negations"), longest("correction_markers"),
                    longest("correction_leads"), frozenset(raw["question_verbs"]),
-                   frozenset(raw["question_subjects"]), longest("wrong_answer"))
+                   frozenset(raw["question_subjects"]), longest("wrong_answer"),
+                   frozenset(raw["indefinite_articles"]),
+                   {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))})
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -110,8 +114,34 @@ def name_runs(text: str) -> list[re.Match[str]]:
     return runs
 
 
+_SENTENCE_STOP = re.compile(r"(?<=[^\W\d_]{4})[.!?](?=\s)")  # «Bibliotekerne. Sidste …»; not «Skt. Knud»
+
+
 def trim_name(name: str) -> str:
+    """A name run without what follows a sentence end inside it, nor a trailing connector or full stop."""
+    name = _SENTENCE_STOP.split(name, maxsplit=1)[0]
     return _CONNECT_END.sub("", name.rstrip(".-")).strip()
+
+
+def definite_forms(name: str) -> set[str]:
+    """How a text refers to an organisation by its head noun: «Lemvig Gymnasium» -> {«gymnasiet», …},
+    «Skoletjenesten i Hjørring Kommune» -> {«skoletjenesten», «kommunen», …} (lower case)."""
+    ws = [w for w in re.findall(r"[\wæøåÆØÅ-]+", name) if not w.isupper()]
+    heads = ws[-1:]
+    m = re.match(r"^\s*([\wæøåÆØÅ-]+)\s+(?:i|på|ved|for)\s", name)
+    if m:
+        heads.append(m.group(1))
+    out: set[str] = set()
+    for head in (h.casefold() for h in heads if len(h) >= 4):
+        out.add(head)
+        for ending, forms in lexicon().definite_endings.items():
+            if head.endswith(ending):
+                stem = head[: len(head) - len(ending)]
+                out |= {stem + f for f in forms}
+                if not ending and re.search(r"[^aeiouyæøå][aeiouyæøå][bdfgklmnprst]$", head):
+                    out |= {head + head[-1] + f for f in forms}  # klub -> klubben
+                break
+    return out
 
 
 def name_like(text: str) -> bool:
@@ -121,6 +151,8 @@ def name_like(text: str) -> bool:
         return False
     if any(w[:1].islower() and _bare(w) in lexicon().sentence_words for w in ws[1:]) or \
             _bare(ws[0]) in lexicon().sentence_words:  # a capitalised «Vi» inside a name is part of it
+        return False
+    if ws[0] in lexicon().indefinite_articles:  # «et plejehjem» is some party, not a name
         return False
     return len(ws) <= SHORT_NAME_WORDS or any(re.match(rf"[{UPPER}]", w) for w in ws)
 
@@ -158,7 +190,10 @@ def _title_after(after: str) -> tuple[str, int]:
     m = re.match(r"\s*,\s*([^,()–—;]+)", after) or re.match(r"\s*\(\s*([^()@\d]+?)\s*\)", after)
     if not m:
         return "", 0
-    cand = m.group(1).strip()
+    cand = m.group(1)
+    stop = re.search(r"[.!?](?=\s|$)", cand)
+    cand, end = (cand[:stop.start()], m.start(1) + stop.start()) if stop else (cand, m.end(1))
+    cand = cand.strip()
     said = re.match(r"^(?:jeg|hun|han)\s+er\s+(.+?)(?:\s+(?:her|hos\s+os|på\s+biblioteket))?[.!]?$", cand,
                     re.IGNORECASE)
     if said:
@@ -170,7 +205,7 @@ def _title_after(after: str) -> tuple[str, int]:
         return "", 0
     if any(_bare(w) in lexicon().sentence_words for w in cand.split()):
         return "", 0
-    return cand, m.end(1)
+    return cand, end
 
 
 def person(text: str) -> tuple[str, int] | None:

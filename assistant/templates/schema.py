@@ -59,6 +59,9 @@ class TemplateField(BaseModel):
         "How the field reads in the document: text with {value} and the party names {bibliotek} / {partner}."))
     skip_text: str = Field("Ikke aftalt.", description="What the document says when the field was skipped.")
     after: str | None = Field(None, description="Date field this date must come after.")
+    counterpart: str | None = Field(None, description=(
+        "The same question for the other party (the library's contribution <-> the partner's): an answer to this "
+        "field that starts by naming that party («gymnasiet sender en lærer med») is asked about first."))
 
 
 class TemplateSection(BaseModel):
@@ -102,6 +105,8 @@ class TemplateSchema(BaseModel):
                 raise ValueError(f"field {f.id}: unknown section {f.section}")
             if f.after and f.after not in field_ids:
                 raise ValueError(f"field {f.id}: unknown 'after' field {f.after}")
+            if f.counterpart and f.counterpart not in field_ids:
+                raise ValueError(f"field {f.id}: unknown counterpart {f.counterpart}")
         if self.title_field and self.title_field not in field_ids:
             raise ValueError(f"unknown title_field {self.title_field}")
         return self
