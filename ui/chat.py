@@ -208,7 +208,8 @@ def _two_choices(primary: tuple[str, str, str, str], secondary: tuple[str, str, 
 
 
 def render_template_actions(service: ConversationService) -> None:
-    """Buttons under the last template message: the «fortsæt / start forfra» choice, a yes/no, or «fortryd»."""
+    """Buttons under the last template message: the «fortsæt / start forfra» choice, a yes/no, the field to write
+    an unclear answer under, or «fortryd»."""
     action = service.template_action(_state())
     if action == "resume_or_restart":
         _two_choices(("Fortsæt udkastet", "choice_resume", "fortsæt", ":material/play_arrow:"),
@@ -219,6 +220,11 @@ def render_template_actions(service: ConversationService) -> None:
     elif action == "overwrite":
         _two_choices(("Ja, erstat", "overwrite_yes", "ja", ":material/check:"),
                      ("Nej, behold", "overwrite_no", "nej", ":material/close:"))
+    elif action == "clarify":  # «Skal jeg skrive det under «A» eller «B»?»: one button per field
+        choices = service.clarify_choices(_state())
+        for i, (column, label) in enumerate(zip(st.columns(len(choices)), choices, strict=True)):
+            column.button(label, key=f"clarify_{i}", on_click=_set_pending, args=(label,), width="stretch",
+                          icon=":material/edit_note:", type="primary" if i == 0 else "secondary")
     elif action == "undo":
         st.button("Fortryd sidste svar", key="undo_turn", on_click=_set_pending, args=("fortryd",),
                   icon=":material/undo:", type="tertiary")

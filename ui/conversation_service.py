@@ -42,7 +42,7 @@ PARKED_DEFAULT = "Skabelontilstanden er afsluttet."
 ANSWERING = "Søger i guiden …"
 DRAFTING = "Opdaterer udkastet …"
 
-TemplateAction = Literal["resume_or_restart", "prefill", "overwrite", "undo"]
+TemplateAction = Literal["resume_or_restart", "prefill", "overwrite", "clarify", "undo"]
 
 
 @dataclass
@@ -311,7 +311,17 @@ class ConversationService:
             return "prefill"
         if draft.overwrite:
             return "overwrite"
+        if draft.clarify:
+            return "clarify"
         return "undo" if draft.turns else None
+
+    def clarify_choices(self, state: ChatState) -> list[str]:
+        """The Danish labels of the fields offered by «Skal jeg skrive det under «A» eller «B»?» (one button each;
+        a label is also what the user may type)."""
+        if state.template is None:
+            return []
+        schema = state.template.schema
+        return [schema.field(c.field_id).label for c in state.template.draft.clarify]
 
     def saved_drafts(self, state: ChatState, limit: int = 8) -> list[DraftInfo]:
         """The owner's saved drafts (all conversations) except the one being written, newest first."""

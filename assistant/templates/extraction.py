@@ -554,7 +554,7 @@ def names_party(schema: TemplateSchema, text: str, group: str | None, known: Map
     return bool(alts) and bool(re.match(rf"^\W*(?:(?:og|men|så)\s+)?(?:{alts})(?![\wæøå])", text, re.IGNORECASE))
 
 
-_AFFILIATION = re.compile(r"\b(?:fra|hos|på)\s+\S+|[,(]?\s*\b(?:hun|han)\s+er\b", re.IGNORECASE)
+_AFFILIATION = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*,|\s*$)", re.IGNORECASE)  # «… fra museet, …»
 
 
 def whole_typed_value(text: str) -> str | None:
@@ -568,10 +568,11 @@ def whole_typed_value(text: str) -> str | None:
     for kind, spans in (("date", find_dates(body)), ("phone", find_phones(body))):
         if len(spans) == 1 and spans[0][0] <= 1 and spans[0][1] >= len(body) - 1:
             return kind
+    body = _AFFILIATION.sub("", body)
     hit = person(body)
     if hit and " og " not in hit[0]:
         name = hit[0].split(",")[0].split()
-        said = {w.casefold() for w in words(_AFFILIATION.sub(" ", strip_fillers(body)))}
+        said = {w.casefold() for w in words(strip_fillers(body))} - {"hun", "han", "er"}
         if len(name) >= 2 and all(w[:1].isupper() for w in name) and said <= {w.casefold() for w in words(hit[0])}:
             return "person"  # nothing but the name and the title («elever i … i Hjørring Kommune» is no person)
     return None
