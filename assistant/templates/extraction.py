@@ -554,6 +554,7 @@ def names_party(schema: TemplateSchema, text: str, group: str | None, known: Map
     return bool(alts) and bool(re.match(rf"^\W*(?:(?:og|men|så)\s+)?(?:{alts})(?![\wæøå])", text, re.IGNORECASE))
 
 
+_CONTACTS = re.compile(rf"\(?\s*(?:{EMAIL_RE.pattern})\s*\)?|\s+[–—-]\s+")  # a person with an e-mail is a person
 _AFFILIATION = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*,|\s*$)", re.IGNORECASE)  # «… fra museet, …»
 
 
@@ -568,7 +569,7 @@ def whole_typed_value(text: str) -> str | None:
     for kind, spans in (("date", find_dates(body)), ("phone", find_phones(body))):
         if len(spans) == 1 and spans[0][0] <= 1 and spans[0][1] >= len(body) - 1:
             return kind
-    body = _AFFILIATION.sub("", body)
+    body = _CONTACTS.sub(" ", _AFFILIATION.sub("", body)).strip(" ,;–-")
     hit = person(body)
     if hit and " og " not in hit[0]:
         name = hit[0].split(",")[0].split()

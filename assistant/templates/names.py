@@ -208,6 +208,9 @@ def _title_after(after: str) -> tuple[str, int]:
     return cand, end
 
 
+_AFFILIATION_RE = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*[,(])", re.IGNORECASE)
+
+
 def person(text: str) -> tuple[str, int] | None:
     """«name, title» of the person in an answer (title from before or after the name), and where it ends."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731 - offsets stay those of ``text``
@@ -220,9 +223,10 @@ def person(text: str) -> tuple[str, int] | None:
         run = runs[0]
         name = trim_name(run.group(0))
         end = run.start() + len(name)
-        title, title_end = _title_after(stripped[end:])
+        where = _AFFILIATION_RE.match(stripped, end)  # «Trine Mølgaard fra museet, hun er formidlingschef»
+        title, title_end = _title_after(stripped[where.end() if where else end:])
         if title:
-            return f"{name}, {title}", offset + end + title_end
+            return f"{name}, {title}", offset + (where.end() if where else end) + title_end
         title = _title_before(stripped[:run.start()])
         return (f"{name}, {title}" if title else name), offset + end
     bare = stripped.strip(" ,.!\"'«»")
