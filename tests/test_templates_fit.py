@@ -300,3 +300,32 @@ def test_clicking_a_clarify_button_stores_the_value_under_that_field(app_env: Se
     assert "bidrag_bibliotek" not in stored.values
     assert not [b for b in at.button if b.key and b.key.startswith("clarify_")], "answered: the buttons are gone"
     assert "Partnerens bidrag:** Gymnasiet sender" in at.chat_message[-1].markdown[0].value
+
+
+def test_the_terminal_accepts_the_number_of_the_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """«Skal jeg skrive det under …?» in ``python -m assistant template`` (no guide, so no fit check): «2»."""
+    import json
+
+    from assistant.settings import get_settings
+    from assistant.templates.cli import main
+
+    for key in [k for k in os.environ if k.startswith("PA_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("PA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PA_CORPUS_DIR", str(REAL_CORPUS))
+    monkeypatch.setenv("PA_CONFIG", str(tmp_path / "ingen.toml"))
+    get_settings.cache_clear()
+    typed = iter(["Lemvig Bibliotek", "Lemvig Gymnasium", "at eleverne bliver bedre til kilder", "alle 2.g'ere",
+                  "kildekursus", "gymnasiet sender en dansklærer med", "2", "afslut"])
+    shown: list[str] = []
+    draft = tmp_path / "udkast.json"
+    try:
+        code = main(["samarbejdsaftale", "--no-guide", "--draft", str(draft)], input_fn=lambda _: next(typed),
+                    output=shown.append)
+    finally:
+        get_settings.cache_clear()
+    assert code == 0
+    assert any("1 = «Bibliotekets bidrag», 2 = «Partnerens bidrag»" in s for s in shown)
+    stored = json.loads(draft.read_text(encoding="utf-8"))["values"]
+    assert "bidrag_bibliotek" not in stored and "Gymnasiet sender en dansklærer med" in json.dumps(
+        stored["bidrag_partner"], ensure_ascii=False)
