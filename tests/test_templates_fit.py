@@ -183,6 +183,10 @@ def test_names_end_at_a_sentence_end_and_a_party_is_known_by_its_head_noun() -> 
     assert org_name("et plejehjem") is None and org_name("det lokale museum") == "det lokale museum"
     hit = person("Anders Winther, kommunikationsmedarbejder. Skriv til mig")
     assert hit is not None and hit[0] == "Anders Winther, kommunikationsmedarbejder"
+    assert person("Det er mig, Sofie Lindholm – jeg er ungdomsbibliotekar")[0] == "Sofie Lindholm, ungdomsbibliotekar"
+    assert person("Ung scene") is None and person("Teatret betaler dramatikeren, vi betaler resten") is None
+    assert person("pernille dahl") is not None, "a name typed in lower case is still a name"
+    assert whole_typed_value("d. 1. september 2027") == "date"
     assert {"gymnasiet"} <= definite_forms("Lemvig Gymnasium")
     assert {"teatret"} <= definite_forms("Fredericia Teater")
     assert {"sejlklubben"} <= definite_forms("Kastrup Sejlklub")
@@ -197,6 +201,10 @@ def test_a_neighbours_partner_in_the_chat_is_not_proposed(settings: Settings) ->
                          extractor=RuleExtractor(), fit=FieldFit(None))
     proposed = {c.field_id: plain(c.value) for c in it.draft.prefill}
     assert proposed["partner"] == "Plejecenter Solgården" and proposed["aktiviteter"] == ["Højtlæsning"]
+    it = Interview.start(schema, ["Vi har et fint samarbejde med Vejen Svømmeklub, og nu vil vi lave en aftale med "
+                                  "dem om babysvømning."], extractor=RuleExtractor(), fit=FieldFit(None))
+    proposed = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposed.get("aktiviteter") == ["Babysvømning"], "«dem» is the partner (the schema's pronouns)"
 
 
 # --- the real model ------------------------------------------------------------------------------------------

@@ -147,10 +147,10 @@ def name_error(f: TemplateField) -> str:
     return f"Jeg kunne ikke finde et navn i svaret. Skriv {what}" + (f", fx «{example}»." if example else ".")
 
 
-def _resolve(cue: str, known: Mapping[str, FieldValue]) -> list[str]:
+def _resolve(cue: str, known: Mapping[str, FieldValue], schema: TemplateSchema) -> list[str]:
     """``cue`` with its ``{field}`` placeholders filled from known text values, each also by the name's head noun
-    in the definite form («{partner} står for» -> «Lemvig Gymnasium står for», «gymnasiet står for»); empty when
-    a placeholder is unknown."""
+    in the definite form («{partner} står for» -> «Lemvig Gymnasium står for», «gymnasiet står for») and by the
+    party's ``pronouns``; empty when a placeholder is unknown."""
     names = re.findall(r"\{(\w+)\}", cue)
     if not names:
         return [cue]
@@ -159,7 +159,8 @@ def _resolve(cue: str, known: Mapping[str, FieldValue]) -> list[str]:
         value = known.get(name)
         if not isinstance(value, TextValue):
             return []
-        refs = [value.text, *sorted(definite_forms(value.text))]
+        group = next((f.group for f in schema.fields if f.id == name), None)
+        refs = [value.text, *sorted(definite_forms(value.text)), *schema.pronouns.get(group or "", [])]
         variants = [v.replace("{" + name + "}", ref) for v in variants for ref in refs]
     return variants
 
@@ -302,7 +303,7 @@ class _Message:
                 continue  # their cues are context words before a typed value
             for phrases, hint in ((f.cues, False), (f.hints if self.use_hints else [], True)):
                 for cue in phrases:
-                    for m in (m for resolved in _resolve(cue, self.known)
+                    for m in (m for resolved in _resolve(cue, self.known, self.schema)
                               for m in cue_regex(resolved).finditer(self.cue_text)):
                         before = self.cue_text[self._clause_start(m.start()):m.start()]
                         if negated(before, self.cue_text[m.end():]):
@@ -564,10 +565,11 @@ def whole_typed_value(text: str) -> str | None:
     body = text.strip().strip(".!,;: ")
     if not body:
         return None
+    dated = re.sub(r"^(?:d\.|den)\s+", "", body, flags=re.IGNORECASE)  # «d. 1. september 2027»
     if EMAIL_RE.fullmatch(body):
         return "email"
-    for kind, spans in (("date", find_dates(body)), ("phone", find_phones(body))):
-        if len(spans) == 1 and spans[0][0] <= 1 and spans[0][1] >= len(body) - 1:
+    for kind, value, spans in (("date", dated, find_dates(dated)), ("phone", body, find_phones(body))):
+        if len(spans) == 1 and spans[0][0] <= 1 and spans[0][1] >= len(value) - 1:
             return kind
     body = _CONTACTS.sub(" ", _AFFILIATION.sub("", body)).strip(" ,;–-")
     hit = person(body)

@@ -185,11 +185,23 @@ def _title_before(before: str) -> str:
     return title if 0 < len(title.split()) <= SHORT_NAME_WORDS else ""
 
 
+_TITLE_AFTER = (re.compile(r"\s*,\s*([^,()–—;]+)"), re.compile(r"\s*\(\s*([^()@\d]+?)\s*\)"),
+                re.compile(r"\s+[–—-]\s+([^,()–—;]+)"))
+
+
 def _title_after(after: str) -> tuple[str, int]:
-    """A title after a comma ("Erik Sønderby, formand", ", jeg er skolebibliotekar her") and where it ends."""
-    m = re.match(r"\s*,\s*([^,()–—;]+)", after) or re.match(r"\s*\(\s*([^()@\d]+?)\s*\)", after)
-    if not m:
-        return "", 0
+    """A title after a comma, in parentheses or after a dash ("Erik Sønderby, formand", "Karin Kofoed
+    (bibliotekar)", "Sofie Lindholm – jeg er ungdomsbibliotekar") and where it ends."""
+    for pattern in _TITLE_AFTER:
+        m = pattern.match(after)
+        if m:
+            found = _title_in(m)
+            if found[0]:
+                return found
+    return "", 0
+
+
+def _title_in(m: re.Match[str]) -> tuple[str, int]:
     cand = m.group(1)
     stop = re.search(r"[.!?](?=\s|$)", cand)
     cand, end = (cand[:stop.start()], m.start(1) + stop.start()) if stop else (cand, m.end(1))
@@ -232,8 +244,10 @@ def person(text: str) -> tuple[str, int] | None:
     bare = stripped.strip(" ,.!\"'«»")
     first = _CLAUSE_RE.split(bare, maxsplit=1)[0].split(",")[0].strip()
     ws = first.split()
-    if 1 <= len(ws) <= SHORT_NAME_WORDS and all(re.fullmatch(r"[\wæøåÆØÅ'’.-]+", w) and not re.search(r"\d", w)
-                                                  for w in ws) and not any(_is_function_word(w) for w in ws):
+    mixed = len({w[:1].isupper() for w in ws}) > 1  # «Ung scene», «Teatret betaler dramatikeren»: no one's name
+    if 1 <= len(ws) <= SHORT_NAME_WORDS and not mixed and all(
+            re.fullmatch(r"[\wæøåÆØÅ'’.-]+", w) and not re.search(r"\d", w) for w in ws) and \
+            not any(_is_function_word(w) for w in ws):
         start = stripped.find(first)
         title, title_end = _title_after(stripped[start + len(first):])
         end = start + len(first) + (title_end if title else 0)

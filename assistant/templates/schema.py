@@ -87,6 +87,9 @@ class TemplateSchema(BaseModel):
         "Words besides the id that name the template in a request ('lav en partnerskabsaftale')."))
     parties: dict[str, str] = Field(default_factory=dict, description=(
         "Party group -> how the document names the party when its name is not known, e.g. «biblioteket»."))
+    pronouns: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Party group -> words a message uses for the party besides its name, read for a {placeholder} of that "
+        "party's name field in a cue («en aftale med dem om motion» with «{partner}»: «dem»)."))
     sections: list[TemplateSection]
     fields: list[TemplateField]
 
