@@ -538,6 +538,9 @@ def _reuse_notes(result: dict[str, Any]) -> list[str]:
                      f"genbrugt; ingest uden embedding {r['ingest_s']} s{extra}.")
     lines += [f"- {r['scale']}x: re-ingest uden ændringer fejlede: `{r['reingest_error']}`."
               for r in result["scaling"] if r.get("reingest_error")]
-    lines.append("- Målt mens andre processer (bl.a. et CI-job) kørte på de samme 2 kerner, så tiderne er "
-                 "lidt støjfyldte.")
+    load = result["meta"]["environment"].get("load_average")
+    if load:
+        lines.append(f"- Maskinens belastning ved afslutningen (load average 1/5/15 min): {' / '.join(map(str, load))} "
+                     f"på {result['meta']['environment'].get('cpus')} kerner; over antallet af kerner deler målingerne "
+                     "CPU med andre processer, og tiderne bliver tilsvarende længere.")
     return lines
