@@ -133,7 +133,7 @@ def _docx_many_members() -> bytes:
         for info in src.infolist():
             dst.writestr(info, src.read(info))
         for i in range(2_001):
-            dst.writestr(f"customXml/item{i}.xml", b"<x/>")
+            dst.writestr(f"word/extra/part{i}.xml", b"<x/>")
     return out.getvalue()
 
 

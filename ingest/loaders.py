@@ -155,10 +155,9 @@ def load_file(path: Path, settings: Settings, *, root: Path | None = None,
         raise IngestError("filen indeholder ingen tekst")
     sections = len(_HEADING_LINE.findall(body))
     if sections > limits.max_sections:
-        raise IngestError(
-            f"filen har for mange overskrifter ({sections:,}; grænsen er {limits.max_sections:,}), og hvert afsnit "
-            "skal beregnes for sig".replace(",", ".")
-        )
+        count, limit = (f"{n:,}".replace(",", ".") for n in (sections, limits.max_sections))
+        raise IngestError(f"filen har for mange overskrifter ({count}; grænsen er {limit}), og hvert afsnit skal "
+                          "beregnes for sig")
     if meta_title and not raw.get("title"):
         raw["title"] = meta_title
     trusted = is_trusted(path, settings)
