@@ -415,7 +415,7 @@ def deleted_while_writing(lab: Lab) -> Outcome:
     """Four threads keep writing into conversations that a fifth thread keeps deleting (another tab, retention):
     no error, and every message is stored (in a new conversation when its own was deleted)."""
     from assistant.storage import Storage
-    from ui.conversation import store_message
+    from ui.conversation_service import store_message
 
     storage = Storage(lab.folder("sqlite-delete") / "app.sqlite3")
     errors: list[str] = []
