@@ -659,10 +659,16 @@ def apptest_sessions(lab: Lab) -> Outcome:
     """Eight AppTest sessions of ``ui/app.py`` in threads of one process (one shared assistant, real model) ask
     at once: each gets its answer, its own owner token, and sees only its own conversation.
 
-    AppTest switches ``global.appTest`` on per run by patching a module attribute, which is not thread-safe (one
-    session's run ending switched it off under another's), so the harness holds it on for the whole run."""
+    Two AppTest artefacts that a real server does not have are neutralised for the run: AppTest switches
+    ``global.appTest`` on per run by patching a module attribute, which is not thread-safe (one session's run
+    ending switched it off under another's), so the harness holds it on; and each AppTest run compiles the script
+    with its own ``ScriptCache``, so threads compiled concurrently and hit CPython 3.11's "AST constructor
+    recursion depth mismatch" — a server has one cache whose lock serialises compilation, which the harness
+    reproduces with one lock around ``ScriptCache.get_bytecode``."""
     import os
+    from unittest import mock
 
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
     from streamlit.testing.v1 import AppTest
     from streamlit.testing.v1.util import patch_config_options
 
@@ -694,8 +700,15 @@ def apptest_sessions(lab: Lab) -> Outcome:
         except Exception as exc:
             errors.append(f"session {n}: {type(exc).__name__}: {exc}")
 
+    compile_lock, get_bytecode = threading.Lock(), ScriptCache.get_bytecode
+
+    def serialised(cache: ScriptCache, path: str) -> Any:
+        with compile_lock:
+            return get_bytecode(cache, path)
+
     try:
-        with patch_config_options({"global.appTest": True}):
+        with patch_config_options({"global.appTest": True}), mock.patch.object(ScriptCache, "get_bytecode",
+                                                                                serialised):
             session(-1)  # the first run loads the shared assistant
             threads = [threading.Thread(target=session, args=(n,)) for n in range(8)]
             for t in threads:
