@@ -730,8 +730,9 @@ def apptest_sessions(lab: Lab) -> Outcome:
         problems.append("sessions share or lack an owner token")
     for n, (_token, question) in sessions.items():
         mine = storage.list_conversations(50, owner=owners[n]) if owners[n] else []
-        if [c.title for c in mine] != [question]:
-            problems.append(f"session {n} sees {len(mine)} conversations: {[c.title for c in mine][:3]}")
+        asked = [m.content for c in mine for m in storage.messages(c.id) if m.role == "user"]
+        if asked != [question]:
+            problems.append(f"session {n} sees {len(mine)} conversations with the questions {asked[:3]}")
     return Outcome.judge(problems, f"{len(sessions)} sessions answered, each in its own private space",
                          seconds=round(time.perf_counter() - started, 1))
 
