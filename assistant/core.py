@@ -23,9 +23,11 @@ from assistant.models import Answer, RetrievedChunk, Turn
 from assistant.prompts import (
     EMPTY_QUESTION,
     INJECTION_REFUSAL,
+    MAX_QUESTION_CHARS,
     PARTIAL_OPENING,
     looks_like_injection,
     not_covered_text,
+    question_too_long_text,
     strip_injection,
 )
 from assistant.retrieval import Retrieval, Retriever, content_words, coverage
@@ -97,6 +99,8 @@ class Assistant:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         question = question.strip()
+        if len(question) > MAX_QUESTION_CHARS:  # bounded work per question
+            return self._final(Answer(text=question_too_long_text(len(question)), refused=True), start, timings)
         if looks_like_injection(question):  # answer only the part that is a real question
             question = strip_injection(question)
             if not content_words(question):

@@ -48,6 +48,16 @@ INJECTION_REFUSAL = (
 
 EMPTY_QUESTION = "Skriv et spørgsmål om partnerskaber, så finder jeg svaret i guiden."
 
+#: Longer questions are refused before any work: embedding a 200 KB question took minutes of the serving process.
+MAX_QUESTION_CHARS = 2_000
+
+
+def question_too_long_text(length: int) -> str:
+    """Refusal of a question above ``MAX_QUESTION_CHARS``."""
+    given, limit = (f"{n:,}".replace(",", ".") for n in (length, MAX_QUESTION_CHARS))
+    return (f"Spørgsmålet er for langt ({given} tegn; højst {limit}). Skriv det kortere, så finder jeg svaret i "
+            "guiden.")
+
 # --- prompt injection ------------------------------------------------------------------------------------
 # The patterns are data (assistant/injection_patterns.yaml), small and grouped by category, matched against a
 # normalised form of the text, so spelling tricks (case, accents, æøå, fullwidth letters, zero-width characters,

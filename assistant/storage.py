@@ -280,24 +280,44 @@ class Storage:
         coverage: str = "",
     ) -> int:
         """Store a message; the first user question becomes the conversation's title."""
+        with self._connect() as conn:
+            return self._insert_message(conn, conversation_id, role, content, citations=citations,
+                                        refused=refused, suggestions=suggestions, kind=kind, coverage=coverage)
+
+    def create_conversation_with_message(self, role: str, content: str, *, owner: str = "",
+                                         **kwargs: Any) -> tuple[str, int]:
+        """A new conversation holding its first message, written in one transaction (so no other session's delete
+        or retention clean-up can remove the conversation between the two); ``(conversation id, message id)``."""
+        conversation_id = uuid.uuid4().hex[:12]
         now = _now()
         with self._connect() as conn:
-            cur = conn.execute(
-                "INSERT INTO messages (conversation_id, role, content, citations, refused, suggestions, kind,"
-                " coverage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    conversation_id, role, content,
-                    json.dumps([c.model_dump() for c in citations], ensure_ascii=False),
-                    int(refused), json.dumps(list(suggestions), ensure_ascii=False), kind, coverage, now,
-                ),
+            conn.execute(
+                "INSERT INTO conversations (id, title, created_at, updated_at, owner) VALUES (?, '', ?, ?, ?)",
+                (conversation_id, now, now, owner),
             )
-            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-            if role == "user":
-                conn.execute(
-                    "UPDATE conversations SET title = ? WHERE id = ? AND title = ''",
-                    (" ".join(content.split())[:200], conversation_id),
-                )
-            return int(cur.lastrowid or 0)
+            return conversation_id, self._insert_message(conn, conversation_id, role, content, **kwargs)
+
+    @staticmethod
+    def _insert_message(conn: sqlite3.Connection, conversation_id: str, role: str, content: str, *,
+                        citations: Sequence[Citation] = (), refused: bool = False, suggestions: Sequence[str] = (),
+                        kind: str = "chat", coverage: str = "") -> int:
+        now = _now()
+        cur = conn.execute(
+            "INSERT INTO messages (conversation_id, role, content, citations, refused, suggestions, kind,"
+            " coverage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id, role, content,
+                json.dumps([c.model_dump() for c in citations], ensure_ascii=False),
+                int(refused), json.dumps(list(suggestions), ensure_ascii=False), kind, coverage, now,
+            ),
+        )
+        conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        if role == "user":
+            conn.execute(
+                "UPDATE conversations SET title = ? WHERE id = ? AND title = ''",
+                (" ".join(content.split())[:200], conversation_id),
+            )
+        return int(cur.lastrowid or 0)
 
     def messages(self, conversation_id: str) -> list[StoredMessage]:
         with self._connect() as conn:

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     tpl.add_argument("--out", type=Path, help="mappe til templates.json (standard: evals/results)")
 
     sub.add_parser("readme", help="skriv de seneste tal fra evals/results ind i README.md")
+    from evals.attacks import add_parser as add_attacks_parser
+
+    add_attacks_parser(sub)
     return parser
 
 
@@ -134,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "attacks":
+        from evals.attacks import cmd_attacks
+
+        return cmd_attacks(args)
     if args.command == "templates":
         return cmd_templates(args)
     if args.command == "readme":

@@ -17,7 +17,9 @@ Bounded work per input (the limits are declared in ``InputLimits``):
   nesting depth, minutes for 1 MB of nested ``<div>``.)
 * DOCX: the ZIP directory is checked (members, declared unpacked sizes; ``zipfile`` never inflates a member past
   its declared size) before python-docx opens it; PDF: page count before any text is extracted;
-* the extracted text is capped (``max_text_chars``).
+* the extracted text is capped (``max_text_chars``), and so is the number of headings (``max_sections``): every
+  section becomes at least one chunk to embed, so 1.9 MB of ``## x`` lines would otherwise be 100,000 chunks
+  (two minutes and 1 GB even with the fake embeddings, hours with the real model).
 
 ``load_file_isolated`` runs the same loader in a child process with a memory (``RLIMIT_AS``) and time budget, for
 untrusted uploads checked inside the serving process.
@@ -67,6 +69,7 @@ class InputLimits:
     """Upper bounds of the work one input file may cause (besides ``settings.max_file_mb``)."""
 
     max_text_chars: int = 5_000_000  # extracted text of one document (~2,500 pages)
+    max_sections: int = 5_000  # headings of one document: each section is at least one chunk to embed
     max_pdf_pages: int = 2_000
     max_zip_members: int = 2_000
     max_unzipped_mb: float = 200.0  # all members of a .docx together, as declared in the ZIP directory
@@ -150,6 +153,11 @@ def load_file(path: Path, settings: Settings, *, root: Path | None = None,
     body = neutralise_citation_markers(_normalise(body))
     if not body.strip():
         raise IngestError("filen indeholder ingen tekst")
+    sections = len(_HEADING_LINE.findall(body))
+    if sections > limits.max_sections:
+        count, limit = (f"{n:,}".replace(",", ".") for n in (sections, limits.max_sections))
+        raise IngestError(f"filen har for mange overskrifter ({count}; grænsen er {limit}), og hvert afsnit skal "
+                          "beregnes for sig")
     if meta_title and not raw.get("title"):
         raw["title"] = meta_title
     trusted = is_trusted(path, settings)
@@ -387,6 +395,9 @@ def _docx_to_markdown(path: Path, limits: InputLimits) -> tuple[str | None, str]
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+_HEADING_LINE = re.compile(r"^#{1,6}[ \t]", re.MULTILINE)  # a section of ingest.chunking's header splitter
+
+
 def _normalise(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]

@@ -141,6 +141,43 @@ def test_extracted_text_is_capped(tmp_path: Path, settings: Settings) -> None:
         load_file(text, settings, root=tmp_path, limits=InputLimits(max_text_chars=10_000))
 
 
+@pytest.mark.timeout(20)
+def test_a_flood_of_headings_is_refused_before_chunking(tmp_path: Path, settings: Settings) -> None:
+    """1.9 MB of ``## x`` lines were 100,000 chunks: two minutes and 1 GB of ingest with the fake embeddings."""
+    flood = _write(tmp_path / "overskrifter.md", "".join(f"## H{i}\n\nx{i}\n\n" for i in range(100_000)))
+    assert flood.stat().st_size < 2 * 1024 * 1024
+    with pytest.raises(IngestError, match=r"for mange overskrifter \(100\.000; grænsen er 5\.000\), og hvert"):
+        load_file(flood, settings, root=tmp_path)
+    with pytest.raises(UploadRejected, match="for mange overskrifter"):
+        save_upload(flood.read_bytes(), "overskrifter.md", settings)
+    many = _write(tmp_path / "mange.md", "".join(f"## Afsnit {i}\n\nTekst {i}.\n\n" for i in range(5_000)))
+    assert len(load_file(many, settings, root=tmp_path).body) > 50_000  # the limit itself is allowed
+
+
+def test_an_overlong_question_is_refused_before_any_work(tmp_path: Path) -> None:
+    """Embedding a 200 KB question took minutes of the serving process (``python -m evals attacks``)."""
+    from conftest import fake_settings
+
+    from assistant.core import Assistant
+    from assistant.prompts import MAX_QUESTION_CHARS, question_too_long_text
+    from ingest.pipeline import run_ingest
+
+    corpus = tmp_path / "corpus"
+    _write(corpus / "aftaler.md", "# Aftaler\n\n## Indhold\n\nEn samarbejdsaftale beskriver formål og roller.\n")
+    fake = fake_settings(tmp_path, corpus_dir=corpus)
+    run_ingest(None, fake)
+    assistant = Assistant.from_settings(fake)
+    embeddings = assistant.retriever.embeddings
+    question = "Hvad skal en samarbejdsaftale indeholde? " + "aftale partner " * 13_000
+    answer = assistant.ask(question)
+    assert answer.refused and answer.text == question_too_long_text(len(question.strip()))
+    assert answer.text.startswith("Spørgsmålet er for langt (195.040 tegn; højst 2.000).")
+    assert embeddings.queries_embedded == 0 and not answer.citations
+    at_limit = "Hvad skal en samarbejdsaftale indeholde? " + "x" * (MAX_QUESTION_CHARS - 41)
+    assert len(at_limit) == MAX_QUESTION_CHARS
+    assert assistant.ask(at_limit).text != answer.text and embeddings.queries_embedded == 1
+
+
 # --- size: stat, never read whole --------------------------------------------------------------------------
 def test_files_above_the_limit_are_never_read(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, max_file_mb=1)

@@ -94,3 +94,58 @@ def test_shorten_keeps_whole_words() -> None:
     assert conversation.shorten("  Formål   og mål ", 20) == "Formål og mål"
     assert conversation.shorten("Samarbejdsaftale med kulturhuset", 24) == "Samarbejdsaftale med…"
     assert conversation.shorten("Samarbejdsaftalerne", 10) == "Samarbejd…"  # one long word: cut it
+
+
+def test_a_new_conversation_cannot_vanish_before_its_message(tmp_path, monkeypatch) -> None:
+    """Another session deletes every conversation the moment it appears (python -m evals attacks found the retry
+    failing with an IntegrityError): the message still lands, with its conversation, in one transaction."""
+    import threading
+
+    from assistant.storage import Storage
+
+    storage = Storage(tmp_path / "app.sqlite3")
+    cid = storage.create_conversation(owner="ejer")
+    real_create, real_add = storage.create_conversation, storage.add_message
+
+    def create_and_lose(*args, **kwargs):  # retention or another tab removes a bare new conversation at once
+        new = real_create(*args, **kwargs)
+        storage.delete_conversation(new)
+        return new
+
+    def add_after_delete(conversation_id, *args, **kwargs):  # the open conversation is deleted in another tab
+        storage.delete_conversation(conversation_id)
+        return real_add(conversation_id, *args, **kwargs)
+
+    monkeypatch.setattr(storage, "create_conversation", create_and_lose)
+    monkeypatch.setattr(storage, "add_message", add_after_delete)
+    new_cid, mid, moved = store_message(storage, cid, "user", "Fortroligt: vores budget?", owner="ejer")
+    assert moved and storage.get_message(mid).conversation_id == new_cid
+    assert storage.get_conversation(new_cid, owner="ejer").title == "Fortroligt: vores budget?"
+    monkeypatch.undo()
+
+    errors, stored, stop = [], [], threading.Event()
+
+    def writer() -> None:
+        conv = storage.create_conversation(owner="ejer")
+        for i in range(40):
+            try:
+                conv, message_id, _moved = store_message(storage, conv, "user", f"{i}", owner="ejer")
+                stored.append(message_id)
+            except Exception as exc:
+                errors.append(repr(exc))
+
+    def deleter() -> None:
+        while not stop.is_set():
+            for info in storage.list_conversations(50, owner="ejer"):
+                storage.delete_conversation(info.id)
+
+    threads = [threading.Thread(target=writer) for _ in range(3)]
+    remover = threading.Thread(target=deleter)
+    remover.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    remover.join()
+    assert errors == [] and len(stored) == 120

@@ -99,17 +99,16 @@ def store_message(storage: Storage, conv_id: str | None, role: str, content: str
     """Store a message in ``conv_id`` (created if None); ``(conversation id, message id, moved)``.
 
     When the conversation was deleted meanwhile (another tab, the retention clean-up), the message is kept in a
-    new conversation instead of failing with an ``IntegrityError``; ``moved`` tells the page to say so.
+    new conversation instead of failing with an ``IntegrityError``; ``moved`` tells the page to say so. A new
+    conversation is created together with its message in one transaction, so it cannot vanish in between.
     """
-    moved = False
     if conv_id is None or storage.get_conversation(conv_id, owner=owner) is None:
-        moved = conv_id is not None
-        conv_id = storage.create_conversation(owner=owner or "")
+        return *storage.create_conversation_with_message(role, content, owner=owner or "", **kwargs), \
+            conv_id is not None
     try:
-        return conv_id, storage.add_message(conv_id, role, content, **kwargs), moved
+        return conv_id, storage.add_message(conv_id, role, content, **kwargs), False
     except sqlite3.IntegrityError:  # deleted between the check and the insert
-        conv_id = storage.create_conversation(owner=owner or "")
-        return conv_id, storage.add_message(conv_id, role, content, **kwargs), True
+        return *storage.create_conversation_with_message(role, content, owner=owner or "", **kwargs), True
 
 
 class ConversationService:

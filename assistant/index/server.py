@@ -28,15 +28,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_chroma_server(path: Path, *, log_path: Path | None = None, timeout_s: float = 90) -> Iterator[int]:
-    """``chroma run --path path`` on 127.0.0.1 and a free port, yielded once it answers; stopped on exit.
+def local_chroma_server(path: Path, *, log_path: Path | None = None, timeout_s: float = 90,
+                        port: int | None = None) -> Iterator[int]:
+    """``chroma run --path path`` on 127.0.0.1 and ``port`` (default: a free one), yielded once it answers;
+    stopped on exit.
 
     Raises ``RuntimeError`` (with the server's log) when it does not start within ``timeout_s``.
     """
     command = chroma_cli()
     if command is None:
         raise RuntimeError("chroma-kommandoen findes ikke i dette miljø")
-    port = free_port()
+    port = port or free_port()
     path.mkdir(parents=True, exist_ok=True)
     log_path = log_path or path.parent / "chroma-server.log"
     with log_path.open("wb") as log:
