@@ -183,17 +183,24 @@ def _follow_problems(run: Any, final_check: Callable[[], list[str]]) -> list[str
     return problems + final_check()
 
 
-def follow_fake(lab: Lab) -> Outcome:
-    from assistant.embeddings import get_embeddings
+def _coffee_corpus(lab: Lab, name: str, documents: int) -> tuple[Settings, Path]:
+    """A fake-backend index of ``documents`` synthetic documents plus the coffee agreement that the writer edits."""
     from ingest.pipeline import run_ingest
 
-    settings = lab.empty("follow-fake")
+    settings = lab.empty(name)
     settings.corpus_dir.mkdir(parents=True)
-    for i in range(12):
+    for i in range(documents):
         (settings.corpus_dir / f"d{i}.md").write_text(synthetic_doc(f"doc-{i}", 6), encoding="utf-8")
     target = settings.corpus_dir / "aftale.md"
     target.write_text(COFFEE, encoding="utf-8")
     run_ingest(None, settings)
+    return settings, target
+
+
+def follow_fake(lab: Lab) -> Outcome:
+    from assistant.embeddings import get_embeddings
+
+    settings, target = _coffee_corpus(lab, "follow-fake", 12)
     embeddings = get_embeddings(settings)
     started = time.perf_counter()
     run = ask_while_writing(settings, _cli_writer(settings, target), retriever_asker(settings, embeddings),
@@ -265,15 +272,8 @@ class _SharedReader:
 def threads_follow_fake(lab: Lab) -> Outcome:
     """Four threads ask through one shared, self-reloading reader while the CLI rebuilds, edits and rebuilds."""
     from assistant.embeddings import get_embeddings
-    from ingest.pipeline import run_ingest
 
-    settings = lab.empty("threads-follow")
-    settings.corpus_dir.mkdir(parents=True)
-    for i in range(8):
-        (settings.corpus_dir / f"d{i}.md").write_text(synthetic_doc(f"doc-{i}", 6), encoding="utf-8")
-    target = settings.corpus_dir / "aftale.md"
-    target.write_text(COFFEE, encoding="utf-8")
-    run_ingest(None, settings)
+    settings, target = _coffee_corpus(lab, "threads-follow", 8)
     shared = _SharedReader(settings, get_embeddings(settings))
     writer = _cli_writer(settings, target, ("rebuild", "edit", "ingest", "rebuild"))
     errors: list[str] = []
