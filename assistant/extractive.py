@@ -5,9 +5,9 @@ So the answer is built around sections, not loose sentences:
 
 1. **Lead.** Among the best-ranked passages, the one whose heading path *and* text both match the question
    leads (question ↔ heading + question ↔ passage cosine). Its answering content is shown whole: every unit
-   of the passage (a lead-in with all of its list items; a list is never cut). When the lead opens a section
-   with subsections, each subsection follows under its heading: whole when retrieval found it too, else its
-   first sentence.
+   of the passage (a lead-in with all of its list items; a list is never cut). When the lead (or the top
+   passage) opens a section with subsections, each subsection follows under its heading: whole when retrieval
+   found it too, else its first sentence.
 2. **The top passage is never lost.** When the lead is not the top-ranked passage, the top passage follows
    it whole, so the answer always covers at least what the single best passage says.
 3. **Every part of the question.** A multi-part question ("… og hvordan …?", two questions in one) gets the
@@ -179,19 +179,25 @@ class ExtractiveAnswerer:
         blocks = [_whole(lead, "lead")]
         top = passages[0]
         retrieved = {p.chunk.chunk_id: p for p in passages}
-        for child in self.sections.children(lead.chunk):  # a retrieved subsection is shown whole
-            found = retrieved.get(child.chunk_id)
-            blocks.append(_whole(found, "subsection") if found else _first_unit(_plain(child), "subsection"))
-        if all(b.passage.chunk.chunk_id != top.chunk.chunk_id for b in blocks):
-            blocks.append(_whole(top, "part"))
-        shown = {b.passage.chunk.chunk_id for b in blocks}  # retrieved sections beside the lead, shown whole
+        mains = [lead] if top is lead else [lead, top]  # the two passages shown whole with their subsections
+        shown = {lead.chunk.chunk_id}
+        for main in mains:
+            if main.chunk.chunk_id not in shown:
+                shown.add(main.chunk.chunk_id)
+                blocks.append(_whole(main, "part"))
+            for child in self.sections.children(main.chunk):  # a retrieved subsection is shown whole
+                if child.chunk_id in shown:
+                    continue
+                shown.add(child.chunk_id)
+                found = retrieved.get(child.chunk_id)
+                blocks.append(_whole(found, "subsection") if found else _first_unit(_plain(child), "subsection"))
+        # retrieved sections beside the lead, shown whole
         blocks.extend(_whole(p, "sibling") for p in passages
                       if p.chunk.chunk_id not in shown and _parent(lead.chunk) is not None
                       and _parent(p.chunk) == _parent(lead.chunk))
         shown = {b.passage.chunk.chunk_id for b in blocks}  # the rest of a heading that only groups sections
-        for main in dict.fromkeys([lead.chunk.chunk_id, top.chunk.chunk_id]):
-            chunk = lead.chunk if main == lead.chunk.chunk_id else top.chunk
-            for c in self.sections.grouped_with(chunk):
+        for main in mains:
+            for c in self.sections.grouped_with(main.chunk):
                 if c.chunk_id not in shown:
                     shown.add(c.chunk_id)
                     blocks.append(_whole(retrieved[c.chunk_id], "sibling") if c.chunk_id in retrieved

@@ -143,6 +143,9 @@ def test_agreement_question_shows_the_whole_topic_list(assistant: Assistant) -> 
     _assert_grounded(answer, assistant)
     for topic in ("opgavefordelingen", "principperne", "varighed", "rettigheder", "tredjepart"):
         assert topic in answer.text.lower(), topic
+    # the guide's section announces "følgende punkter": its subsections follow, whoever leads the answer
+    for heading in ("Formål og mål", "Økonomi og ressourcer", "Varighed, ændringer og afslutning"):
+        assert f"**{heading}:**" in answer.text, heading
 
 
 def test_answer_covers_at_least_the_top_passage(assistant: Assistant) -> None:
