@@ -183,6 +183,15 @@ def _follow_problems(run: Any, final_check: Callable[[], list[str]]) -> list[str
     return problems + final_check()
 
 
+def run_together(target: Callable[..., Any], calls: list[tuple[Any, ...]]) -> None:
+    """``target(*args)`` for every ``args`` in ``calls``, each in its own thread, all started before any is joined."""
+    threads = [threading.Thread(target=target, args=args) for args in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def _coffee_corpus(lab: Lab, name: str, documents: int) -> tuple[Settings, Path]:
     """A fake-backend index of ``documents`` synthetic documents plus the coffee agreement that the writer edits."""
     from ingest.pipeline import run_ingest
@@ -289,11 +298,7 @@ def threads_follow_fake(lab: Lab) -> Outcome:
                 errors.append(f"{type(exc).__name__}: {exc}")
             time.sleep(0.005)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [(n,) for n in range(4)])
     _out, err = writer.communicate(timeout=60)
     problems = ([f"writer exit {writer.returncode}: {err.strip()[-300:]}"] if writer.returncode else []) + errors[:5]
     final = shared.get()("Hvad siger teaftalen om møder?")
@@ -323,11 +328,7 @@ def threads_asking(lab: Lab) -> Outcome:
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [(n,) for n in range(8)])
     problems = errors[:5] + [f"answer differs from the answer asked alone: «{q}»" for q in sorted(set(mismatches))]
     return Outcome.judge(problems, f"{8 * len(questions)} answers in 8 threads, all equal to the answers alone",
                          seconds=round(time.perf_counter() - started, 1))
@@ -468,11 +469,7 @@ def _threads_upload(settings: Settings, files: list[tuple[str, bytes]]) -> tuple
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=worker, args=f) for f in files]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [tuple(f) for f in files])
     return saved, errors
 
 
@@ -532,11 +529,7 @@ def uploads_processes(lab: Lab) -> Outcome:
         folder.mkdir()
         results[k] = upload_files(settings, batches[k], folder)
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [(k,) for k in range(2)])
     problems = []
     for answer, _serving, proc in results:
         problems += proc.problems(budget=None)
@@ -559,11 +552,7 @@ def two_cli_ingests(lab: Lab) -> Outcome:
         folder.mkdir()
         results[k] = run_cli(settings, "ingest", "-q", cwd=folder, timeout=300)
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [(k,) for k in range(2)])
     problems = []
     for result in results:
         if result.returncode == 3 and "i gang" in result.stdout:
@@ -589,11 +578,7 @@ def ask_first_start(lab: Lab) -> Outcome:
         results[k] = run_cli(settings, "assistant", "ask", "--json", "Tekst 2 om partnerskab", cwd=folder,
                              timeout=300)
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [(k,) for k in range(3)])
     problems = []
     for result in results:
         problems += result.problems(budget=None)
@@ -710,11 +695,7 @@ def apptest_sessions(lab: Lab) -> Outcome:
         with patch_config_options({"global.appTest": True}), mock.patch.object(ScriptCache, "get_bytecode",
                                                                                 serialised):
             session(-1)  # the first run loads the shared assistant
-            threads = [threading.Thread(target=session, args=(n,)) for n in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            run_together(session, [(n,) for n in range(8)])
     finally:
         for key in [k for k in os.environ if k.startswith("PA_")]:
             del os.environ[key]
