@@ -101,20 +101,47 @@ def test_the_asked_field_as_runner_up_is_a_fit(toy) -> None:
     assert fit.rival(toy, toy.field("aktiviteter"), both, {"opsigelse"}) is None
 
 
-def test_an_answer_to_the_wrong_question_is_asked_about_and_stored_only_where_the_user_says(toy) -> None:
+def test_an_answer_to_the_wrong_question_is_stored_as_asked_and_a_move_is_offered(toy) -> None:
+    """The rule (the reply fills the asked field) holds, and the field that fits better is offered as a move."""
     it = at(toy_interview(toy), "aktiviteter")
     reply = it.handle(NOTICE)
-    assert reply.awaiting == "clarify" and not reply.stored
-    assert "Skal jeg skrive det under «Aktiviteter» eller «Opsigelse»?" in reply.message
+    assert reply.awaiting == "clarify" and [c.field_id for c in reply.stored] == ["aktiviteter"]
+    assert "ligner mere noget til «Opsigelse» end til «Aktiviteter»" in reply.message
     assert "2 = «Opsigelse»" in reply.message, "numbered for the terminal"
-    assert set(values(it)) == {"navn"}, "nothing stored, nothing moved"
-    reply = it.handle("2")
+    assert reply.prompt is not None and reply.prompt.field.id != "aktiviteter", "the next question is shown"
+    reply = it.handle("ja")  # move it
     assert values(it)["opsigelse"] == "Aftalen opsiges skriftligt med tre måneders varsel"
-    assert "aktiviteter" not in values(it) and it.next_field().id == "aktiviteter", "the question stays open"
+    assert "aktiviteter" not in values(it) and it.next_field().id == "aktiviteter", "the asked question again"
+    assert reply.message.startswith("Flyttet")
     it2 = at(toy_interview(toy), "aktiviteter")
     it2.handle(NOTICE)
-    it2.handle("Aktiviteter")  # the user's word: it stays where it was asked
+    assert "Det bliver stående" in it2.handle("Aktiviteter").message  # the user's word: it stays where asked
     assert values(it2)["aktiviteter"] == ["Aftalen opsiges skriftligt med tre måneders varsel"]
+    assert "opsigelse" not in values(it2)
+    it3 = at(toy_interview(toy), "aktiviteter")
+    it3.handle(NOTICE)
+    it3.handle("fortryd")
+    assert "aktiviteter" not in values(it3) and not it3.draft.clarify, "«fortryd» takes the stored answer back"
+
+
+def test_an_ignored_move_offer_keeps_the_value_and_the_message_answers_the_next_question(toy) -> None:
+    """A user who answers the next question instead loses nothing and stays in step with the interview."""
+    it = at(toy_interview(toy), "aktiviteter")
+    shown_next = it.handle(NOTICE).prompt.field
+    it.handle("facebook og plakater" if shown_next.id == "kanaler" else "en måneds varsel")
+    assert values(it)["aktiviteter"] == ["Aftalen opsiges skriftligt med tre måneders varsel"]
+    assert shown_next.id in values(it) and not it.draft.clarify
+
+
+def test_a_sentence_that_fits_another_field_is_left_out_and_offered(toy) -> None:
+    """One sentence of a longer answer that clearly fits another empty field is not stored under the asked one."""
+    it = at(toy_interview(toy), "aktiviteter")
+    reply = it.handle("foredrag og workshops. " + NOTICE.capitalize() + ".")
+    assert values(it)["aktiviteter"] == ["Foredrag og workshops"], "the answer without the other sentence"
+    assert [c.field_id for c in it.draft.clarify] == ["opsigelse"] and "Skal jeg gemme den dér?" in reply.message
+    assert reply.prompt is not None, "not blocking: the next question is shown"
+    it.handle("ja")
+    assert values(it)["opsigelse"].startswith("Aftalen opsiges skriftligt")
 
 
 def test_without_a_backend_or_when_editing_the_answer_is_stored_as_asked(toy) -> None:
@@ -144,9 +171,11 @@ def test_an_answer_naming_the_other_party_is_asked_about(settings: Settings) -> 
     for fid, text in {"bibliotek": "Lemvig Bibliotek", "partner": "Lemvig Gymnasium"}.items():
         it.set_field(fid, text)
     reply = at(it, "bidrag_bibliotek").handle("gymnasiet sender en dansklærer med hver gang")
-    assert reply.awaiting == "clarify" and "«Bibliotekets bidrag» eller «Partnerens bidrag»" in reply.message
+    assert reply.awaiting == "clarify" and "end til «Bibliotekets bidrag»" in reply.message
+    assert "«Partnerens bidrag»" in reply.message
     it.handle("Partnerens bidrag")
     assert values(it)["bidrag_partner"] == "Gymnasiet sender en dansklærer med hver gang"
+    assert "bidrag_bibliotek" not in values(it)
     assert at(it, "bidrag_bibliotek").handle("og vi stiller med to bibliotekarer").awaiting is None
     assert values(it)["bidrag_bibliotek"] == "Og vi stiller med to bibliotekarer"
 
@@ -297,7 +326,7 @@ def test_clicking_a_clarify_button_stores_the_value_under_that_field(app_env: Se
     at.run()
     at.chat_input[0].set_value("gymnasiet sender en dansklærer med hver gang").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "Skal jeg skrive det under «Bibliotekets bidrag» eller «Partnerens bidrag»?" in \
+    assert "ligner mere noget til «Partnerens bidrag» end til «Bibliotekets bidrag»" in \
         at.chat_message[-1].markdown[0].value
     buttons = {b.label: b for b in at.button if b.key and b.key.startswith("clarify_")}
     assert set(buttons) == {"Bibliotekets bidrag", "Partnerens bidrag"}
@@ -307,6 +336,7 @@ def test_clicking_a_clarify_button_stores_the_value_under_that_field(app_env: Se
     assert plain(stored.values["bidrag_partner"]) == "Gymnasiet sender en dansklærer med hver gang"
     assert "bidrag_bibliotek" not in stored.values
     assert not [b for b in at.button if b.key and b.key.startswith("clarify_")], "answered: the buttons are gone"
+    assert "Flyttet" in at.chat_message[-1].markdown[0].value
     assert "Partnerens bidrag:** Gymnasiet sender" in at.chat_message[-1].markdown[0].value
 
 

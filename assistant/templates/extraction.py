@@ -67,6 +67,9 @@ class Routed:
     errors: dict[str, str] = field(default_factory=dict)
     clarify: list[Found] = field(default_factory=list, metadata={"doc": (
         "One text that may belong to either of these fields (the asked one first): the interview asks which.")})
+    store_first: bool = field(default=True, metadata={"doc": (
+        "With two or more ``clarify`` options: store the first (the answer to the asked question) and offer a move "
+        "to the others; False: store nothing until the user chooses (the asked field cannot sensibly hold it).")})
 
     def get(self, field_id: str) -> Found | None:
         return next((f for f in self.found if f.field_id == field_id), None)

@@ -214,11 +214,13 @@ class Interview:
             notes.append(msg.overwrite_kept(self.schema, pending))
         if self.draft.clarify:
             options, self.draft.clarify = self.draft.clarify, []
-            chosen = _clarified(text, options, self.schema)
+            chosen = _clarified(text, options, self.schema, offered=self._stored_as_asked(options))
             if chosen is not None:
                 return self._decide(options, Decision(accept=tuple(chosen), reject_all=not chosen),
                                     kind="clarify")
-            notes.append(msg.clarify_dropped(options))
+            if not self._stored_as_asked(options):
+                notes.append(msg.clarify_dropped(options))
+            field = self.next_field()  # a move not taken: the message answers the question shown after it
         amended = self._amend(text, notes)
         if amended is not None:
             return amended
@@ -230,12 +232,22 @@ class Interview:
         if question is not None and (question == text or not routed.found):
             return self._side(question, field, notes)  # a whole-message question is never a value
         parts, changes, errors = self._route(self._checked(routed, field, text), field, notes)
-        if self.draft.overwrite or self.draft.clarify:
+        offered = bool(self.draft.clarify) and (self._stored_as_asked(self.draft.clarify) or (
+            field is not None and any(c.field_id == field.id for c in changes)))  # the rest of the answer stored
+        if self.draft.overwrite or (self.draft.clarify and not offered):
             return Reply(message="\n\n".join(parts), stored=changes, errors=errors,
                          awaiting="overwrite" if self.draft.overwrite else "clarify")
         if question is not None:
             return self._side(question, self.next_field(), parts, stored=changes)
-        return self._reply(parts, stored=changes, errors=errors)
+        reply = self._reply(parts, stored=changes, errors=errors)
+        if offered:
+            reply.awaiting = "clarify"  # stored as asked, and the move is offered beside the next question
+        return reply
+
+    def _stored_as_asked(self, options: Sequence[Candidate]) -> bool:
+        """True when a «hører det under A eller B?» was stored under the asked field (the first option) and the
+        others are offered as a move; False when nothing was stored (one option the asked field cannot take)."""
+        return len(options) > 1 and self.draft.values.get(options[0].field_id) == options[0].value
 
     def _checked(self, routed: Routed, field: TemplateField | None, text: str) -> Routed:
         """Ask «under A eller B?» instead of storing when the answer clearly belongs to another empty field; never
@@ -244,7 +256,7 @@ class Interview:
         an e-mail or a phone number while such a field is empty, a list of questions without a question, and the
         semantic fit check (:class:`~assistant.templates.fit.FieldFit`); a typed question (an amount, a date)
         answered in words that the fit check places in another empty field is asked about as well."""
-        if field is None or self.draft.editing or routed.clarify or (not field.describes.strip() and \
+        if field is None or self.draft.editing or routed.clarify or (not field.describes and \
                 field.type not in TYPED):
             return routed
         d = self.draft
@@ -261,11 +273,44 @@ class Interview:
             return routed
         if answer.source != "svar" or field.type not in FREE_TEXT or field.capture == "name":
             return routed
+        kind = whole_typed_value(answer.evidence)
+        if kind is not None:  # nothing but a person or a date: not stored under a free-text field until chosen
+            typed = sorted((f for f in self.schema.fields if f.type == kind and f.id in empty),
+                           key=lambda f: not f.required)
+            rival = self._as_answer(typed[0].id, answer.evidence) if typed else None
+            if rival is not None:
+                routed.found.remove(answer)
+                routed.clarify, routed.store_first = [answer, rival], False
+            return routed
         rivals = [r for fid in self._rivals(field, answer, empty) if (r := self._as_answer(fid, answer.evidence))]
         if rivals:
             routed.found.remove(answer)
             routed.clarify = [answer, *rivals]
+            return routed
+        split = self._split(field, answer, empty)  # the whole fits the question: does one sentence not?
+        if split is not None:
+            kept, moved = split
+            routed.found[routed.found.index(answer)] = kept
+            routed.clarify = [moved]
         return routed
+
+    def _split(self, field: TemplateField, answer: Found, empty: Sequence[str]) -> tuple[Found, Found] | None:
+        """A sentence of a longer answer that clearly fits another empty field (the fit check's rules, sentence by
+        sentence): the answer without it (stored as asked) and the sentence for that field (offered, not stored).
+        «… en ugentlig læsekreds og et månedligt foredrag. Vi vil også gerne evaluere til sidst»."""
+        spans = sentences(answer.evidence)
+        if len(spans) < 2:
+            return None
+        for start, end in spans:
+            sentence = answer.evidence[start:end].strip()
+            rival = self.fit.rival(self.schema, field, sentence, empty, deferred=self.draft.deferred)
+            if rival is None:
+                continue
+            rest = (answer.evidence[:start] + " " + answer.evidence[end:]).strip()
+            kept, moved = self._as_answer(field.id, rest), self._as_answer(rival, sentence)
+            if kept is not None and moved is not None:
+                return Found(field.id, kept.value, "svar", rest), moved
+        return None
 
     def _rivals(self, field: TemplateField, answer: Found, empty: Sequence[str]) -> list[str]:
         """The empty fields that the answer to ``field`` may belong to instead (see :meth:`_checked`)."""
@@ -273,14 +318,10 @@ class Interview:
         other = field.counterpart
         if other in empty and names_party(schema, evidence, schema.field(other).group, self.draft.values):
             return [other]
-        kind = whole_typed_value(evidence)
-        if kind is not None:
-            typed = sorted((f for f in schema.fields if f.type == kind and f.id in empty), key=lambda f: not f.required)
-            return [typed[0].id] if typed else []
         if field.accepts_questions and isinstance(answer.value, ListValue) and \
                 not any(i.rstrip().endswith("?") for i in answer.value.items):  # no question among the questions
             return self.fit.ranked(schema, evidence, empty, exclude=field.id)
-        rival = self.fit.rival(schema, field, evidence, empty)
+        rival = self.fit.rival(schema, field, evidence, empty, deferred=self.draft.deferred)
         return [rival] if rival else []
 
     def _as_answer(self, field_id: str | None, text: str) -> Found | None:
@@ -311,6 +352,12 @@ class Interview:
                 errors[item.field_id] = problem
                 continue
             updates.append((item.field_id, item.value, False, item.source))
+        asked = routed.clarify[0] if len(routed.clarify) > 1 and routed.store_first else None
+        if asked is not None and field is not None and asked.field_id == field.id \
+                and field.id not in self.draft.values and not self._order_problem(field.id, asked.value):
+            # the rule: the reply to the question just asked fills that field; the other fields are offered as a
+            # move (a user who answers the next question instead keeps it there, and nothing is lost)
+            updates.append((asked.field_id, asked.value, False, asked.source))
         updates.sort(key=lambda u: field is None or u[0] != field.id)  # the answer to the question first
         changes = self.draft.apply(updates)
         if field is not None and any(c.field_id == field.id for c in changes):
@@ -325,7 +372,13 @@ class Interview:
         if routed.clarify:
             self.draft.clarify = [Candidate(field_id=f.field_id, value=f.value, evidence=f.evidence, source=f.source)
                                   for f in routed.clarify]
-            parts.append(msg.clarify_question(self.schema, self.draft.clarify, field.id if field else None))
+            if self._stored_as_asked(self.draft.clarify):
+                parts.append(msg.move_offer(self.schema, self.draft.clarify))
+            elif len(self.draft.clarify) == 1 and changes and field is not None and \
+                    any(c.field_id == field.id for c in changes):
+                parts.append(msg.split_offer(self.schema, self.draft.clarify[0]))
+            else:
+                parts.append(msg.clarify_question(self.schema, self.draft.clarify, field.id if field else None))
         elif not changes and not errors and not overwrites and field is not None:
             parts.append(f"⚠ {field.label}: {msg.NOT_USED}")
             errors[field.id] = msg.NOT_USED
@@ -347,6 +400,8 @@ class Interview:
 
     def _decide(self, pending: list[Candidate], decision: Decision, *, kind: str) -> Reply:
         chosen = _chosen(pending, decision)
+        if kind == "clarify" and self._stored_as_asked(pending):
+            return self._move(pending, chosen)
         source: Source = "samtale" if kind == "prefill" else "rettelse"
         updates = []
         for c in chosen:
@@ -363,6 +418,23 @@ class Interview:
         if kind == "prefill" and not changes:
             parts.append("Jeg bruger ikke noget fra samtalen.")
         return self._reply(parts, stored=changes)
+
+    def _move(self, pending: list[Candidate], chosen: list[Candidate]) -> Reply:
+        """The answer to a move offer: keep the value under the asked field, move it, or store it under both;
+        after a move the asked field's question is asked again."""
+        asked, d = pending[0], self.draft
+        keep = asked in chosen
+        updates: list[tuple[str, FieldValue | None, bool, Source]] = [] if keep else [
+            (asked.field_id, None, False, "rettelse")]
+        updates += [(c.field_id, c.value, False, "rettelse") for c in chosen
+                    if c is not asked and c.field_id not in d.values]
+        changes = d.apply(updates)
+        if not keep:
+            d.current, d.editing = asked.field_id, False
+        if not changes:
+            return self._reply([msg.move_kept(self.schema, asked)])
+        return self._reply([msg.stored(self.schema, changes, verb="Flyttet" if not keep else "Gemt i udkastet")],
+                           stored=changes)
 
     # --- side questions -----------------------------------------------------------------------------------
     def _side(self, question: str, field: TemplateField | None, notes: list[str], *, tail: str | None = None,
@@ -533,12 +605,17 @@ class Interview:
 _ORDINALS = {"første": 1, "anden": 2, "andet": 2, "tredje": 3, "sidste": -1}
 
 
-def _clarified(text: str, options: Sequence[Candidate], schema: TemplateSchema) -> list[int] | None:
+def _clarified(text: str, options: Sequence[Candidate], schema: TemplateSchema, *,
+               offered: bool = False) -> list[int] | None:
     """The options (1-based) chosen in reply to «under A eller B?»: a field name, «1», «den første», «begge»; with
-    one option («Skal jeg skrive det under «B»?») also «ja» (``[1]``) and «nej» (``[]``)."""
-    decision = parse_decision(text) if len(options) == 1 else None
+    one option («Skal jeg skrive det under «B»?») also «ja» (``[1]``) and «nej» (``[]``); after a move offer of
+    one other field («Skal jeg flytte det til «B»?») «ja» moves (``[2]``) and «nej» keeps (``[1]``)."""
+    yes_no = len(options) == 1 or (offered and len(options) == 2)
+    decision = parse_decision(text) if yes_no else None
     if decision is not None and (decision.accept_all or decision.reject_all):
-        return [] if decision.reject_all else [1]
+        if len(options) == 1:
+            return [] if decision.reject_all else [1]
+        return [1] if decision.reject_all else [2]
     said = re.sub(r"^(?:skriv\s+det\s+|det\s+skal\s+stå\s+|det\s+hører\s+til\s+|gem\s+det\s+)?(?:under|i|som)\s+",
                   "", text.strip().casefold().rstrip(".!"))
     if said in {"begge", "begge dele", "begge steder"}:

@@ -104,6 +104,26 @@ def clarify_question(schema: TemplateSchema, options: Sequence[Candidate], asked
             f"eller nummeret ({numbers}).")
 
 
+def move_offer(schema: TemplateSchema, options: Sequence[Candidate]) -> str:
+    """The answer was stored under the asked field (the first option); the others are offered as a move."""
+    names = [f"«{label(schema, c.field_id)}»" for c in options]
+    numbers = ", ".join(f"{i} = {n}" for i, n in enumerate(names, start=1))
+    how = "«ja» eller «nej»" if len(names) == 2 else "feltets navn"
+    return (f"Svaret ligner mere noget til {' eller '.join(names[1:])} end til {names[0]}. Skal jeg flytte det? "
+            f"Skriv {how} eller nummeret ({numbers}) – eller svar bare på næste spørgsmål, så bliver det stående.")
+
+
+def split_offer(schema: TemplateSchema, moved: Candidate) -> str:
+    """One sentence of the answer was left out of the asked field because it fits another field better."""
+    return (f"Sætningen «{moved.evidence}» har jeg ikke gemt, for den ligner mere noget til "
+            f"«{label(schema, moved.field_id)}». Skal jeg gemme den dér? Skriv «ja» eller «nej» – eller svar bare "
+            "på næste spørgsmål.")
+
+
+def move_kept(schema: TemplateSchema, asked: Candidate) -> str:
+    return f"Det bliver stående under «{label(schema, asked.field_id)}»."
+
+
 def clarify_dropped(options: Sequence[Candidate]) -> str:
     text = options[0].evidence if options else ""
     return f"Jeg har ikke gemt «{text}»." if text else ""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assistant.settings import Settings
 
@@ -30,9 +30,10 @@ class TemplateField(BaseModel):
     label: str
     question: str
     help: str = ""
-    describes: str = Field("", description=(
-        "What an answer to this field looks like, in a user's words (assistant.templates.fit compares a free-text "
-        "answer with these lines to notice an answer given to the wrong question)."))
+    describes: list[str] = Field(default_factory=list, description=(
+        "What answers to this field look like, in a user's words: a few lines, long and short (a string is one "
+        "line). assistant.templates.fit compares a free-text answer with them to notice an answer given to the "
+        "wrong question."))
     required: bool = False
     type: FieldType = "text"
     section: str
@@ -62,6 +63,12 @@ class TemplateField(BaseModel):
     counterpart: str | None = Field(None, description=(
         "The same question for the other party (the library's contribution <-> the partner's): an answer to this "
         "field that starts by naming that party («gymnasiet sender en lærer med») is asked about first."))
+
+    @field_validator("describes", mode="before")
+    @classmethod
+    def _one_line_is_a_list(cls, value: object) -> object:
+        lines = [value] if isinstance(value, str) else value
+        return [line.strip() for line in lines if line.strip()] if isinstance(lines, list) else lines
 
 
 class TemplateSection(BaseModel):
