@@ -49,10 +49,15 @@ def load_holdout(path: Path = HOLDOUT_FILE) -> list[TemplateDialogue]:
 
 
 def _invented(value: object, history: Sequence[str]) -> bool:
-    """True when a proposed value does not occur in the user's own words (case-insensitive)."""
-    text = m.normalise_value(" ".join(history))
+    """True when a proposed value holds a word the user never wrote (case-insensitive; a person's name and title
+    may come in either order: «musikpædagog Line Vestergaard» -> «Line Vestergaard, musikpædagog»)."""
+    said = _tokens(" ".join(history))
     items = value if isinstance(value, list) else [value]
-    return any(m.normalise_value(i) not in text for i in items if not _typed_shape(str(i)))
+    return any(not _tokens(i) <= said for i in items if not _typed_shape(str(i)))
+
+
+def _tokens(value: object) -> set[str]:
+    return {w.strip(".,;:!?()«»\"'") for w in m.normalise_value(value).split()} - {""}
 
 
 def _typed_shape(value: str) -> bool:
@@ -65,8 +70,9 @@ def _words(value: object) -> list[str]:
 
 
 def _atoms(items: Sequence[object]) -> list[str]:
-    """List items split at commas and «og», so «a og b» as one item equals the items «a» and «b»."""
-    return sorted(a.strip().rstrip(".") for i in items for a in re.split(r",\s+|\s+og\s+", m.normalise_value(i))
+    """List items split at commas and «og», so «a og b» as one item equals the items «a» and «b»; a final «?» or
+    «.» does not count («Hvad har I lært» = «Hvad har I lært?»)."""
+    return sorted(a.strip().rstrip(".?!") for i in items for a in re.split(r",\s+|\s+og\s+", m.normalise_value(i))
                   if a.strip())
 
 

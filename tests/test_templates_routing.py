@@ -260,3 +260,59 @@ def test_dates_without_a_year_and_sentences_as_list_items() -> None:
     assert split_list("Lån en bold – læs en bog. Bevægelse og læsning hører sammen.") == [
         "Lån en bold – læs en bog", "Bevægelse og læsning hører sammen"]
     assert split_list("H.C. Andersen for børn") == ["H.C. Andersen for børn"]
+
+
+# --- held-out batch 4: mechanisms found by answers written from the schemas' questions only ---------------------
+def test_a_greeting_before_the_library_name_is_no_name(schema) -> None:
+    it = at(interview(schema), "bibliotek")
+    it.handle("hej, det er thisted bibliotek. vi skal lave en aftale med Thy Kunstforening")
+    assert values(it)["bibliotek"] == "thisted bibliotek" and values(it)["partner"] == "Thy Kunstforening"
+    assert org_name("læsø bibliotek og") == "læsø bibliotek"
+
+
+def test_one_item_per_line_stays_a_list(schema) -> None:
+    it = at(interview(schema), "aktiviteter")
+    it.handle("minikoncerter på biblioteket\nsangaftener\nen podcast om sønderjyske sange")
+    assert values(it)["aktiviteter"] == ["Minikoncerter på biblioteket", "Sangaftener",
+                                         "En podcast om sønderjyske sange"]
+
+
+def test_a_date_without_a_year_takes_the_one_year_in_the_same_answer(schema) -> None:
+    it = at(interview(schema), "startdato")
+    it.handle("uge 2 i 2027, mandag d. 11. januar")
+    assert values(it)["startdato"] == "2027-01-11"
+    it2 = at(interview(schema), "startdato")
+    it2.handle("6. september")
+    assert "startdato" not in values(it2), "no year written: nothing is guessed"
+
+
+def test_a_correction_that_names_a_field_corrects_that_field_not_the_last_answer(schema) -> None:
+    it = at(interview(schema), "startdato")
+    it.handle("15. marts 2027")
+    at(it, "slutdato").handle("15/12-2027")  # the previous turn filled the end date
+    assert values(it)["slutdato"] == "2027-12-15"
+    it.handle("nej vent, startdatoen er 1. april 2027")
+    assert values(it)["startdato"] == "2027-04-01" and values(it)["slutdato"] == "2027-12-15"
+    it.set_field("kontakt_partner", "Jakob Winther, museumsformidler")
+    it.handle("nej, partnerens kontaktperson hedder Jakob Vinter, museumsformidler")
+    assert values(it)["kontakt_partner"] == "Jakob Vinter, museumsformidler"
+    assert parse_command("ved ikke helt, spring over", schema).kind == "skip"
+    assert parse_command("Ved ikke. Det har vi ikke aftalt", schema).kind == "skip"
+
+
+def test_a_person_with_a_title_is_not_stored_as_an_organisation(schema) -> None:
+    it = at(interview(schema), "bibliotek")
+    reply = it.handle("Camilla Nørgaard, børnebibliotekar")
+    assert "bibliotek" not in values(it) and reply.awaiting == "clarify"
+    assert [c.field_id for c in it.draft.clarify] == ["bibliotek", "kontakt_bibliotek"]
+    it2 = at(interview(schema), "partner")
+    it2.handle("Lolland Kommune, landdistriktspuljen")
+    assert values(it2)["partner"] == "Lolland Kommune, landdistriktspuljen", "an organisation and its fund"
+
+
+def test_a_quoted_project_name_in_the_chat_is_proposed(settings: Settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = Interview.start(plan, ["vi skal evaluere 'Små naturforskere', vores partnerskab med Randers Regnskov"],
+                         extractor=RuleExtractor())
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"partnerskab": "Små naturforskere",
+                                                                       "partner": "Randers Regnskov"}

@@ -36,7 +36,7 @@ class Decision:
 _SKIP_RE = re.compile(
     r"^(?:spring\s+(?:det\s+|den\s+|feltet\s+|spørgsmålet\s+)?over|skip|videre|næste|pas|"
     r"(?:det\s+)?ved\s+(?:jeg|vi)\s+ikke(?:\s+endnu)?|ikke\s+relevant|det\s+er\s+ikke\s+relevant|"
-    r"det\s+har\s+vi\s+ikke\s+(?:aftalt|besluttet|fastlagt)(?:\s+endnu)?|ved\s+ikke(?:\s+endnu)?|ikke\s+endnu|"
+    r"det\s+har\s+vi\s+ikke\s+(?:aftalt|besluttet|fastlagt)(?:\s+endnu)?|ved\s+ikke(?:\s+helt)?(?:\s+endnu)?|ikke\s+endnu|"
     r"det\s+er\s+ikke\s+(?:besluttet|afklaret|aftalt|på\s+plads)(?:\s+endnu)?|det\s+(?:aftaler|finder)\s+vi\s+"
     r"(?:ud\s+af\s+)?senere|det\s+må\s+vente|ingen\s+anelse|ingen\s+idé|aner\s+det\s+ikke|"
     r"vent(?:er)?\s+med\s+det|senere)[\s.!]*$",
@@ -168,8 +168,9 @@ def parse_command(text: str, schema: TemplateSchema) -> Command | None:
             return Command("wrong")
         if _SKIP_REST_RE.match(stripped):
             return Command("skip_rest")
-        if _SKIP_RE.match(stripped):
-            return Command("skip")
+        clauses = [c for c in re.split(r"[,.;:!]+\s*", stripped) if c.strip()]
+        if _SKIP_RE.match(stripped) or (len(clauses) > 1 and all(_SKIP_RE.match(c) for c in clauses)):
+            return Command("skip")  # also «ved ikke helt, spring over», «Ved ikke. Det har vi ikke aftalt»
         if _NONE_RE.match(stripped):
             return Command("none")
         if _DRAFT_RE.match(stripped):

@@ -45,6 +45,8 @@ LEAD_WORDS = 2  # a cue for another field may follow at most this many words at 
 MIN_REST_WORDS = 2  # after values for other fields, a shorter remainder is not an answer ("og", "ja")
 TYPED = ("email", "phone", "date", "amount")
 FREE_TEXT = ("text", "longtext", "list")
+MAX_QUOTED_WORDS = 6  # a quoted project name; a longer quotation is a sentence
+_QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«(?P<c>[^»\n]+)»|“(?P<d>[^”\n]+)”)")
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
 
@@ -238,6 +240,7 @@ class _Message:
         self._cued_phrases()
         self._contact_details_of_named_people()
         if self.prefill:
+            self._quoted_names()
             self._proper_names()
         elif self.current is not None and not self.routed.get(self.current.id):
             self._answer(self.current)
@@ -464,6 +467,20 @@ class _Message:
                 return f.group
         return None
 
+    # --- quoted names in the earlier chat (fields with ``quoted_name``) ---------------------------------------
+    def _quoted_names(self) -> None:
+        for f in self.schema.fields:
+            if not f.quoted_name or self.routed.get(f.id) or f.id in self.known:
+                continue
+            for m in _QUOTED.finditer(self.raw):
+                name = next(g for g in m.groups() if g).strip()
+                if _overlaps(m.start(), m.end(), self.consumed) or not 1 <= len(name.split()) <= MAX_QUOTED_WORDS:
+                    continue
+                value, _ = parse_value(f, name)
+                if value is not None:
+                    self._add(f, value, (m.start(), m.end()), "udsagn")
+                    break
+
     # --- proper names in the earlier chat (fields with ``name_contains``) ----------------------------------
     def _proper_names(self) -> None:
         for f in self.schema.fields:
@@ -488,7 +505,8 @@ class _Message:
         for s, e in sorted(self.consumed, reverse=True):
             rest = rest[:s] + " " + rest[e:]
         rest = re.sub(r"\(\s*[,;]?\s*\)", " ", rest)  # "(lb@kk.dk)" taken for the e-mail field
-        rest = re.sub(r"\s+", " ", rest).strip()
+        rest = re.sub(r"[^\S\n]+", " ", rest)  # one item per line stays a list
+        rest = re.sub(r" ?\n[\s]*", "\n", rest).strip()
         if not rest or not re.search(r"[\wæøå]", rest):
             return
         if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS:
@@ -503,7 +521,10 @@ class _Message:
             return
         if f.type in TYPED:
             if not self.routed.found:
-                _, errors = parse_value(f, rest)
+                value, errors = parse_value(f, rest)  # what the scanners cannot place: «uge 2 i 2027, d. 11. januar»
+                if value is not None:
+                    self._add_answer(f, value, rest)
+                    return
                 self.routed.errors[f.id] = errors[0] if errors else "Jeg kunne ikke bruge svaret til feltet."
             return
         if f.type == "list":

@@ -22,6 +22,7 @@ from assistant.models import Citation, Turn
 from assistant.templates import messages as msg
 from assistant.templates.advice import Advice, AdviceSource, advice_source, safe_advice
 from assistant.templates.commands import (
+    Amend,
     Command,
     Decision,
     match_field,
@@ -256,13 +257,17 @@ class Interview:
         an e-mail or a phone number while such a field is empty, a list of questions without a question, and the
         semantic fit check (:class:`~assistant.templates.fit.FieldFit`); a typed question (an amount, a date)
         answered in words that the fit check places in another empty field is asked about as well."""
-        if field is None or self.draft.editing or routed.clarify or (not field.describes and \
-                field.type not in TYPED):
+        if field is None or self.draft.editing or routed.clarify:
             return routed
         d = self.draft
         empty = [f.id for f in self.schema.fields
                  if f.id not in d.values and f.id not in d.skipped and f.id != field.id and routed.get(f.id) is None]
         answer = routed.get(field.id)
+        if answer is not None and answer.source == "svar" and field.capture == "name" and \
+                _titled_person(answer.evidence, field):  # «Camilla Nørgaard, børnebibliotekar» is no organisation
+            return self._typed_elsewhere(routed, answer, "person", empty)
+        if not field.describes and field.type not in TYPED:
+            return routed
         if answer is None:
             if field.type in TYPED and field.id in routed.errors and not routed.found:
                 rival_id = self.fit.best(self.schema, text, empty, exclude=field.id)
@@ -275,13 +280,7 @@ class Interview:
             return routed
         kind = whole_typed_value(answer.evidence)
         if kind is not None:  # nothing but a person or a date: not stored under a free-text field until chosen
-            typed = sorted((f for f in self.schema.fields if f.type == kind and f.id in empty),
-                           key=lambda f: not f.required)
-            rival = self._as_answer(typed[0].id, answer.evidence) if typed else None
-            if rival is not None:
-                routed.found.remove(answer)
-                routed.clarify, routed.store_first = [answer, rival], False
-            return routed
+            return self._typed_elsewhere(routed, answer, kind, empty)
         rivals = [r for fid in self._rivals(field, answer, empty) if (r := self._as_answer(fid, answer.evidence))]
         if rivals:
             routed.found.remove(answer)
@@ -292,6 +291,17 @@ class Interview:
             kept, moved = split
             routed.found[routed.found.index(answer)] = kept
             routed.clarify = [moved]
+        return routed
+
+    def _typed_elsewhere(self, routed: Routed, answer: Found, kind: str, empty: Sequence[str]) -> Routed:
+        """An answer that is nothing but a ``kind`` value (a person, a date) while a field of that type is empty:
+        stored nowhere until the user chooses between the asked field and that one (required fields first)."""
+        typed = sorted((f for f in self.schema.fields if f.type == kind and f.id in empty),
+                       key=lambda f: not f.required)
+        rival = self._as_answer(typed[0].id, answer.evidence) if typed else None
+        if rival is not None:
+            routed.found.remove(answer)
+            routed.clarify, routed.store_first = [answer, rival], False
         return routed
 
     def _split(self, field: TemplateField, answer: Found, empty: Sequence[str]) -> tuple[Found, Found] | None:
@@ -474,8 +484,20 @@ class Interview:
         correction (or fits no field of that turn: then it is handled as an ordinary message)."""
         amend = parse_amend(text)
         d = self.draft
+        bare_no = _BARE_NO.match(text) if amend is None else None
+        if bare_no:  # «nej, partnerens kontaktperson hedder …»: a correction only when it names a filled field
+            amend = Amend(bare_no.group("rest"), weak=True)
         if amend is None or not d.turns:
             return None
+        named = _NAMED_VALUE.match(amend.value)
+        target = match_field(named.group("head"), self.schema) if named else None
+        if target is not None and target.id in d.values:  # «nej vent, startdatoen er 1. april»: that field
+            new = self._amended_value(target, d.values[target.id], named.group("rest"))
+            if new is not None and not self._order_problem(target.id, new):
+                changes = d.apply([(target.id, new, False, "rettelse")])
+                return self._reply([*notes, msg.stored(self.schema, changes, verb="Rettet")], stored=changes)
+        if bare_no:
+            return None  # a bare «nej, …» that names no filled field is an ordinary answer
         for change in d.turns[-1]:
             if change.after is None:
                 continue
@@ -602,6 +624,20 @@ class Interview:
                      prompt=prompt, done=prompt is None)
 
 
+def _titled_person(text: str, field: TemplateField) -> bool:
+    """«Camilla Nørgaard, børnebibliotekar»: nothing but a person with a lower-case job title after a comma, and
+    no word of the organisation field's ``name_contains`` in the name («Hjørring Bibliotekerne, afdeling Sindal»)."""
+    head, _, title = text.partition(",")
+    if any(w.casefold().startswith(tuple(field.name_contains)) for w in head.split()):
+        return False
+    title = title.strip()
+    definite = re.search(r"(?:en|et|ne)$", title.split()[-1]) if title else None  # «landdistriktspuljen»
+    return bool(title) and title[:1].islower() and not definite and whole_typed_value(text) == "person"
+
+
+_BARE_NO = re.compile(r"^\s*nej\b[\s,.!:;–-]+(?P<rest>\S.*)$", re.IGNORECASE | re.DOTALL)
+_NAMED_VALUE = re.compile(r"^(?P<head>[\wæøåÆØÅ' -]{2,40}?)\s+(?:er|hedder|skal\s+være|bliver)\s+(?P<rest>\S.*)$",
+                          re.IGNORECASE | re.DOTALL)  # «startdatoen er 1. april 2027» in a correction
 _ORDINALS = {"første": 1, "anden": 2, "andet": 2, "tredje": 3, "sidste": -1}
 
 

@@ -31,7 +31,8 @@ FILLER_RE = re.compile(
     r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
     re.IGNORECASE,
 )
-_INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|ja|jo|ok|okay|altså|nå)\b[,.]?\s*", re.IGNORECASE)
+_INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|ja|jo|ok|okay|altså|nå|hej|hejsa|hallo|goddag|godmorgen)\b[,.!]?\s*",
+                              re.IGNORECASE)  # and greetings: «hej, det er thisted bibliotek»
 _NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\s+fra|jeg\s+arbejder\s+(?:på|hos|i)|"
                            r"det\s+er|det\s+bliver|det\s+hedder|mig\s+selv|mig)\s*[,:–-]?\s+", re.IGNORECASE)
 _CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
@@ -163,7 +164,7 @@ def org_name(text: str) -> str | None:
     first = _CLAUSE_RE.split(value, maxsplit=1)[0]
     first = strip_fillers(first).strip(" ,?.!\"'«»")
     if name_like(first):
-        return first
+        return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
     runs = name_runs(first)
     if len(runs) == 1 and name_like(runs[0].group(0)):
         return trim_name(runs[0].group(0))
@@ -186,7 +187,7 @@ def _title_before(before: str) -> str:
 
 
 _TITLE_AFTER = (re.compile(r"\s*,\s*([^,()–—;]+)"), re.compile(r"\s*\(\s*([^()@\d]+?)\s*\)"),
-                re.compile(r"\s+[–—-]\s+([^,()–—;]+)"))
+                re.compile(r"\s+[–—-]\s+([^,()–—;]+)"), re.compile(r"\s+(?:som|der)\s+er\s+([^,()–—;]+)"))
 
 
 def _title_after(after: str) -> tuple[str, int]:

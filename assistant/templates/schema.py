@@ -53,6 +53,8 @@ class TemplateField(BaseModel):
     capture: Literal["auto", "name", "clause"] = "auto"
     name_contains: list[str] = Field(default_factory=list, description=(
         "A proper name in the earlier chat containing one of these words is proposed for this field."))
+    quoted_name: bool = Field(False, description=(
+        "A short quoted name in the earlier chat («vi skal evaluere 'Små naturforskere'») is proposed for this field."))
     accepts_questions: bool = Field(False, description="Answers are questions (they are not side questions).")
     none_text: str = Field("Ingen.", description="Stored when the user answers «ingen» to an optional field.")
     group: str | None = Field(None, description="Party the field belongs to (its e-mail/phone follow a person).")

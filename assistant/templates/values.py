@@ -20,6 +20,7 @@ from assistant.templates.validation import (
     bare_number,
     find_amounts,
     find_dates,
+    find_day_months,
     find_phones,
     format_amount,
     format_date,
@@ -87,7 +88,7 @@ def parse_value(field: TemplateField, raw: str | list[str]) -> tuple[FieldValue 
         return None, []
     kind = field.type
     if kind == "date":
-        dates = [d for _, _, d in find_dates(text)]
+        dates = [d for _, _, d in find_dates(text)] or _dated_by_its_year(text)
         if any(d is None for d in dates):
             return None, [f"«{text}» er ikke en gyldig dato. Skriv fx 1. marts 2027 eller 01-03-2027."]
         if len(dates) != 1:
@@ -124,6 +125,18 @@ def parse_value(field: TemplateField, raw: str | list[str]) -> tuple[FieldValue 
         return _person(value), []
     value = text if kind == "longtext" else re.sub(r"\s+", " ", text)
     return TextValue(text=value.strip()), []
+
+
+def _dated_by_its_year(text: str) -> list[date | None]:
+    """«uge 2 i 2027, mandag d. 11. januar»: one day and month written without a year, and exactly one year
+    elsewhere in the same answer, make one date (nothing is guessed: both are the user's words)."""
+    day_months, years = find_day_months(text), set(re.findall(r"(?<!\d)20\d\d(?!\d)", text))
+    if len(day_months) != 1 or len(years) != 1:
+        return []
+    try:
+        return [date(int(years.pop()), day_months[0][1], day_months[0][0])]
+    except ValueError:
+        return [None]
 
 
 def format_value(field: TemplateField | None, value: FieldValue | None) -> str:
