@@ -316,3 +316,20 @@ def test_a_quoted_project_name_in_the_chat_is_proposed(settings: Settings) -> No
                          extractor=RuleExtractor())
     assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"partnerskab": "Små naturforskere",
                                                                        "partner": "Randers Regnskov"}
+
+
+def test_a_long_first_answer_gives_the_project_the_library_and_the_partner(settings: Settings) -> None:
+    plan = load_template("kommunikationsplan", settings)
+    it = Interview(plan, extractor=RuleExtractor())
+    it.handle("det hedder Bøger på kajen, og det er os på Frederikshavn Bibliotekerne sammen med Kulturhuset "
+              "Kappelborg")
+    assert values(it) == {"partnerskab": "Bøger på kajen", "bibliotek": "Frederikshavn Bibliotekerne",
+                          "partner": "Kulturhuset Kappelborg"}
+    it2 = Interview(load_template("evalueringsplan", settings), extractor=RuleExtractor())
+    it2.handle("det gælder 'Lektiecafé Viborg', som vi på Viborg Bibliotekerne har sammen med Røde Kors Viborg")
+    assert values(it2)["partnerskab"] == "Lektiecafé Viborg" and values(it2)["bibliotek"] == "Viborg Bibliotekerne"
+    it3 = Interview(plan, extractor=RuleExtractor())
+    for text in ("Læsehunde", "Viborg Bibliotekerne", "Viborg Hundeklub"):
+        it3.handle(text)
+    it3.handle("flere børn skal læse højt. budgettet er 7.500 kr")
+    assert values(it3)["budget"] == "7.500 kr." and values(it3)["formaal"] == "Flere børn skal læse højt"

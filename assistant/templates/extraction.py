@@ -47,6 +47,7 @@ TYPED = ("email", "phone", "date", "amount")
 FREE_TEXT = ("text", "longtext", "list")
 MAX_QUOTED_WORDS = 6  # a quoted project name; a longer quotation is a sentence
 _QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«(?P<c>[^»\n]+)»|“(?P<d>[^”\n]+)”)")
+_NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor)\s", re.IGNORECASE)  # «Bøger på kajen, og det er os …»
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
 
@@ -242,8 +243,10 @@ class _Message:
         if self.prefill:
             self._quoted_names()
             self._proper_names()
-        elif self.current is not None and not self.routed.get(self.current.id):
-            self._answer(self.current)
+        elif self.current is not None:
+            self._proper_names(only_empty=True)  # «… som vi på Viborg Bibliotekerne har sammen med …»
+            if not self.routed.get(self.current.id):
+                self._answer(self.current)
         return self._hints_never_take_the_answer()
 
     def _hints_never_take_the_answer(self) -> Routed:
@@ -482,9 +485,14 @@ class _Message:
                     break
 
     # --- proper names in the earlier chat (fields with ``name_contains``) ----------------------------------
-    def _proper_names(self) -> None:
+    def _proper_names(self, only_empty: bool = False) -> None:
+        """A proper name with one of a field's ``name_contains`` words («Viborg Bibliotekerne») for that field: in
+        the earlier chat always (a proposal), in the interview only while the field is empty and not the one asked
+        (its own answer is read as such)."""
         for f in self.schema.fields:
             if not f.name_contains or self.routed.get(f.id) or f.id in self.known:
+                continue
+            if only_empty and self.current is not None and f.id == self.current.id:
                 continue
             for m in NAME_RE.finditer(self.text):
                 if _overlaps(m.start(), m.end(), self.consumed):
@@ -535,6 +543,10 @@ class _Message:
             if value is not None:
                 self._add_answer(f, value, rest)
             return
+        if f.quoted_name:  # a project name: the quoted name, else the first clause without «det hedder»
+            quoted = _QUOTED.search(rest)
+            rest = next(g for g in quoted.groups() if g) if quoted else \
+                _NAME_CLAUSE_END.split(strip_fillers(rest), maxsplit=1)[0]
         raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
         value, errors = parse_value(f, raw)
         if value is not None:
