@@ -298,6 +298,7 @@ def test_a_correction_that_names_a_field_corrects_that_field_not_the_last_answer
     assert values(it)["kontakt_partner"] == "Jakob Vinter, museumsformidler"
     assert parse_command("ved ikke helt, spring over", schema).kind == "skip"
     assert parse_command("Ved ikke. Det har vi ikke aftalt", schema).kind == "skip"
+    assert parse_command("hun har ikke noget fast nummer, spring over", schema).kind == "skip"
 
 
 def test_a_person_with_a_title_is_not_stored_as_an_organisation(schema) -> None:
@@ -333,3 +334,24 @@ def test_a_long_first_answer_gives_the_project_the_library_and_the_partner(setti
         it3.handle(text)
     it3.handle("flere børn skal læse højt. budgettet er 7.500 kr")
     assert values(it3)["budget"] == "7.500 kr." and values(it3)["formaal"] == "Flere børn skal læse højt"
+
+
+def test_contact_details_follow_the_person_named_by_first_name(schema) -> None:
+    it = filled(schema)
+    it.set_field("kontakt_bibliotek", "Morten Friis, udviklingsbibliotekar")
+    it.set_field("kontakt_partner", "Sara Holt, klubleder")
+    at(it, "kontakt_bibliotek_email").handle("mortens mail er mofr@varde.dk og hans mobil 21 43 65 87")
+    assert values(it)["kontakt_bibliotek_email"] == "mofr@varde.dk"
+    assert values(it)["kontakt_bibliotek_telefon"] == "21 43 65 87"
+    at(it, "kontakt_partner_telefon").handle("sara har saho@vardeungdomsskole.dk")
+    assert values(it)["kontakt_partner_email"] == "saho@vardeungdomsskole.dk"
+
+
+def test_a_cue_for_a_filled_field_answers_the_asked_question_and_offers_the_replacement(schema) -> None:
+    it = at(interview(schema), "formaal")
+    it.handle("vi vil hjælpe borgere med det digitale")
+    reply = at(it, "maal").handle("formålet er at 200 borgere har fået hjælp inden udgangen af 2027")
+    assert [c.field_id for c in reply.stored] == ["maal"] and reply.awaiting == "clarify"
+    assert values(it)["formaal"] == "Vi vil hjælpe borgere med det digitale", "nothing overwritten without a yes"
+    it.handle("Formål")  # the user's choice: move it, replacing the purpose
+    assert values(it)["formaal"].startswith("At 200 borgere") and "maal" not in values(it)

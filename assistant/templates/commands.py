@@ -42,6 +42,7 @@ _SKIP_RE = re.compile(
     r"vent(?:er)?\s+med\s+det|senere)[\s.!]*$",
     re.IGNORECASE,
 )
+_SKIP_LAST_RE = re.compile(r"^(?:så\s+)?spring\s+(?:det\s+|den\s+|feltet\s+)?over[\s.!]*$", re.IGNORECASE)
 _SKIP_REST_RE = re.compile(
     r"^(?:spring\s+resten\s+over|spring\s+alle\s+valgfrie(?:\s+felter)?\s+over|resten\s+er\s+ikke\s+relevant|"
     r"det\s+er\s+alt|ikke\s+mere|færdig|jeg\s+er\s+færdig|afslut(?:\s+udkastet)?)[\s.!]*$",
@@ -169,8 +170,9 @@ def parse_command(text: str, schema: TemplateSchema) -> Command | None:
         if _SKIP_REST_RE.match(stripped):
             return Command("skip_rest")
         clauses = [c for c in re.split(r"[,.;:!]+\s*", stripped) if c.strip()]
-        if _SKIP_RE.match(stripped) or (len(clauses) > 1 and all(_SKIP_RE.match(c) for c in clauses)):
-            return Command("skip")  # also «ved ikke helt, spring over», «Ved ikke. Det har vi ikke aftalt»
+        if _SKIP_RE.match(stripped) or (len(clauses) > 1 and (all(_SKIP_RE.match(c) for c in clauses)
+                                                               or _SKIP_LAST_RE.match(clauses[-1]))):
+            return Command("skip")  # also «ved ikke helt, spring over», «hun har ikke noget nummer, spring over»
         if _NONE_RE.match(stripped):
             return Command("none")
         if _DRAFT_RE.match(stripped):

@@ -432,6 +432,12 @@ class _Message:
             follower = next((f for f in fields if f.after == prev_field.id), None)  # "1. marts – 30. juni"
             if follower is not None:
                 return follower, start
+        if kind in {"email", "phone"}:
+            group = self._person_named_in(window) or (  # «mortens mail er …», «sara har …»
+                prev_field.group if prev_field is not None and since == prev_end else None)  # «… og hans mobil …»
+            by_name = next((f for f in fields if group and f.group == group and not self.routed.get(f.id)), None)
+            if by_name is not None:
+                return by_name, start
         if current is not None and current.type == kind and not self.routed.get(current.id):
             return current, start
         if kind in {"email", "phone"}:
@@ -442,6 +448,18 @@ class _Message:
         if kind in {"email", "phone"} and len(fields) == 1:  # an amount without a cue stays in the answer
             return fields[0], start
         return None, start
+
+    def _person_named_in(self, window: str) -> str | None:
+        """The party (``group``) of a person already in the draft whose first name ``window`` mentions («mortens
+        mail er», «sara har»); None when no one or people of two parties are named."""
+        groups = set()
+        for f in self.schema.fields:
+            value = self.known.get(f.id)
+            if f.type == "person" and f.group and value is not None and getattr(value, "name", ""):
+                first = re.escape(value.name.split()[0])
+                if re.search(rf"(?<![\wæøå]){first}s?(?![\wæøå])", window, re.IGNORECASE):
+                    groups.add(f.group)
+        return groups.pop() if len(groups) == 1 else None
 
     def _contact_details_of_named_people(self) -> None:
         """E-mails and phone numbers written after a person that a cue named ("jeg hedder …, tlf …"): they go to

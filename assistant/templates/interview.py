@@ -48,7 +48,15 @@ from assistant.templates.llm_extraction import default_extractor
 from assistant.templates.names import starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import find_day_months
-from assistant.templates.values import DateValue, FieldValue, ListValue, TextValue, order_problem, parse_value
+from assistant.templates.values import (
+    DateValue,
+    FieldValue,
+    ListValue,
+    TextValue,
+    format_value,
+    order_problem,
+    parse_value,
+)
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +276,9 @@ class Interview:
             return self._typed_elsewhere(routed, answer, "person", empty)
         if not field.describes and field.type not in TYPED:
             return routed
+        taken = self._cue_for_a_filled_field(routed, field)
+        if taken is not None:
+            return taken
         if answer is None:
             if field.type in TYPED and field.id in routed.errors and not routed.found:
                 rival_id = self.fit.best(self.schema, text, empty, exclude=field.id)
@@ -292,6 +303,22 @@ class Interview:
             routed.found[routed.found.index(answer)] = kept
             routed.clarify = [moved]
         return routed
+
+    def _cue_for_a_filled_field(self, routed: Routed, field: TemplateField) -> Routed | None:
+        """«formålet er jo at 200 borgere …» while the goal is asked and the purpose is filled: the words are the
+        answer to the asked question (stored there), and replacing the filled field is offered as a move; None when
+        the message is not that (the asked field got a value, or the cue's field is empty)."""
+        if routed.get(field.id) is not None or field.type not in FREE_TEXT or field.capture == "name" or \
+                len(routed.found) != 1:
+            return None
+        other = routed.found[0]
+        if other.source != "udsagn" or other.field_id not in self.draft.values or \
+                self.schema.field(other.field_id).type not in FREE_TEXT:
+            return None
+        answer = self._as_answer(field.id, format_value(self.schema.field(other.field_id), other.value))
+        if answer is None:
+            return None
+        return Routed(found=[answer], clarify=[answer, other], unplaced=routed.unplaced, errors=routed.errors)
 
     def _typed_elsewhere(self, routed: Routed, answer: Found, kind: str, empty: Sequence[str]) -> Routed:
         """An answer that is nothing but a ``kind`` value (a person, a date) while a field of that type is empty:
@@ -364,7 +391,8 @@ class Interview:
             updates.append((item.field_id, item.value, False, item.source))
         asked = routed.clarify[0] if len(routed.clarify) > 1 and routed.store_first else None
         if asked is not None and field is not None and asked.field_id == field.id \
-                and field.id not in self.draft.values and not self._order_problem(field.id, asked.value):
+                and field.id not in self.draft.values and not self._order_problem(field.id, asked.value) \
+                and not any(u[0] == field.id for u in updates):
             # the rule: the reply to the question just asked fills that field; the other fields are offered as a
             # move (a user who answers the next question instead keeps it there, and nothing is lost)
             updates.append((asked.field_id, asked.value, False, asked.source))
@@ -436,8 +464,8 @@ class Interview:
         keep = asked in chosen
         updates: list[tuple[str, FieldValue | None, bool, Source]] = [] if keep else [
             (asked.field_id, None, False, "rettelse")]
-        updates += [(c.field_id, c.value, False, "rettelse") for c in chosen
-                    if c is not asked and c.field_id not in d.values]
+        updates += [(c.field_id, c.value, False, "rettelse") for c in chosen  # chosen by name: also a filled one
+                    if c is not asked and d.values.get(c.field_id) != c.value]
         changes = d.apply(updates)
         if not keep:
             d.current, d.editing = asked.field_id, False
