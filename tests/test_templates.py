@@ -208,15 +208,16 @@ def test_overwrite_with_yes_and_a_question_while_asking(schema) -> None:
     it = interview(schema, guide=FakeGuide())
     for text in COOPERATIVE[:3]:
         it.handle(text)
-    reply = it.handle("Formålet er at samle byens fortællinger")
-    assert reply.awaiting == "overwrite" and "formaal" in {c.field_id for c in it.draft.overwrite}
+    reply = it.handle("Formålet er at samle byens fortællinger")  # while the goal is asked
+    assert reply.awaiting == "clarify" and "er allerede udfyldt" in reply.message and not reply.stored
+    assert [c.field_id for c in it.draft.clarify] == ["maal", "formaal"]
     reply = it.handle("ja")
     assert values(it)["formaal"] == "At samle byens fortællinger" and reply.prompt.field.id == "maal"
-    # ignoring an overwrite question keeps the old value and treats the message as a normal answer
+    # ignoring the question keeps the old value and treats the message as a normal answer
     it.handle("Formålet er noget helt andet")
     reply = it.handle("300 besøgende")
     assert values(it)["formaal"] == "At samle byens fortællinger" and values(it)["maal"] == "300 besøgende"
-    assert "beholdt" in reply.message
+    assert "Jeg har ikke gemt" in reply.message
 
 
 def test_none_skip_and_required_fields(schema) -> None:

@@ -347,11 +347,16 @@ def test_contact_details_follow_the_person_named_by_first_name(schema) -> None:
     assert values(it)["kontakt_partner_email"] == "saho@vardeungdomsskole.dk"
 
 
-def test_a_cue_for_a_filled_field_answers_the_asked_question_and_offers_the_replacement(schema) -> None:
+def test_a_cue_for_a_filled_field_asks_replace_or_the_asked_field(schema) -> None:
     it = at(interview(schema), "formaal")
     it.handle("vi vil hjælpe borgere med det digitale")
     reply = at(it, "maal").handle("formålet er at 200 borgere har fået hjælp inden udgangen af 2027")
-    assert [c.field_id for c in reply.stored] == ["maal"] and reply.awaiting == "clarify"
-    assert values(it)["formaal"] == "Vi vil hjælpe borgere med det digitale", "nothing overwritten without a yes"
-    it.handle("Formål")  # the user's choice: move it, replacing the purpose
-    assert values(it)["formaal"].startswith("At 200 borgere") and "maal" not in values(it)
+    assert not reply.stored and reply.awaiting == "clarify" and "«nej» for at beholde det" in reply.message
+    it.handle("Mål og succeskriterier")  # the asked question's field
+    assert values(it)["maal"].startswith("At 200 borgere")
+    assert values(it)["formaal"] == "Vi vil hjælpe borgere med det digitale", "nothing overwritten"
+    it2 = at(interview(schema), "formaal")
+    it2.handle("vi vil hjælpe borgere med det digitale")
+    at(it2, "maal").handle("formålet er at 200 borgere har fået hjælp")
+    it2.handle("nej")
+    assert values(it2) == {"formaal": "Vi vil hjælpe borgere med det digitale"}

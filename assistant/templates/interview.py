@@ -223,7 +223,8 @@ class Interview:
             notes.append(msg.overwrite_kept(self.schema, pending))
         if self.draft.clarify:
             options, self.draft.clarify = self.draft.clarify, []
-            chosen = _clarified(text, options, self.schema, offered=self._stored_as_asked(options))
+            chosen = _clarified(text, options, self.schema, offered=self._stored_as_asked(options),
+                                replacing=self._replacing(options))
             if chosen is not None:
                 return self._decide(options, Decision(accept=tuple(chosen), reject_all=not chosen),
                                     kind="clarify")
@@ -252,6 +253,11 @@ class Interview:
         if offered:
             reply.awaiting = "clarify"  # stored as asked, and the move is offered beside the next question
         return reply
+
+    def _replacing(self, options: Sequence[Candidate]) -> bool:
+        """True for «erstat «B» – eller hører det under «A»?»: two options, nothing stored, the second filled."""
+        return len(options) == 2 and options[0].field_id not in self.draft.values and \
+            options[1].field_id in self.draft.values and self.draft.values[options[1].field_id] != options[1].value
 
     def _stored_as_asked(self, options: Sequence[Candidate]) -> bool:
         """True when a «hører det under A eller B?» was stored under the asked field (the first option) and the
@@ -305,9 +311,10 @@ class Interview:
         return routed
 
     def _cue_for_a_filled_field(self, routed: Routed, field: TemplateField) -> Routed | None:
-        """«formålet er jo at 200 borgere …» while the goal is asked and the purpose is filled: the words are the
-        answer to the asked question (stored there), and replacing the filled field is offered as a move; None when
-        the message is not that (the asked field got a value, or the cue's field is empty)."""
+        """«formålet er jo at 200 borgere …» while the goal is asked and the purpose is filled: the cue asks to
+        replace the purpose, the question asked says it is the goal, so the interview asks which («ja» replaces,
+        the asked field's name stores it there, «nej» stores nothing); None when the message is not that (the asked
+        field got a value, or the cue's field is empty)."""
         if routed.get(field.id) is not None or field.type not in FREE_TEXT or field.capture == "name" or \
                 len(routed.found) != 1:
             return None
@@ -318,7 +325,8 @@ class Interview:
         answer = self._as_answer(field.id, format_value(self.schema.field(other.field_id), other.value))
         if answer is None:
             return None
-        return Routed(found=[answer], clarify=[answer, other], unplaced=routed.unplaced, errors=routed.errors)
+        return Routed(found=[], clarify=[answer, other], store_first=False, unplaced=routed.unplaced,
+                      errors=routed.errors)
 
     def _typed_elsewhere(self, routed: Routed, answer: Found, kind: str, empty: Sequence[str]) -> Routed:
         """An answer that is nothing but a ``kind`` value (a person, a date) while a field of that type is empty:
@@ -412,6 +420,8 @@ class Interview:
                                   for f in routed.clarify]
             if self._stored_as_asked(self.draft.clarify):
                 parts.append(msg.move_offer(self.schema, self.draft.clarify))
+            elif self._replacing(self.draft.clarify):
+                parts.append(msg.replace_or_asked(self.schema, self.draft, self.draft.clarify))
             elif len(self.draft.clarify) == 1 and changes and field is not None and \
                     any(c.field_id == field.id for c in changes):
                 parts.append(msg.split_offer(self.schema, self.draft.clarify[0]))
@@ -441,9 +451,10 @@ class Interview:
         if kind == "clarify" and self._stored_as_asked(pending):
             return self._move(pending, chosen)
         source: Source = "samtale" if kind == "prefill" else "rettelse"
+        replace = kind == "overwrite" or (kind == "clarify" and self._replacing(pending))  # the user said «ja»
         updates = []
         for c in chosen:
-            if kind != "overwrite" and c.field_id in self.draft.values:
+            if not replace and c.field_id in self.draft.values:
                 continue
             updates.append((c.field_id, c.value, False, source if kind == "prefill" else c.source))
         changes = self.draft.apply(updates)
@@ -670,15 +681,15 @@ _ORDINALS = {"første": 1, "anden": 2, "andet": 2, "tredje": 3, "sidste": -1}
 
 
 def _clarified(text: str, options: Sequence[Candidate], schema: TemplateSchema, *,
-               offered: bool = False) -> list[int] | None:
+               offered: bool = False, replacing: bool = False) -> list[int] | None:
     """The options (1-based) chosen in reply to «under A eller B?»: a field name, «1», «den første», «begge»; with
     one option («Skal jeg skrive det under «B»?») also «ja» (``[1]``) and «nej» (``[]``); after a move offer of
     one other field («Skal jeg flytte det til «B»?») «ja» moves (``[2]``) and «nej» keeps (``[1]``)."""
-    yes_no = len(options) == 1 or (offered and len(options) == 2)
+    yes_no = len(options) == 1 or ((offered or replacing) and len(options) == 2)
     decision = parse_decision(text) if yes_no else None
     if decision is not None and (decision.accept_all or decision.reject_all):
-        if len(options) == 1:
-            return [] if decision.reject_all else [1]
+        if len(options) == 1 or replacing:  # «nej» to a replacement: nothing is stored, the old value stays
+            return [] if decision.reject_all else [len(options)]
         return [1] if decision.reject_all else [2]
     said = re.sub(r"^(?:skriv\s+det\s+|det\s+skal\s+stå\s+|det\s+hører\s+til\s+|gem\s+det\s+)?(?:under|i|som)\s+",
                   "", text.strip().casefold().rstrip(".!"))

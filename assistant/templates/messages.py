@@ -120,6 +120,16 @@ def split_offer(schema: TemplateSchema, moved: Candidate) -> str:
             "på næste spørgsmål.")
 
 
+def replace_or_asked(schema: TemplateSchema, draft: Draft, options: Sequence[Candidate]) -> str:
+    """«Formål» is filled and the message names it while «Mål» was asked: replace, or store under the asked one?"""
+    asked, other = options[0], options[1]
+    now = shown(schema, other.field_id, draft.values.get(other.field_id))
+    return (f"«{label(schema, other.field_id)}» er allerede udfyldt («{now}»). Skal jeg erstatte det med "
+            f"«{shown(schema, other.field_id, other.value)}»? Skriv «ja» for at erstatte, «nej» for at beholde det, "
+            f"der står, eller «{label(schema, asked.field_id)}», hvis det er svaret på spørgsmålet "
+            f"(1 = «{label(schema, asked.field_id)}», 2 = «{label(schema, other.field_id)}»).")
+
+
 def move_kept(schema: TemplateSchema, asked: Candidate) -> str:
     return f"Det bliver stående under «{label(schema, asked.field_id)}»."
 
