@@ -14,7 +14,7 @@ from assistant.templates import Interview, RuleExtractor, load_template
 from assistant.templates.commands import parse_amend, parse_command
 from assistant.templates.interview import question_in
 from assistant.templates.names import org_name, person
-from assistant.templates.validation import find_amounts, find_day_months, split_list
+from assistant.templates.validation import find_amounts, find_dates, find_day_months, split_list
 from assistant.templates.values import plain
 
 
@@ -360,3 +360,18 @@ def test_a_cue_for_a_filled_field_asks_replace_or_the_asked_field(schema) -> Non
     at(it2, "maal").handle("formålet er at 200 borgere har fået hjælp")
     it2.handle("nej")
     assert values(it2) == {"formaal": "Vi vil hjælpe borgere med det digitale"}
+
+
+def test_two_digit_years_a_dash_before_an_email_and_two_names_joined_by_og(settings: Settings) -> None:
+    assert next(d for _, _, d in find_dates("1. februar 27")).isoformat() == "2027-02-01"
+    assert next(d for _, _, d in find_dates("1/2-27")).isoformat() == "2027-02-01"
+    agreement = load_template("samarbejdsaftale", settings)
+    it0 = at(Interview(agreement, extractor=RuleExtractor()), "kontakt_partner")
+    it0.handle("Henrik Bak, daglig leder - henrik@frivilligkolding.dk")
+    assert values(it0) == {"kontakt_partner": "Henrik Bak, daglig leder",
+                           "kontakt_partner_email": "henrik@frivilligkolding.dk"}
+    plan = load_template("evalueringsplan", settings)
+    it = Interview.start(plan, ["Vi skal evaluere vores samarbejde mellem Randers Bibliotek og Sundhedsplejen i "
+                                "Randers Kommune."], extractor=RuleExtractor())
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found == {"bibliotek": "Randers Bibliotek", "partner": "Sundhedsplejen i Randers Kommune"}

@@ -243,6 +243,7 @@ class _Message:
         if self.prefill:
             self._quoted_names()
             self._proper_names()
+            self._cued_phrases()  # cues with a placeholder the names just found («mellem {bibliotek} og …»)
         elif self.current is not None:
             self._proper_names(only_empty=True)  # «… som vi på Viborg Bibliotekerne har sammen med …»
             if not self.routed.get(self.current.id):
@@ -516,13 +517,19 @@ class _Message:
                 if _overlaps(m.start(), m.end(), self.consumed):
                     continue
                 name = trim_name(m.group(0))
+                # two names joined by «og» («Randers Bibliotek og Sundhedsplejen»): the one with the word; a
+                # hyphen before «og» joins one name («Fiskeri- og Søfartsmuseet»)
+                parts = [p for p in re.split(r"(?<!-)\s+og\s+", name)
+                         if any(w.lower().startswith(tuple(f.name_contains)) for w in p.split())]
+                offset = m.start() + (name.find(parts[0]) if parts else 0)
+                name = trim_name(parts[0]) if parts else name
                 words = name.split()
                 hit = any(w.lower().startswith(tuple(f.name_contains)) for w in words)
                 generic = len(words) == 1 and words[0].lower().rstrip("s") in {c.lower() for c in f.name_contains}
                 if hit and not generic and len(words) > 1:
                     value, _ = parse_value(f, name)
                     if value is not None:
-                        self._add(f, value, (m.start(), m.start() + len(name)), "udsagn")
+                        self._add(f, value, (offset, offset + len(name)), "udsagn")
                         break
 
     # --- the answer to the question just asked --------------------------------------------------------------

@@ -213,7 +213,7 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
         cand = said.group(1)
     elif cand.split() and _bare(cand.split()[0]) in lexicon().not_title_start:
         return "", 0
-    cand = cand.strip(" .")
+    cand = cand.strip(" .–—-")  # «daglig leder - henrik@…»
     if not cand or len(cand.split()) > MAX_TITLE_WORDS or re.search(r"[\d@]", cand):
         return "", 0
     if any(_bare(w) in lexicon().sentence_words for w in cand.split()):

@@ -21,6 +21,9 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MONTH_RE})\.?\s+(\d{{4}})\b", re.IGNORECASE), "dMy"),
     (re.compile(r"\b(\d{1,2})[-./](\d{1,2})[-./](\d{4})\b"), "dmy"),
     (re.compile(r"\b(\d{1,2})/(\d{1,2})[\s-]+(\d{4})\b"), "dmy"),
+    # a two-digit year after a month name or «d/m-»: «1. februar 27», «1/2-27» (this century)
+    (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MONTH_RE})\.?\s+'?(\d{{2}})\b(?![\d.:])", re.IGNORECASE), "dMyy"),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})-(\d{2})\b(?![\d./-])"), "dmyy"),
 ]
 
 EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
@@ -51,10 +54,10 @@ def find_dates(text: str) -> list[tuple[int, int, date | None]]:
             a, b, c = m.groups()
             if order == "ymd":
                 value = _safe_date(int(a), int(b), int(c))
-            elif order == "dMy":
-                value = _safe_date(int(c), MONTHS[b.lower()], int(a))
+            elif order.startswith("dMy"):
+                value = _safe_date(int(c) + (2000 if order == "dMyy" else 0), MONTHS[b.lower()], int(a))
             else:
-                value = _safe_date(int(c), int(b), int(a))
+                value = _safe_date(int(c) + (2000 if order == "dmyy" else 0), int(b), int(a))
             taken.append((m.start(), m.end()))
             found.append((m.start(), m.end(), value))
     return sorted(found, key=lambda t: t[0])
