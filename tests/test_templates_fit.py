@@ -331,8 +331,8 @@ def test_clicking_a_clarify_button_stores_the_value_under_that_field(app_env: Se
     assert "ligner mere noget til «Partnerens bidrag» end til «Bibliotekets bidrag»" in \
         at.chat_message[-1].markdown[0].value
     buttons = {b.label: b for b in at.button if b.key and b.key.startswith("clarify_")}
-    assert set(buttons) == {"Bibliotekets bidrag", "Partnerens bidrag"}
-    buttons["Partnerens bidrag"].click().run()
+    assert set(buttons) == {"Behold under «Bibliotekets bidrag»", "Flyt til «Partnerens bidrag»"}
+    buttons["Flyt til «Partnerens bidrag»"].click().run()
     assert not at.exception, [e.value for e in at.exception]
     stored = Draft.from_json(store.load_draft(conv_id, "samarbejdsaftale").draft_json, schema)
     assert plain(stored.values["bidrag_partner"]) == "Gymnasiet sender en dansklærer med hver gang"

@@ -133,7 +133,7 @@ def test_a_hint_for_an_empty_field_that_would_take_the_whole_answer_offers_a_mov
     it = at(interview(schema), "kommunikation_ekstern")
     reply = it.handle("biblioteket står for presse og sociale medier")
     assert reply.awaiting == "clarify" and [c.field_id for c in reply.stored] == ["kommunikation_ekstern"]
-    assert "«Bibliotekets bidrag» end til «Ekstern kommunikation»" in reply.message
+    assert "«Bibliotekets bidrag» end til «Ekstern kommunikation»" in reply.message and it.clarify_kind() == "move"
     assert "bidrag_bibliotek" not in it.draft.values
     reply = it.handle("under ekstern kommunikation")
     assert values(it) == {"kommunikation_ekstern": "Biblioteket står for presse og sociale medier"}
@@ -352,6 +352,7 @@ def test_a_cue_for_a_filled_field_asks_replace_or_the_asked_field(schema) -> Non
     it.handle("vi vil hjælpe borgere med det digitale")
     reply = at(it, "maal").handle("formålet er at 200 borgere har fået hjælp inden udgangen af 2027")
     assert not reply.stored and reply.awaiting == "clarify" and "«nej» for at beholde det" in reply.message
+    assert it.clarify_kind() == "replace"
     it.handle("Mål og succeskriterier")  # the asked question's field
     assert values(it)["maal"].startswith("At 200 borgere")
     assert values(it)["formaal"] == "Vi vil hjælpe borgere med det digitale", "nothing overwritten"

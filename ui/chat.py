@@ -222,8 +222,8 @@ def render_template_actions(service: ConversationService) -> None:
                      ("Nej, behold", "overwrite_no", "nej", ":material/close:"))
     elif action == "clarify":  # «Skal jeg skrive det under «A» eller «B»?»: one button per field
         choices = service.clarify_choices(_state())
-        for i, (column, label) in enumerate(zip(st.columns(len(choices)), choices, strict=True)):
-            column.button(label, key=f"clarify_{i}", on_click=_set_pending, args=(label,), width="stretch",
+        for i, (column, (label, reply)) in enumerate(zip(st.columns(len(choices)), choices, strict=True)):
+            column.button(label, key=f"clarify_{i}", on_click=_set_pending, args=(reply,), width="stretch",
                           icon=":material/edit_note:", type="primary" if i == 0 else "secondary")
     elif action == "undo":
         st.button("Fortryd sidste svar", key="undo_turn", on_click=_set_pending, args=("fortryd",),

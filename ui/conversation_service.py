@@ -314,13 +314,20 @@ class ConversationService:
             return "clarify"
         return "undo" if draft.turns else None
 
-    def clarify_choices(self, state: ChatState) -> list[str]:
-        """The Danish labels of the fields offered by «Skal jeg skrive det under «A» eller «B»?» (one button each;
-        a label is also what the user may type)."""
+    def clarify_choices(self, state: ChatState) -> list[tuple[str, str]]:
+        """One (button label, reply) per option of the pending «A eller B?»: «Behold under «A»» / «Flyt til «B»»
+        after a move offer, «Erstat «B»» / «Skriv under «A»» for a filled field, else the field labels. The reply is
+        what the user could type (a field's label, «ja»), so it reads naturally in the chat."""
         if state.template is None:
             return []
-        schema = state.template.schema
-        return [schema.field(c.field_id).label for c in state.template.draft.clarify]
+        schema, options = state.template.schema, state.template.draft.clarify
+        labels = [schema.field(c.field_id).label for c in options]
+        kind = state.template.clarify_kind()
+        if kind == "move":
+            return [(f"Behold under «{labels[0]}»", labels[0])] + [(f"Flyt til «{x}»", x) for x in labels[1:]]
+        if kind == "replace":
+            return [(f"Skriv under «{labels[0]}»", labels[0]), (f"Erstat «{labels[1]}»", "ja")]
+        return [(x, x) for x in labels]
 
     def saved_drafts(self, state: ChatState, limit: int = 8) -> list[DraftInfo]:
         """The owner's saved drafts (all conversations) except the one being written, newest first."""

@@ -254,6 +254,14 @@ class Interview:
             reply.awaiting = "clarify"  # stored as asked, and the move is offered beside the next question
         return reply
 
+    def clarify_kind(self) -> Literal["move", "replace", "choose"] | None:
+        """What the pending «A eller B?» is: a move offer (stored under the asked field), a replacement of a filled
+        field (nothing stored), or a plain choice (nothing stored); None when nothing is pending."""
+        options = self.draft.clarify
+        if not options:
+            return None
+        return "move" if self._stored_as_asked(options) else "replace" if self._replacing(options) else "choose"
+
     def _replacing(self, options: Sequence[Candidate]) -> bool:
         """True for «erstat «B» – eller hører det under «A»?»: two options, nothing stored, the second filled."""
         return len(options) == 2 and options[0].field_id not in self.draft.values and \
