@@ -241,6 +241,17 @@ def test_requesting_another_template_while_drafting_parks_the_first(service: Con
     assert {d.template: d.status for d in drafts} == {"kommunikationsplan": "parked", "evalueringsplan": "active"}
 
 
+def test_a_template_turn_is_applied_and_answered_before_the_page_draws(service: ConversationService) -> None:
+    """A new message makes Streamlit stop the running script at its next page call: by then the turn is done."""
+    state = ChatState()
+    service.start_template(state, "samarbejdsaftale")
+    reply = service.handle_input(state, "Roskilde Bibliotekerne")  # its pieces are never drawn (interrupted)
+    assert reply is not None and reply.message is not None and "Gemt i udkastet" in reply.message.content
+    assert _values(state) == {"bibliotek": "Roskilde Bibliotekerne"}
+    stored = [m.role for m in service.storage.messages(state.conv_id)][-2:]
+    assert stored == ["user", "assistant"]
+
+
 def test_reopening_a_conversation_restores_its_messages_and_active_draft(service: ConversationService) -> None:
     state = ChatState(owner="browser-a")
     service.start_template(state, "samarbejdsaftale")

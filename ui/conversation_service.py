@@ -273,18 +273,22 @@ class ConversationService:
             self.drafts().save(state.conv_id, state.template)
 
     def template_turn(self, state: ChatState, text: str) -> PendingReply:
-        """One message in template mode: the draft service routes it (answer, side question, command) and saves
-        the draft; the reply is stored once produced."""
+        """One message in template mode: the draft service routes it (answer, side question, command), saves the
+        draft and stores the reply before this returns. Done here and not while the page draws: a message typed
+        before the previous reply appeared makes Streamlit stop the running script at its next page call, and the
+        message must not end up stored but never applied to the draft."""
+        assert state.template is not None
         user = self._store(state, "user", text, kind="template")
-
-        def produce(reply: PendingReply) -> Iterator[str]:
-            assert state.template is not None and state.conv_id is not None
+        reply = PendingReply(user, DRAFTING)
+        try:
+            assert state.conv_id is not None
             turn = self.drafts(with_guide=True).turn(state.conv_id, state.template, text)
             message = turn.message + (DRAFT_DONE if turn.done else "")
             reply.message = self._store(state, "assistant", message, citations=turn.citations, kind="template")
-            yield from ()
-
-        return PendingReply(user, DRAFTING, produce)
+        except Exception:
+            log.exception("template turn failed")
+            reply.error = ANSWER_FAILED
+        return reply
 
     def template_choice_turn(self, state: ChatState, text: str) -> bool:
         """The reply to «fortsæt eller start forfra»; False when the message is something else (then it is a
