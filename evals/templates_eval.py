@@ -79,7 +79,7 @@ def _atoms(items: Sequence[object]) -> list[str]:
 def _correct(field: Any, actual: object, expected: str | list[str]) -> bool:
     """Party names must be exactly right, people exactly (name and title, in either order: «Jonas Holm,
     museumsinspektør» = «Museumsinspektør Jonas Holm»); lists exactly the expected items, no item more or less
-    (compared as :func:`_atoms`, each expected item contained in its own item); phone numbers by their digits;
+    (item by item, or as :func:`_atoms`, each expected item contained in its own item); phone numbers by digits;
     other text must contain the expected words."""
     if isinstance(expected, str) and field.type == "person":
         return bool(_words(expected)) and _words(actual) == _words(expected)
@@ -88,7 +88,10 @@ def _correct(field: Any, actual: object, expected: str | list[str]) -> bool:
     if isinstance(expected, str) and field.type == "phone":
         return re.sub(r"\D", "", str(actual or "")) == re.sub(r"\D", "", expected) != ""
     if isinstance(expected, list):
-        return bool(expected) and isinstance(actual, list) and _items_match(_atoms(actual), _atoms(expected))
+        return bool(expected) and isinstance(actual, list) and (
+            _items_match([m.normalise_value(a).rstrip(".?!") for a in actual],
+                         [m.normalise_value(e).rstrip(".?!") for e in expected])
+            or _items_match(_atoms(actual), _atoms(expected)))  # «Unge mellem 12 og 17» is one item
     return m.field_correct(actual, expected)
 
 

@@ -268,6 +268,9 @@ def test_a_greeting_before_the_library_name_is_no_name(schema) -> None:
     it.handle("hej, det er thisted bibliotek. vi skal lave en aftale med Thy Kunstforening")
     assert values(it)["bibliotek"] == "thisted bibliotek" and values(it)["partner"] == "Thy Kunstforening"
     assert org_name("læsø bibliotek og") == "læsø bibliotek"
+    it2 = at(interview(schema), "bibliotek")
+    it2.handle("Samsø Bibliotek, og partneren er Samsø Energiakademi")
+    assert values(it2) == {"bibliotek": "Samsø Bibliotek", "partner": "Samsø Energiakademi"}
 
 
 def test_one_item_per_line_stays_a_list(schema) -> None:

@@ -121,7 +121,10 @@ _SENTENCE_STOP = re.compile(r"(?<=[^\W\d_]{4})[.!?](?=\s)")  # «Bibliotekerne. 
 def trim_name(name: str) -> str:
     """A name run without what follows a sentence end inside it, nor a trailing connector or full stop."""
     name = _SENTENCE_STOP.split(name, maxsplit=1)[0]
-    return _CONNECT_END.sub("", name.rstrip(".-")).strip()
+    prev = None
+    while prev != name:  # «Samsø Bibliotek, og» -> «Samsø Bibliotek»
+        prev, name = name, _CONNECT_END.sub("", name.rstrip(".-,;: ")).strip()
+    return name
 
 
 def definite_forms(name: str) -> set[str]:
