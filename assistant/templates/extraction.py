@@ -78,6 +78,17 @@ class Routed:
         return next((f for f in self.found if f.field_id == field_id), None)
 
 
+def names_with_word(field: TemplateField, text: str) -> bool:
+    """True when a word of ``text`` starts with one of ``field.name_contains`` («Viborg Bibliotekerne» for the
+    library)."""
+    return any(w.casefold().startswith(tuple(field.name_contains)) for w in text.split())
+
+
+def quoted_text(match: re.Match[str]) -> str:
+    """The text inside one of the quotation marks of ``_QUOTED``."""
+    return next(g for g in match.groups() if g).strip()
+
+
 class Extractor(Protocol):
     """Turns the user's words into field values; must never invent a value."""
 
@@ -495,7 +506,7 @@ class _Message:
             if not f.quoted_name or self.routed.get(f.id) or f.id in self.known:
                 continue
             for m in _QUOTED.finditer(self.raw):
-                name = next(g for g in m.groups() if g).strip()
+                name = quoted_text(m)
                 if _overlaps(m.start(), m.end(), self.consumed) or not 1 <= len(name.split()) <= MAX_QUOTED_WORDS:
                     continue
                 value, _ = parse_value(f, name)
@@ -519,12 +530,11 @@ class _Message:
                 name = trim_name(m.group(0))
                 # two names joined by «og» («Randers Bibliotek og Sundhedsplejen»): the one with the word; a
                 # hyphen before «og» joins one name («Fiskeri- og Søfartsmuseet»)
-                parts = [p for p in re.split(r"(?<!-)\s+og\s+", name)
-                         if any(w.lower().startswith(tuple(f.name_contains)) for w in p.split())]
+                parts = [p for p in re.split(r"(?<!-)\s+og\s+", name) if names_with_word(f, p)]
                 offset = m.start() + (name.find(parts[0]) if parts else 0)
                 name = trim_name(parts[0]) if parts else name
                 words = name.split()
-                hit = any(w.lower().startswith(tuple(f.name_contains)) for w in words)
+                hit = names_with_word(f, name)
                 generic = len(words) == 1 and words[0].lower().rstrip("s") in {c.lower() for c in f.name_contains}
                 if hit and not generic and len(words) > 1:
                     value, _ = parse_value(f, name)
@@ -570,7 +580,7 @@ class _Message:
             return
         if f.quoted_name:  # a project name: the quoted name, else the first clause without «det hedder»
             quoted = _QUOTED.search(rest)
-            rest = next(g for g in quoted.groups() if g) if quoted else \
+            rest = quoted_text(quoted) if quoted else \
                 _NAME_CLAUSE_END.split(strip_fillers(rest), maxsplit=1)[0]
         raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
         value, errors = parse_value(f, raw)

@@ -59,13 +59,17 @@ DEFERRED_SIGMAS = 1.0  # rule 4: the gap for a field the user deferred («ved ik
 
 @dataclass(frozen=True)
 class _Described:
-    """A schema's description lines as unit vectors (``owners[i]``: the field of line ``i``), and the margin
-    derived from them (rule 3)."""
+    """A schema's description lines as unit vectors (``owners[i]``: the field of line ``i``), and the spread of
+    their similarities that rules 3 and 4 count in."""
 
     ids: tuple[str, ...]
     owners: np.ndarray
     lines: np.ndarray
-    margin: float
+    sigma: float  # spread of the similarities between lines of two different fields
+
+    @property
+    def margin(self) -> float:
+        return MARGIN_SIGMAS * self.sigma
 
     def similarities(self, query: np.ndarray) -> np.ndarray:
         """Per field (in ``ids`` order): the similarity of ``query`` to the field's closest description line."""
@@ -108,8 +112,8 @@ class FieldFit:
             return cached
         lines = _unit(self.embeddings.embed_queries(list(texts)))  # symmetric task: e5 «query:» on both sides
         sims = lines @ lines.T
-        margin = MARGIN_SIGMAS * float(np.std(sims[owners[:, None] != owners[None, :]]))  # lines of two fields
-        described = _Described(tuple(f.id for f in fields), owners, lines, margin)
+        sigma = float(np.std(sims[owners[:, None] != owners[None, :]]))  # lines of two fields
+        described = _Described(tuple(f.id for f in fields), owners, lines, sigma)
         with _LOCK:
             _CACHE[key] = described
         return described
@@ -134,7 +138,7 @@ class FieldFit:
             return None
         gap = float(sims[described.ids.index(best)] - sims[described.ids.index(asked.id)])
         if best in deferred:  # rule 4: a field the user promised to come back to needs less evidence
-            return best if gap >= described.margin * DEFERRED_SIGMAS / MARGIN_SIGMAS else None
+            return best if gap >= DEFERRED_SIGMAS * described.sigma else None
         if asked.id in order[:TOP_RANKS]:
             return None
         return best if gap >= described.margin else None

@@ -40,6 +40,7 @@ from assistant.templates.extraction import (
     Routed,
     is_question_sentence,
     names_party,
+    names_with_word,
     sentences,
     whole_typed_value,
 )
@@ -675,7 +676,7 @@ def _titled_person(text: str, field: TemplateField) -> bool:
     """«Camilla Nørgaard, børnebibliotekar»: nothing but a person with a lower-case job title after a comma, and
     no word of the organisation field's ``name_contains`` in the name («Hjørring Bibliotekerne, afdeling Sindal»)."""
     head, _, title = text.partition(",")
-    if any(w.casefold().startswith(tuple(field.name_contains)) for w in head.split()):
+    if names_with_word(field, head):
         return False
     title = title.strip()
     definite = re.search(r"(?:en|et|ne)$", title.split()[-1]) if title else None  # «landdistriktspuljen»

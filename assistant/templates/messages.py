@@ -89,6 +89,11 @@ def overwrite_kept(schema: TemplateSchema, candidates: Sequence[Candidate]) -> s
     return f"Jeg har beholdt det, der stod i forvejen: {names}."
 
 
+def _numbered(names: Sequence[str]) -> str:
+    """«1 = «A», 2 = «B»» for the terminal, where the user answers with a number."""
+    return ", ".join(f"{i} = {n}" for i, n in enumerate(names, start=1))
+
+
 def clarify_question(schema: TemplateSchema, options: Sequence[Candidate], asked: str | None = None) -> str:
     """«Skal jeg skrive det under … eller …?» for one text that may belong to two fields, numbered for the
     terminal; with one option (the asked field ``asked`` cannot take the text) «Skal jeg skrive det under …?»."""
@@ -98,7 +103,7 @@ def clarify_question(schema: TemplateSchema, options: Sequence[Candidate], asked
         why = f"«{shown_text}» passer ikke som {label(schema, asked).lower()}" if asked else f"«{shown_text}»"
         return (f"{why}, så jeg har ikke gemt det. Skal jeg skrive det under {names[0]}? Skriv «ja» eller «nej» "
                 "– eller svar på spørgsmålet.")
-    numbers = ", ".join(f"{i} = {n}" for i, n in enumerate(names, start=1))
+    numbers = _numbered(names)
     return (f"Jeg er ikke sikker på, hvor «{shown_text}» hører til, så jeg har ikke gemt det endnu. "
             f"Skal jeg skrive det under {' eller '.join(names)}? Skriv feltets navn, fx «{names[0].strip('«»')}», "
             f"eller nummeret ({numbers}).")
@@ -107,7 +112,7 @@ def clarify_question(schema: TemplateSchema, options: Sequence[Candidate], asked
 def move_offer(schema: TemplateSchema, options: Sequence[Candidate]) -> str:
     """The answer was stored under the asked field (the first option); the others are offered as a move."""
     names = [f"«{label(schema, c.field_id)}»" for c in options]
-    numbers = ", ".join(f"{i} = {n}" for i, n in enumerate(names, start=1))
+    numbers = _numbered(names)
     how = "«ja» eller «nej»" if len(names) == 2 else "feltets navn"
     return (f"Svaret ligner mere noget til {' eller '.join(names[1:])} end til {names[0]}. Skal jeg flytte det? "
             f"Skriv {how} eller nummeret ({numbers}) – eller svar bare på næste spørgsmål, så bliver det stående.")
@@ -127,7 +132,7 @@ def replace_or_asked(schema: TemplateSchema, draft: Draft, options: Sequence[Can
     return (f"«{label(schema, other.field_id)}» er allerede udfyldt («{now}»). Skal jeg erstatte det med "
             f"«{shown(schema, other.field_id, other.value)}»? Skriv «ja» for at erstatte, «nej» for at beholde det, "
             f"der står, eller «{label(schema, asked.field_id)}», hvis det er svaret på spørgsmålet "
-            f"(1 = «{label(schema, asked.field_id)}», 2 = «{label(schema, other.field_id)}»).")
+            f"({_numbered([f'«{label(schema, c.field_id)}»' for c in options])}).")
 
 
 def move_kept(schema: TemplateSchema, asked: Candidate) -> str:
