@@ -67,7 +67,14 @@ def _data() -> _DanishData:
     )
 
 
-def _is_sentence_end(line: str, dot: int) -> bool:
+def is_abbreviation(word: str) -> bool:
+    """True for a Danish abbreviation with or without its full stop («ca.», «ca», «bl.a.», «m.fl.»)."""
+    token = word.strip().lower()
+    data = _data()
+    return bool(token) and any(t in data.abbreviations | data.closing for t in (token, token + "."))
+
+
+def is_sentence_end(line: str, dot: int) -> bool:
     """Whether the punctuation at ``line[dot]`` ends a sentence (not an abbreviation or ordinal date)."""
     if line[dot] != ".":
         return True
@@ -86,7 +93,7 @@ def _is_sentence_end(line: str, dot: int) -> bool:
 
 def _sentences(line: str, start: int) -> list[tuple[int, int]]:
     """Sentence spans of one line, from ``start``; short pieces are joined to a neighbour."""
-    cuts = [start] + [m.end() for m in _CANDIDATE_END.finditer(line, start) if _is_sentence_end(line, m.start())]
+    cuts = [start] + [m.end() for m in _CANDIDATE_END.finditer(line, start) if is_sentence_end(line, m.start())]
     cuts.append(len(line.rstrip()))
     spans: list[tuple[int, int]] = []
     for a, b in itertools.pairwise(cuts):

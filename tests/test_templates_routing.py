@@ -304,6 +304,109 @@ def test_a_correction_that_names_a_field_corrects_that_field_not_the_last_answer
     assert parse_command("hun har ikke noget fast nummer, spring over", schema).kind == "skip"
 
 
+def test_a_correction_then_the_answer_stores_both_in_one_undoable_turn(schema) -> None:
+    """«nej vent, partneren hedder X. formålet er …»: the name is one sentence, the rest answers the question."""
+    it = at(interview(schema), "partner")
+    it.handle("skagens museum")
+    reply = it.handle("nej vent, partneren hedder faktisk Skagens Kunstmuseer, ikke skagens museum. formålet er at "
+                      "lave kunstformidling for folk der ikke plejer at komme på museum")
+    assert values(it)["partner"] == "Skagens Kunstmuseer"
+    assert values(it)["formaal"].startswith("At lave kunstformidling") and "Rettet:" in reply.message
+    assert [c.field_id for c in reply.stored] == ["partner", "formaal"]
+    it.handle("fortryd")
+    assert values(it)["partner"] == "skagens museum" and "formaal" not in values(it)
+
+
+def test_a_correction_with_a_cue_corrects_that_field_not_the_last_answer(schema) -> None:
+    it = at(interview(schema), "startdato")
+    it.handle("1. marts 2027")
+    at(it, "bidrag_partner").handle("de stiller med formidlere")
+    it.handle("nej vent, vi starter først 1. april 2027, museet har udstillingsskift i marts")
+    assert values(it)["startdato"] == "2027-04-01" and values(it)["bidrag_partner"] == "De stiller med formidlere"
+
+
+def test_a_field_named_before_a_colon_takes_the_value(schema) -> None:
+    """«ok aktiviteterne: …» while the contribution is asked: the user's own label is the clearest cue there is."""
+    it = at(interview(schema), "bidrag_bibliotek")
+    it.handle("ok aktiviteterne: kildekritik-workshop; besøg på biblioteket med søgeopgaver")
+    assert values(it)["aktiviteter"] == ["Kildekritik-workshop", "Besøg på biblioteket med søgeopgaver"]
+    assert "bidrag_bibliotek" not in values(it), "nothing of it answers the question asked"
+    it.handle("nå ja formålet. at nye borgere får øvet dansk")
+    assert values(it)["formaal"] == "At nye borgere får øvet dansk" and "bidrag_bibliotek" not in values(it)
+    it.handle("lokaler: ja, og kaffe")  # «lokaler» names no field: an ordinary answer
+    assert values(it)["bidrag_bibliotek"] == "Lokaler: ja, og kaffe"
+
+
+def test_an_answer_with_a_correction_after_it_applies_both(settings: Settings, schema) -> None:
+    """«… inden sommerferien. og nej vent, startdatoen er 15. marts» and «… og ret lige budgettet til …»: the
+    correction of the named field first, then the answer to the question asked, in one undoable turn."""
+    it = at(interview(schema), "startdato")
+    it.handle("1. marts 2027")
+    at(it, "maal")
+    reply = it.handle("at 150 ældre har fået hjælp inden sommerferien. og nej vent, startdatoen er 15. marts 2027, "
+                      "ikke 1. marts")
+    assert values(it)["startdato"] == "2027-03-15"
+    assert values(it)["maal"] == "At 150 ældre har fået hjælp inden sommerferien"
+    assert reply.prompt is not None and reply.message.count(reply.prompt.text) == 1, "the next question once"
+    it.handle("fortryd")
+    assert values(it)["startdato"] == "2027-03-01" and "maal" not in values(it)
+    plan = interview(load_template("kommunikationsplan", settings))
+    at(plan, "budget").handle("20.000 kr.")
+    at(plan, "maaling").handle("vi følger besøgstallet i ugen. og ret lige budgettet til 18.000 kr")
+    assert values(plan)["budget"] == "18.000 kr." and values(plan)["maaling"] == "Vi følger besøgstallet i ugen"
+
+
+def test_lower_case_sentences_split_but_not_ordinals_or_abbreviations() -> None:
+    from assistant.templates.extraction import sentences
+
+    def split(text: str) -> list[str]:
+        return [text[s:e].strip() for s, e in sentences(text)]
+
+    assert split("på biblioteket. det er især unge 18-25") == ["på biblioteket.", "det er især unge 18-25"]
+    assert split("elever i 0.-9. klasse, ca. 50 unge og bl.a. lærere") == ["elever i 0.-9. klasse, ca. 50 unge og "
+                                                                           "bl.a. lærere"]
+    assert split("vi starter 1. marts 2027. formålet er x") == ["vi starter 1. marts 2027.", "formålet er x"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ca. 50 unge i lektiecafeen hver uge", None),  # an abbreviation is no name
+    ("Roskilde Bibliotekerne og aftalen er med Ragnarock", "Roskilde Bibliotekerne"),
+    ("DR", "DR"),
+])
+def test_organisation_names_in_answers(text: str, expected: str | None) -> None:
+    assert org_name(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("det er Ahmad Karimi som er lærer der, han kan fanges på 62 21 45 90", "Ahmad Karimi, lærer"),
+    ("Nina Holt, filialleder - hun har mailen niho@kolding.dk", "Nina Holt, filialleder"),
+])
+def test_titles_end_before_place_words_and_dashes(text: str, expected: str) -> None:
+    hit = person(text)
+    assert hit is not None and hit[0] == expected
+
+
+def test_names_in_statements(settings: Settings, schema) -> None:
+    """Partner hints in the definite form, a genitive with its noun, and a filled name replaced only by a name."""
+    found = RuleExtractor().extract(schema, "vi er Roskilde Bibliotekerne og aftalen er med Ragnarock",
+                                    current=schema.field("bibliotek"), known={})
+    assert {f.field_id: plain(f.value) for f in found.found} == {"bibliotek": "Roskilde Bibliotekerne",
+                                                                  "partner": "Ragnarock"}
+    plan = load_template("kommunikationsplan", settings)
+    found = RuleExtractor().extract(plan, "Ballerup Bibliotekerne laver den sammen med Ballerup Kommunes skoler",
+                                    current=plan.field("bibliotek"), known={})
+    assert plain(found.get("partner").value) == "Ballerup Kommunes skoler"
+    it = at(interview(plan), "bibliotek")
+    it.handle("Helsingør Kommunes Biblioteker")
+    at(it, "budskaber").handle("shakespeare er for alle, og biblioteket er byens scene")
+    assert values(it)["bibliotek"] == "Helsingør Kommunes Biblioteker" and not it.draft.overwrite
+    assert values(it)["budskaber"] == ["Shakespeare er for alle", "Biblioteket er byens scene"]
+    it = at(interview(schema), "partner")
+    it.handle("Nyborg Gymnasium")
+    at(it, "maal").handle("partneren er faktisk Nyborg Gymnasium og HF")
+    assert it.clarify_kind() == "replace", "a name after a hedge still asks to replace the partner"
+
+
 def test_a_person_with_a_title_is_not_stored_as_an_organisation(schema) -> None:
     it = at(interview(schema), "bibliotek")
     reply = it.handle("Camilla Nørgaard, børnebibliotekar")

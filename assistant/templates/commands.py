@@ -54,7 +54,7 @@ _MISSING_RE = re.compile(r"^hvad\s+mangler(?:\s+der)?(?:\s+endnu)?\s*\??$", re.I
 _HELP_RE = re.compile(r"^(?:hjælp|\?|hvad\s+mener\s+du|hvad\s+betyder\s+det|forklar|giv\s+(?:mig\s+)?et\s+eksempel|"
                       r"eksempel)\s*\??$", re.IGNORECASE)
 _CORRECT_RE = re.compile(r"^(?:kan\s+du\s+)?(?:ret|rette|ændr|ændre|skift|skifte|opdater|opdatere|sæt|sætte)\s+"
-                         r"(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
+                         r"(?:lige\s+|venligst\s+|også\s+)?(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
 _SHOULD_BE_RE = re.compile(r"^(?:nej,?\s+)?(?P<target>.{2,60}?)\s+skal\s+(?:være|hedde|ændres\s+til|rettes\s+til)"
                            r"\s*:?\s+(?P<value>.+)$", re.IGNORECASE | re.DOTALL)
 _UNDO_RE = re.compile(r"^(?:fortryd|fortryd\s+(?:det|sidste|den\s+sidste|ændringen)|undo|gå\s+tilbage|"

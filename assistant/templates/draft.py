@@ -130,6 +130,11 @@ class Draft(BaseModel):
         self.record(changes)
         return changes
 
+    def join_turns(self, first: int) -> None:
+        """Make the recorded turns from index ``first`` on one turn (a correction and the answer after it)."""
+        if 0 <= first < len(self.turns) - 1:
+            self.turns[first:] = [[c for turn in self.turns[first:] for c in turn]]
+
     def undo(self) -> list[Change]:
         """Restore the values from before the last recorded turn; returns that turn's changes (empty: nothing)."""
         if not self.turns:

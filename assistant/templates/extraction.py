@@ -20,27 +20,34 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.templates.commands import match_field
 from assistant.templates.draft import Source
 from assistant.templates.names import (
     FILLER_RE,
     NAME_RE,
     UPPER,
     definite_forms,
+    lexicon,
     negated,
     org_name,
     person,
+    phrase_re,
     starts_as_question,
     strip_fillers,
     trim_name,
+    with_genitive_head,
     words,
 )
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, find_phones, split_list
 from assistant.templates.values import FieldValue, TextValue, format_value, parse_value
+from assistant.units import is_sentence_end
 
-_SENTENCE_END = re.compile(rf"[.!?](?=\s+[{UPPER}\"«(0-9])|[.!?]\s*$|\n+")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|[.!?]\s*$|\n+")
 _CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s[–—-]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
 _TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
+MAX_LABEL_WORDS = 3  # «bibliotekets kontaktperson:»; a longer head before a colon is a sentence, not a field's name
+_LABEL = re.compile(r"\s*(?P<head>[\wæøåÆØÅ][\wæøåÆØÅ -]{0,40}?)\s*(?P<sep>:|\.(?=\s|$))")
 LEAD_WORDS = 2  # a cue for another field may follow at most this many words at the start of its clause
 MIN_REST_WORDS = 2  # after values for other fields, a shorter remainder is not an answer ("og", "ja")
 TYPED = ("email", "phone", "date", "amount")
@@ -106,14 +113,29 @@ def cue_regex(cue: str) -> re.Pattern[str]:
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a user message. Users type in lower case («… på biblioteket. det er især unge …»), so a
+    full stop ends a sentence before any word, unless the project's Danish splitter reads it as an abbreviation or
+    an ordinal date (:func:`assistant.units.is_sentence_end`) or it follows a number before a lower-case word
+    («0.-9. klasse», «3. sal»)."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
+        if m.group().startswith(".") and not _ends_sentence(text, m.start()):
+            continue
         if m.end() > start:
             spans.append((start, m.end()))
         start = m.end()
     if start < len(text):
         spans.append((start, len(text)))
     return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _ends_sentence(text: str, dot: int) -> bool:
+    if not is_sentence_end(text, dot):
+        return False
+    token = text[:dot].rsplit(None, 1)[-1] if text[:dot].strip() else ""
+    following = text[dot + 1:].lstrip()
+    number = re.search(r"\d+$", token)
+    return not (number and len(number.group()) <= 2 and following[:1].islower())  # an ordinal, not a year
 
 
 _ASKING = re.compile(
@@ -149,12 +171,15 @@ def _words(text: str) -> int:
 
 def name_at(text: str) -> tuple[str, int] | None:
     """A proper name at the start of ``text`` (after "er", "hedder", …), plus where it ends."""
-    lead = re.match(r"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?[\"'«“]?", text, re.IGNORECASE)
+    hedges = phrase_re(lexicon().hedges)  # «partneren er faktisk Nyborg Gymnasium og HF»
+    lead = re.match(rf"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?(?:{hedges}\s+)?[\"'«“]?", text,
+                    re.IGNORECASE)
     offset = lead.end() if lead else 0
     m = NAME_RE.match(text, offset)
     if not m or not re.match(rf"[{UPPER}]", m.group(0)):
         return None
     name = trim_name(m.group(0))
+    name = with_genitive_head(name, text[m.start() + len(name):])
     return name, m.start() + len(name)
 
 
@@ -193,6 +218,7 @@ class _Cue:
     end: int
     hint: bool = False
     proper_name: bool = False  # only a capitalised proper name may follow (a hint far into a clause, a question)
+    to_end: bool = False  # the value is the rest of the message («nå ja formålet. at nye borgere …»)
 
 
 class RuleExtractor:
@@ -311,8 +337,8 @@ class _Message:
                 else None
         if self.current is not None and f.id == self.current.id:
             return _Cue(f, start, 0, hint) if _words(self.cue_text[:start]) <= LEAD_WORDS else None
-        if self._leading(start):
-            return _Cue(f, start, 0, hint)
+        if self._leading(start):  # a filled name only yields to a proper name («biblioteket er byens scene»)
+            return _Cue(f, start, 0, hint, proper_name=f.capture == "name" and f.id in self.known)
         if hint and f.capture == "name" and f.id not in self.known:
             return _Cue(f, start, 0, hint, proper_name=True)
         return None
@@ -333,6 +359,7 @@ class _Message:
                         if kind is not None:
                             kind.end = m.end()
                             raw.append(kind)
+        raw += self._label_cues()
         raw.sort(key=lambda m: (-(m.end - m.start), m.start))  # overlapping cues: the longest wins
         kept: list[_Cue] = []
         for m in raw:
@@ -340,13 +367,33 @@ class _Message:
                 kept.append(m)
         return sorted(kept, key=lambda m: m.start)
 
+    def _label_cues(self) -> list[_Cue]:
+        """A field's own name at the start of a clause, before a colon, is a cue for that field («formål: …», «ok
+        aktiviteterne: …»); at the start of the message a name alone in its sentence is one too, and its value is
+        the rest of the message («nå ja formålet. at nye borgere …»). The names are the schema's labels, aliases
+        and ids (exact, with or without the definite ending), so no field needs a cue list for this; not for typed
+        fields (their cue words stand before the value) and not in the earlier chat."""
+        if self.prefill:
+            return []
+        cues: list[_Cue] = []
+        for start in self.clause_starts:
+            m = _LABEL.match(self.cue_text, start)
+            if m is None or (m.group("sep") == "." and m.start() != len(self.cue_text) - len(self.cue_text.lstrip())):
+                continue
+            head = strip_fillers(m.group("head"))
+            f = match_field(head, self.schema, cutoff=1.0) if 0 < len(head.split()) <= MAX_LABEL_WORDS else None
+            if f is not None and f.type not in TYPED and self._leading(m.start("head")):
+                cues.append(_Cue(f, m.start("head"), m.end(), to_end=m.group("sep") == "."))
+        return cues
+
     def _cued_phrases(self) -> None:
         for _ in range(2):  # a second pass resolves "{partner}" placeholders found in the first
             matches = [m for m in self._cue_matches() if not any(s < m.end <= e for s, e in self.consumed)]
             for i, m in enumerate(matches):
                 if self.routed.get(m.field.id):
                     continue
-                stop = min([self._sentence_end(m.start)] + [n.start for n in matches[i + 1:] if n.start >= m.end]
+                end = len(self.cue_text) if m.to_end else self._sentence_end(m.start)
+                stop = min([end] + [n.start for n in matches[i + 1:] if n.start >= m.end]
                            + [b for b in self.typed_bounds if b > m.end])
                 value, used = self._capture(m.field, self.cue_text[m.end:stop], proper_name=m.proper_name)
                 if value is not None:

@@ -46,7 +46,7 @@ from assistant.templates.extraction import (
 )
 from assistant.templates.fit import FieldFit, default_fit
 from assistant.templates.llm_extraction import default_extractor
-from assistant.templates.names import starts_as_question
+from assistant.templates.names import lexicon, phrase_re, starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import find_day_months
 from assistant.templates.values import (
@@ -58,6 +58,7 @@ from assistant.templates.values import (
     order_problem,
     parse_value,
 )
+from assistant.units import is_sentence_end
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ class Interview:
             if not self._stored_as_asked(options):
                 notes.append(msg.clarify_dropped(options))
             field = self.next_field()  # a move not taken: the message answers the question shown after it
-        amended = self._amend(text, notes)
+        amended = self._amend(text, notes) or self._trailing_correction(text, field, notes)
         if amended is not None:
             return amended
         command = parse_command(text, self.schema)
@@ -528,8 +529,10 @@ class Interview:
 
     # --- «nej vent, det er 15. marts»: a correction of the previous answer -----------------------------------
     def _amend(self, text: str, notes: list[str]) -> Reply | None:
-        """Correct the field the previous turn filled, when the new value fits it; None when ``text`` is no
-        correction (or fits no field of that turn: then it is handled as an ordinary message)."""
+        """Correct a filled field: the one the correction names («nej vent, startdatoen er 1. april»), the one a cue
+        in it points to («nej vent, vi starter først 1. april»), else the field the previous turn filled, when the
+        new value fits it. None when ``text`` is no correction or fits no such field: then it is an ordinary
+        message. What follows a corrected name or typed value is read as an ordinary answer (:func:`_correction`)."""
         amend = parse_amend(text)
         d = self.draft
         bare_no = _BARE_NO.match(text) if amend is None else None
@@ -540,25 +543,65 @@ class Interview:
         named = _NAMED_VALUE.match(amend.value)
         target = match_field(named.group("head"), self.schema) if named else None
         if target is not None and target.id in d.values:  # «nej vent, startdatoen er 1. april»: that field
-            new = self._amended_value(target, d.values[target.id], named.group("rest"))
-            if new is not None and not self._order_problem(target.id, new):
-                changes = d.apply([(target.id, new, False, "rettelse")])
-                return self._reply([*notes, msg.stored(self.schema, changes, verb="Rettet")], stored=changes)
+            reply = self._corrected(target, named.group("rest"), notes)
+            if reply is not None:
+                return reply
         if bare_no:
             return None  # a bare «nej, …» that names no filled field is an ordinary answer
-        for change in d.turns[-1]:
-            if change.after is None:
-                continue
-            field = self.schema.field(change.field_id)
+        first, _ = _correction(amend.value)
+        cued = [f.field_id for f in self.extractor.extract(self.schema, first, current=None, known=d.values).found
+                if f.field_id in d.values]
+        for field_id in dict.fromkeys([*cued, *(c.field_id for c in d.turns[-1] if c.after is not None)]):
+            field = self.schema.field(field_id)
             if amend.weak and field.type in FREE_TEXT and field.capture != "name":
                 continue
-            new = self._amended_value(field, change.after, amend.value)
-            if new is None or self._order_problem(field.id, new):
+            reply = self._corrected(field, amend.value, notes)
+            if reply is not None:
+                return reply
+        return None
+
+    def _corrected(self, field: TemplateField, text: str, notes: list[str]) -> Reply | None:
+        """Store the corrected value of ``field`` read from ``text`` (None when it does not fit), then handle what
+        follows it as an ordinary message, all in one undoable turn."""
+        d = self.draft
+        used, rest = (text, "") if field.type in ("longtext", "list") else _correction(text)
+        new = self._amended_value(field, d.values.get(field.id), used)
+        if new is None or self._order_problem(field.id, new):
+            return None
+        changes = d.apply([(field.id, new, False, "rettelse")])
+        if d.current == field.id:
+            d.editing = False
+        first = self._reply([*notes, msg.stored(self.schema, changes, verb="Rettet")], stored=changes)
+        return self._and_then(first, rest, len(d.turns) - 1) if rest else first
+
+    def _and_then(self, first: Reply, rest: str, turns_before: int) -> Reply:
+        """``first`` (a correction) and then ``rest`` handled as an ordinary message: one reply that asks the next
+        question once, and one undoable turn."""
+        head = first.message.removesuffix(first.prompt.text).rstrip() if first.prompt else first.message
+        after = self.handle(rest)
+        self.draft.join_turns(turns_before)
+        return after.model_copy(update={"message": "\n\n".join(p for p in (head, after.message) if p),
+                                        "stored": [*first.stored, *after.stored],
+                                        "errors": {**first.errors, **after.errors}})
+
+    def _trailing_correction(self, text: str, field: TemplateField | None, notes: list[str]) -> Reply | None:
+        """An answer with a correction after it («at 150 ældre har fået hjælp. og nej vent, startdatoen er 15.
+        marts», «… besøgstallet. og ret lige budgettet til 18.000 kr»): the correction first, then the answer to
+        the question asked; None when no later sentence is a correction that applies."""
+        for start, _ in sentences(text)[1:]:
+            answer, tail = text[:start].strip(), re.sub(r"^(?:og|men|så)\s+", "", text[start:].strip(),
+                                                        flags=re.IGNORECASE)
+            amend, command = parse_amend(tail), parse_command(tail, self.schema)
+            if not ((amend is not None and not amend.weak) or (command is not None and command.kind == "correct")):
                 continue
-            changes = d.apply([(field.id, new, False, "rettelse")])
-            if d.current == field.id:
-                d.editing = False
-            return self._reply([*notes, msg.stored(self.schema, changes, verb="Rettet")], stored=changes)
+            turns = len(self.draft.turns)
+            first = self._amend(tail, notes) if amend is not None else self._command(command, field, notes)
+            if first is None or not first.stored:
+                continue
+            if self.next_field() != field:  # the correction filled a field asked before: the answer is unsure
+                self.draft.undo()
+                return None
+            return self._and_then(first, answer, turns)
         return None
 
     def _amended_value(self, field: TemplateField, before: FieldValue, text: str) -> FieldValue | None:
@@ -681,6 +724,17 @@ def _titled_person(text: str, field: TemplateField) -> bool:
     title = title.strip()
     definite = re.search(r"(?:en|et|ne)$", title.split()[-1]) if title else None  # «landdistriktspuljen»
     return bool(title) and title[:1].islower() and not definite and whole_typed_value(text) == "person"
+
+
+def _correction(text: str) -> tuple[str, str]:
+    """A corrected name or typed value and what follows it: its first sentence without a contrast («Oldtidsugen,
+    ikke oldtidsdage. formålet er …» -> «Oldtidsugen», «formålet er …»)."""
+    # users type «… oldtidsdage. formålet er …» in lower case: any full stop the Danish splitter does not read as
+    # an abbreviation or an ordinal date («1. april») ends the value
+    end = next((m.end() for m in re.finditer(r"[.!?](?:\s|$)", text) if is_sentence_end(text, m.start())), len(text))
+    contrast = rf"(?:\s*[,;–-]\s*|\s+){phrase_re(lexicon().correction_contrasts)}\s.*$"
+    used = re.sub(contrast, "", text[:end].strip().rstrip(".!"), flags=re.IGNORECASE | re.DOTALL)
+    return used.strip(), text[end:].strip()
 
 
 _BARE_NO = re.compile(r"^\s*nej\b[\s,.!:;–-]+(?P<rest>\S.*)$", re.IGNORECASE | re.DOTALL)

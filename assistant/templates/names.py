@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from assistant.units import is_abbreviation
+
 UPPER = "A-ZÆØÅ"
 _NAME_WORD = rf"(?:[{UPPER}0-9][\wæøåÆØÅ&'’.-]*)"
 _CONNECT = r"(?:for|i|på|af|og|de|du|til|ved|&|-)"
@@ -53,6 +55,7 @@ class Lexicon:
     negations: tuple[str, ...]
     correction_markers: tuple[str, ...]
     correction_leads: tuple[str, ...]
+    correction_contrasts: tuple[str, ...]
     question_verbs: frozenset[str]
     question_subjects: frozenset[str]
     wrong_answer: tuple[str, ...]
@@ -66,7 +69,7 @@ def lexicon() -> Lexicon:
     longest = lambda key: tuple(sorted(raw[key], key=len, reverse=True))  # noqa: E731
     return Lexicon(frozenset(raw["sentence_words"]), frozenset(raw["not_title"]), frozenset(raw["not_title_start"]),
                    longest("hedges"), longest("negations"), longest("correction_markers"),
-                   longest("correction_leads"), frozenset(raw["question_verbs"]),
+                   longest("correction_leads"), longest("correction_contrasts"), frozenset(raw["question_verbs"]),
                    frozenset(raw["question_subjects"]), longest("wrong_answer"),
                    frozenset(raw["indefinite_articles"]),
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))})
@@ -127,6 +130,19 @@ def trim_name(name: str) -> str:
     return name
 
 
+_GENITIVE_HEAD = re.compile(r"\s+([a-zæøå][a-zæøå-]{2,})(?![\wæøå])")
+
+
+def with_genitive_head(name: str, after: str) -> str:
+    """A name of two or more words that ends in a genitive takes the lower-case noun after it: «Ballerup Kommunes»
+    + « skoler» -> «Ballerup Kommunes skoler» (a genitive alone names no one)."""
+    m = _GENITIVE_HEAD.match(after)
+    if len(name.split()) < 2 or not name.endswith("s") or not m or _is_function_word(m.group(1)) or \
+            re.fullmatch(_CONNECT, m.group(1)) or m.group(1) in lexicon().indefinite_articles:
+        return name
+    return name + m.group(0)
+
+
 def definite_forms(name: str) -> set[str]:
     """How a text refers to an organisation by its head noun: «Lemvig Gymnasium» -> {«gymnasiet», …},
     «Skoletjenesten i Hjørring Kommune» -> {«skoletjenesten», «kommunen», …} (lower case)."""
@@ -158,6 +174,8 @@ def name_like(text: str) -> bool:
         return False
     if ws[0] in lexicon().indefinite_articles:  # «et plejehjem» is some party, not a name
         return False
+    if all(w.islower() and is_abbreviation(w) for w in ws):  # «ca. 50 unge …» names no one
+        return False
     return len(ws) <= SHORT_NAME_WORDS or any(re.match(rf"[{UPPER}]", w) for w in ws)
 
 
@@ -168,6 +186,9 @@ def org_name(text: str) -> str | None:
     first = strip_fillers(first).strip(" ,?.!\"'«»")
     if name_like(first):
         return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
+    head = re.split(r"\s+og\s+(?=[a-zæøå])", first, maxsplit=1)[0]  # «Roskilde Bibliotekerne og aftalen er med …»
+    if head != first and name_like(head):
+        return trim_name(head)
     runs = name_runs(first)
     if len(runs) == 1 and name_like(runs[0].group(0)):
         return trim_name(runs[0].group(0))
@@ -207,7 +228,7 @@ def _title_after(after: str) -> tuple[str, int]:
 
 def _title_in(m: re.Match[str]) -> tuple[str, int]:
     cand = m.group(1)
-    stop = re.search(r"[.!?](?=\s|$)", cand)
+    stop = re.search(r"[.!?](?=\s|$)|\s-\s", cand)  # «filialleder - hun har mailen …»
     cand, end = (cand[:stop.start()], m.start(1) + stop.start()) if stop else (cand, m.end(1))
     cand = cand.strip()
     said = re.match(r"^(?:jeg|hun|han)\s+er\s+(.+?)(?:\s+(?:her|hos\s+os|på\s+biblioteket))?[.!]?$", cand,
@@ -217,6 +238,8 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
     elif cand.split() and _bare(cand.split()[0]) in lexicon().not_title_start:
         return "", 0
     cand = cand.strip(" .–—-")  # «daglig leder - henrik@…»
+    while len(cand.split()) > 1 and _is_function_word(cand.split()[-1]):  # «som er lærer der» -> «lærer»
+        cand = cand.rsplit(None, 1)[0]
     if not cand or len(cand.split()) > MAX_TITLE_WORDS or re.search(r"[\d@]", cand):
         return "", 0
     if any(_bare(w) in lexicon().sentence_words for w in cand.split()):
