@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fast", action="store_true", help="kun det hurtige udsnit (samme som CI)")
     run.add_argument("--modes", nargs="+", default=list(DEFAULT_VARIANTS),
                      help=f"varianter (standard: {' '.join(DEFAULT_VARIANTS)}; mulige: {' '.join(VARIANTS)})")
+    run.add_argument("--heldout", action="store_true",
+                     help="det tilbageholdte sæt (heldout_*.yaml) i stedet for guldsættet; skriver eval-heldout.*")
     run.add_argument("--retrieval-only", action="store_true", help="spring svar, afvisning og citater over")
     run.add_argument("--data-dir", type=Path, help="hvor evalueringsindeksene bygges (standard: <data_dir>/evals)")
     run.add_argument("--out", type=Path, help="mappe til JSON/Markdown (standard: evals/results)")
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from assistant.settings import get_settings
     from evals import report
-    from evals.dataset import load_gold
+    from evals.dataset import load_gold, load_heldout
     from evals.runner import VARIANTS, run_evals
 
     names = _names(args.modes)
@@ -70,19 +72,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Ukendte varianter: {', '.join(unknown)} (mulige: {', '.join(VARIANTS)})", file=sys.stderr)
         return 2
     base = get_settings()
-    gold = load_gold().subset(args.fast)
+    gold = (load_heldout() if args.heldout else load_gold()).subset(args.fast)
     root = args.data_dir or base.data_dir / "evals"
     started = time.perf_counter()
     result = run_evals(base, gold, names, root=root, answers=not args.retrieval_only)
     result = {"meta": {"fast": args.fast, "counts": gold.counts(), "variants": names,
                        "duration_s": round(time.perf_counter() - started, 1),
                        "environment": report.environment()}, **result}
-    title = "Evaluering" + (" (hurtigt udsnit)" if args.fast else "")
+    title = "Evaluering" + (" (hurtigt udsnit)" if args.fast else "") + (" (tilbageholdt sæt)" if args.heldout else "")
     report.print_table(report.eval_table(result, title))
     from evals.templates_eval import summary_lines
 
-    print("\n".join(summary_lines(result["templates"])))
-    stem = "eval-fast" if args.fast else "eval"
+    if result["templates"]:
+        print("\n".join(summary_lines(result["templates"])))
+    stem = "eval" + ("-heldout" if args.heldout else "") + ("-fast" if args.fast else "")
     paths = report.write_results(result, stem, report.eval_markdown(result), args.out or report.RESULTS_DIR)
     print("Skrev " + " og ".join(str(p) for p in paths))
     return 0

@@ -118,6 +118,17 @@ def _read(name: str, data_dir: Path) -> list[dict[str, Any]]:
     return items
 
 
+def load_heldout(data_dir: Path = DATA_DIR) -> GoldSet:
+    """The held-out question set (``heldout_*.yaml``): librarians' questions written from the topic list before
+    the corpus was read, reported on its own and never tuned to (no follow-ups or dialogues)."""
+    return GoldSet(
+        [GoldQuestion(**x) for x in _read("heldout_questions.yaml", data_dir)],
+        [OutOfScope(**x) for x in _read("heldout_out_of_scope.yaml", data_dir)],
+        [],
+        [],
+    )
+
+
 @lru_cache(maxsize=4)
 def load_gold(data_dir: Path = DATA_DIR) -> GoldSet:
     """Read and validate the gold set (ids must be unique across all files)."""

@@ -297,7 +297,8 @@ def run_evals(base: Settings, gold: GoldSet, variant_names: Sequence[str], *, ro
         "variants": results,
         "backends": {name: {"settings": public_settings(b.settings), "index": b.index} for name, b in backends.items()},
         "templates": evaluate_templates(gold.dialogues, base, holdout=load_holdout(),
-                                        guide=next(iter(backends.values())).assistant if backends else None),
+                                        guide=next(iter(backends.values())).assistant if backends else None)
+        if gold.dialogues else {},  # the held-out question set has no dialogues
     }
 
 
