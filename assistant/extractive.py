@@ -43,7 +43,9 @@ from assistant.units import Unit, list_items, split_units, unit_embedding_text, 
 MAX_EXTRA_POINTS = 3
 MAX_SUBSECTIONS = 8  # display limit for the subsections listed under a lead section
 MIN_NOVELTY = 0.5  # a complementary point must bring mostly (more than half) new content words
+MIN_NEW_WORDS = 0.2  # a unit of a shown section that brings fewer new content words only repeats the answer
 QUOTE_LIMIT = 1200  # longest exact quote of one citation; a chunk is at most ~900 characters
+_QUESTION_END = re.compile(r"\?[\"”»]?(?:\s*\([^)]*\))?[\s.]*$")
 # Within one sentence: a second question joined by "og"/"samt"/"eller" or after a dash ("… – hvad skal …?").
 _PART_SPLIT = re.compile(r"(?:,?\s+(?:og|samt|eller)|\s+[–-])\s+(?=(?:hv\w+|hvordan|skal|kan|må|bør)\b)",
                          re.IGNORECASE)
@@ -59,6 +61,7 @@ class _Passage:
     cosines: np.ndarray
     heading_cosine: float
     stems: list[frozenset[str]] = field(default_factory=list)
+    extra: bool = False  # a dense hit that fusion left out: may lead or give a point, is not shown as a section
 
     @property
     def lead_score(self) -> float:
@@ -166,16 +169,22 @@ class ExtractiveAnswerer:
         return [c.heading_score if c.heading_score is not None else computed.get(c.chunk_id, 0.0) for c in chunks]
 
     # --- composition -------------------------------------------------------------------------------------
-    def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None) -> Composition:
-        """The blocks of the answer to ``query`` (see the module docstring)."""
+    def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, extra: Sequence[RetrievedChunk] = (),
+                search=None) -> Composition:
+        """The blocks of the answer to ``query`` (see the module docstring). ``extra``: further candidates
+        (the dense hits that fusion left out) that may lead or give a complementary point."""
         chunks = [c for c in chunks if c.text.strip()]
         if not chunks:
             return Composition([])
+        fused = len(chunks)
+        chunks = [*chunks, *(c for c in extra if c.text.strip())]
         passages = self._passages(self.retriever.embed_query(query), chunks)
+        for p in passages[fused:]:
+            p.extra = True
         passages = [p for p in passages if any(p.usable(i) for i in range(len(p.units)))]
         if not passages:
             return Composition([])
-        lead = max(passages, key=lambda p: p.lead_score)
+        lead = max(_lead_candidates(passages), key=lambda p: p.lead_score)
         blocks = [_whole(lead, "lead")]
         top = passages[0]
         retrieved = {p.chunk.chunk_id: p for p in passages}
@@ -204,6 +213,7 @@ class ExtractiveAnswerer:
                                   else _first_unit(_plain(c), "subsection"))
         for part in part_queries(query):
             blocks.extend(self._part_block(part, passages, blocks, search))
+        blocks = _without_repeats(blocks)
         blocks.extend(_points(passages, blocks))
         return Composition([b for b in blocks if b.indices])
 
@@ -223,10 +233,10 @@ class ExtractiveAnswerer:
         passage = _plain(chunk)
         return render(Composition([_whole(passage, "lead")]), opening_for(chunk))
 
-    def answer(self, query: str, chunks: Sequence[RetrievedChunk], *, search=None,
-               opening: str | None = None) -> tuple[str, list[Citation]]:
+    def answer(self, query: str, chunks: Sequence[RetrievedChunk], *, extra: Sequence[RetrievedChunk] = (),
+               search=None, opening: str | None = None) -> tuple[str, list[Citation]]:
         """Answer text with ``[n]`` after every block, and the matching citations."""
-        composition = self.compose(query, chunks, search=search)
+        composition = self.compose(query, chunks, extra=extra, search=search)
         if not composition.blocks:
             return "", []
         return render(composition, opening or opening_for(composition.blocks[0].passage.chunk))
@@ -308,6 +318,39 @@ def _whole(passage: _Passage, role: str) -> Block:
     return Block(passage, tuple(with_requirements(passage.units, usable)), role)
 
 
+def _is_question_list(passage: _Passage) -> bool:
+    """Every usable unit is a question (a checklist section, a tool's list of questions to ask); a question
+    may end with a pointer in brackets ("… ? (værktøjet …)")."""
+    texts = [passage.text(i) for i in range(len(passage.units)) if passage.usable(i)]
+    lines = [line for t in texts for line in t.splitlines() if line.strip() and not line.rstrip().endswith(":")]
+    return bool(lines) and all(_QUESTION_END.search(line) for line in lines)
+
+
+def _lead_candidates(passages: Sequence[_Passage]) -> list[_Passage]:
+    """The passages that may lead: a list of questions asks rather than answers, so it leads only when
+    retrieval ranks it first (the top passage); it can still follow as a section or the top passage."""
+    return [p for p in passages if p.rank == 0 or not _is_question_list(p)] or list(passages)
+
+
+def _without_repeats(blocks: Sequence[Block]) -> list[Block]:
+    """Blocks after the lead without the units that only repeat what is already shown (the same list in a
+    tool and in the guide chapter): a unit stays when at least ``MIN_NEW_WORDS`` of its content words are
+    new, or when a unit that stays refers back to it."""
+    out: list[Block] = []
+    known: set[str] = set()
+    for n, block in enumerate(blocks):
+        p = block.passage
+        if n == 0:
+            kept = list(block.indices)
+        else:
+            fresh = [i for i in block.indices
+                     if not p.stems[i] or len(p.stems[i] - known) / len(p.stems[i]) >= MIN_NEW_WORDS]
+            kept = with_requirements(p.units, fresh) if fresh else []
+        known |= set().union(*(p.stems[i] for i in kept)) if kept else set()
+        out.append(Block(p, tuple(kept), block.role))
+    return out
+
+
 def _points(passages: Sequence[_Passage], blocks: Sequence[Block]) -> list[Block]:
     """Complementary units from passages not shown whole: relevant and mostly new."""
     shown = {b.passage.chunk.chunk_id for b in blocks}
@@ -360,7 +403,7 @@ def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]
     number: dict[str, int] = {}
     parts: list[str] = [opening]
     points: list[str] = []
-    previous_role = ""
+    previous_role, previous_chunk = "", ""
     for block in (run for b in composition.blocks for run in _clean_runs(b)):
         chunk = block.passage.chunk
         spans = [block.passage.units[i] for i in block.indices]
@@ -378,12 +421,13 @@ def render(composition: Composition, opening: str) -> tuple[str, list[Citation]]
                 parts[-1] += "\n" + line
             else:
                 parts.append(line)
-        elif block.role == "sibling" or (block.role == "part" and composition.lead is not None
-                                         and _section(chunk) != _section(composition.lead.chunk)):
+        elif (block.role == "sibling" or (block.role == "part" and composition.lead is not None
+                                          and _section(chunk) != _section(composition.lead.chunk))) \
+                and chunk.chunk_id != previous_chunk:
             parts.append(f"**{_label(chunk)}**\n{body}")  # a block from another section says which one
         else:
             parts.append(body)
-        previous_role = block.role
+        previous_role, previous_chunk = block.role, chunk.chunk_id
     if points:
         parts.append("Guiden nævner også:\n" + "\n".join(points))
     if composition.lead is not None:

@@ -46,6 +46,10 @@ class Retrieval:
     dense: list[tuple[str, float]]
     lexical: list[tuple[str, float]]
     headings: list[tuple[str, float]] = field(default_factory=list)
+    # Hybrid only: the dense top-k that fusion left out. In a librarian's own words (synonyms, colloquial
+    # wording, typos) BM25 often misses the passage that dense retrieval ranks first, and fusion drops it; the
+    # answer may still lead with it or take a point from it (assistant.extractive).
+    dense_extra: list[RetrievedChunk] = field(default_factory=list)
 
 
 def _checked(filters: Filters | None) -> dict[str, Any] | None:
@@ -245,7 +249,23 @@ class Retriever:
                 dense_score=cosine.get(cid), dense_rank=dense_rank.get(cid), bm25_rank=bm25_rank.get(cid),
                 heading_score=heading_cos.get(cid), heading_rank=heading_rank.get(cid) if mode == "hybrid" else None,
             ))
-        return Retrieval(out, dense, lexical, headings if mode == "hybrid" else [])
+        extra = [cid for cid, _ in dense[:k] if cid not in top] if mode == "hybrid" else []
+        return Retrieval(out, dense, lexical, headings if mode == "hybrid" else [],
+                         self._records(extra, cosine=dict(dense), dense_rank=dense_rank, heading_cos=heading_cos))
+
+    def _records(self, chunk_ids: Sequence[str], *, cosine: Mapping[str, float], dense_rank: Mapping[str, int],
+                 heading_cos: Mapping[str, float]) -> list[RetrievedChunk]:
+        """Dense hits as :class:`RetrievedChunk` (score = cosine), for chunks fusion did not rank in."""
+        out: list[RetrievedChunk] = []
+        for cid in chunk_ids:
+            record = self.lexical.get(cid)
+            if record is None:
+                continue
+            text, meta = record
+            out.append(RetrievedChunk(chunk_id=cid, text=text, metadata=dict(meta), score=float(cosine[cid]),
+                                      dense_score=cosine[cid], dense_rank=dense_rank.get(cid),
+                                      heading_score=heading_cos.get(cid)))
+        return out
 
     def closest_titles(self, chunks: Iterable[RetrievedChunk], n: int = 3) -> list[str]:
         """Distinct document titles of the best chunks (suggested topics when refusing)."""

@@ -148,6 +148,25 @@ def test_agreement_question_shows_the_whole_topic_list(assistant: Assistant) -> 
         assert f"**{heading}:**" in answer.text, heading
 
 
+def test_the_same_list_is_not_shown_twice(assistant: Assistant) -> None:
+    """The tool and the guide chapter both give the five agreement topics: the answer shows them once, and a
+    section that only repeats them keeps its other sentences under its heading."""
+    answer = assistant.ask("Hvad skal en samarbejdsaftale indeholde?")
+    _assert_grounded(answer, assistant)
+    assert answer.text.lower().count("opgavefordelingen") == 1, answer.text
+    assert answer.text.count("**Hvad bør en god samarbejdsaftale indeholde?**") <= 1, answer.text
+
+
+def test_a_list_of_questions_does_not_lead_unless_ranked_first(assistant: Assistant) -> None:
+    """A checklist section asks rather than answers: the lead is a passage that says something."""
+    from assistant.extractive import _is_question_list
+
+    question = "Betyder forskellige arbejdskulturer noget, når vi samarbejder med en forening?"
+    composition = assistant.extractor.compose(question, assistant.retriever.search(question))
+    lead = composition.lead
+    assert lead is not None and (lead.rank == 0 or not _is_question_list(lead)), lead.chunk.chunk_id
+
+
 def test_answer_covers_at_least_the_top_passage(assistant: Assistant) -> None:
     """The composed answer contains every unit of the top-ranked passage (it never covers less)."""
     for question in QUESTIONS:

@@ -66,6 +66,23 @@ def test_hybrid_is_rrf_of_three_rankings(retriever: Retriever) -> None:
         assert c.heading_score is not None and c.heading_rank is not None
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_dense_hits_left_out_by_fusion_are_kept_for_the_answer(retriever: Retriever, mode: str) -> None:
+    """In a librarian's own words BM25 often misses the passage dense retrieval ranks first; the hybrid
+    retrieval hands the dense top-k that fusion left out to the answer (the other modes have nothing extra)."""
+    question = "Betyder forskellige arbejdskulturer noget, når vi samarbejder med en forening?"
+    retrieval = retriever.retrieve(question, k=5, mode=mode)
+    fused = [c.chunk_id for c in retrieval.chunks]
+    extra = [c.chunk_id for c in retrieval.dense_extra]
+    if mode != "hybrid":
+        assert extra == []
+        return
+    assert extra == [cid for cid, _ in retrieval.dense[:5] if cid not in fused]
+    assert not set(extra) & set(fused)
+    for c in retrieval.dense_extra:
+        assert c.dense_score == pytest.approx(dict(retrieval.dense)[c.chunk_id]) and c.dense_rank is not None
+
+
 def test_headings_rank_the_chapter_that_asks_the_question(retriever: Retriever) -> None:
     """The heading ranking alone (question ↔ heading path) puts the asked chapter in its top 3; the single-
     retriever baselines stay pure (no heading ranking fused)."""

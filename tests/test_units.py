@@ -66,3 +66,19 @@ def test_back_reference_carries_the_sentence_it_depends_on() -> None:
     assert units[1].requires == 0 and units[2].requires == 1 and units[3].requires is None
     assert with_requirements(units, [2]) == [0, 1, 2]
     assert unit_embedding_text(text, units, 1).startswith("Louise Overgaard")
+
+
+def test_question_lists_are_recognised() -> None:
+    """A checklist section (every line a question, maybe with a pointer in brackets) is a list of questions;
+    a lead-in with answers is not."""
+    from assistant.extractive import _is_question_list, _plain
+    from assistant.models import RetrievedChunk
+
+    def passage(text: str):
+        return _plain(RetrievedChunk(chunk_id="d:1", text=text, metadata={"doc_id": "d"}, score=0.0))
+
+    checklist = ("- Har vi aftalt, hvem der gør hvad?\n- Kender vi partnerens mål? (værktøjet \"Fem hurtige\")\n"
+                 "- Har vi en plan for evalueringen?")
+    assert _is_question_list(passage(checklist))
+    assert not _is_question_list(passage("Aftalen bør fastlægge:\n- opgaverne,\n- varigheden,\n- rettighederne."))
+    assert not _is_question_list(passage("Hvad er et partnerskab? Et samarbejde, hvor begge parter bidrager."))
