@@ -71,6 +71,7 @@ _NO_RE = re.compile(r"^(?:nej|nej\s+tak|nope|ingen\s+af\s+dem|brug\s+ingen|drop\
                     r"nej\s+til\s+alle)[\s.!]*$", re.IGNORECASE)
 _PICK_RE = re.compile(r"(?P<verb>ja|behold|brug|nej|fjern|drop|ikke)\s*(?:til\s+)?(?:nr\.?\s*)?"
                       r"(?P<nums>\d+(?:\s*(?:,|og|\+|&)\s*\d+)*)", re.IGNORECASE)
+_REASON_RE = re.compile(r"\s+[–—-]\s+\S|[.!;:]\s+\S")  # numbered picks, then a dash or a full stop and why
 _CLEAR_RE = re.compile(r"^(?:slet|fjern|nulstil)\s+(?P<target>.+?)[\s.!]*$", re.IGNORECASE)
 _ARTICLE_RE = re.compile(r"^(?:den|det|de|en|et|vores|jeres|feltet)\s+", re.IGNORECASE)
 
@@ -140,13 +141,17 @@ def match_field(target: str, schema: TemplateSchema, *, cutoff: float = 0.78) ->
 
 
 def parse_decision(text: str) -> Decision | None:
-    """«ja» / «nej» / «ja til 1 og 3, nej til 2» as a :class:`Decision`; None when it is something else."""
+    """«ja» / «nej» / «ja til 1 og 3, nej til 2» as a :class:`Decision`; None when it is something else. Numbered
+    picks may be followed by a reason after a dash or a full stop («nej til 2 – den er forkert»)."""
     stripped = text.strip()
     if _YES_RE.match(stripped):
         return Decision(accept_all=True)
     if _NO_RE.match(stripped):
         return Decision(reject_all=True)
     picks = list(_PICK_RE.finditer(stripped))
+    head, reason = (stripped[:picks[-1].end()], stripped[picks[-1].end():]) if picks else (stripped, "")
+    if _REASON_RE.match(reason):  # «ja til 1, nej til 2 – den er forkert»: the reason after the picks is no pick
+        stripped = head
     leftover = _PICK_RE.sub(" ", stripped)
     if not picks or re.search(r"[a-zæøå]{3,}", leftover.replace("tak", ""), re.IGNORECASE):
         return None

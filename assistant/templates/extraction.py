@@ -337,8 +337,9 @@ class _Message:
                 else None
         if self.current is not None and f.id == self.current.id:
             return _Cue(f, start, 0, hint) if _words(self.cue_text[:start]) <= LEAD_WORDS else None
-        if self._leading(start):  # a filled name only yields to a proper name («biblioteket er byens scene»)
-            return _Cue(f, start, 0, hint, proper_name=f.capture == "name" and f.id in self.known)
+        if self._leading(start):  # a filled name only yields to a proper name («biblioteket er byens scene»), and a
+            # hint gives a name only when a proper name follows («… om samarbejdet med skolen fungerer» names no one)
+            return _Cue(f, start, 0, hint, proper_name=f.capture == "name" and (f.id in self.known or hint))
         if hint and f.capture == "name" and f.id not in self.known:
             return _Cue(f, start, 0, hint, proper_name=True)
         return None

@@ -217,6 +217,7 @@ class Interview:
         if self.draft.prefill:
             return self._prefill_turn(text)
         notes: list[str] = []
+        unstored = False  # «under A eller B?» with nothing stored: «fortryd» drops that answer, not an earlier turn
         if self.draft.overwrite:
             pending, self.draft.overwrite = self.draft.overwrite, []
             decision = parse_decision(text)
@@ -232,7 +233,10 @@ class Interview:
                                     kind="clarify")
             if not self._stored_as_asked(options):
                 notes.append(msg.clarify_dropped(options))
+                unstored = True
             field = self.next_field()  # a move not taken: the message answers the question shown after it
+        if unstored and (undo := parse_command(text, self.schema)) is not None and undo.kind == "undo":
+            return self._reply(notes)  # the last answer was never stored: the draft stays as it is
         amended = self._amend(text, notes) or self._trailing_correction(text, field, notes)
         if amended is not None:
             return amended

@@ -176,6 +176,8 @@ def name_like(text: str) -> bool:
         return False
     if all(w.islower() and is_abbreviation(w) for w in ws):  # «ca. 50 unge …» names no one
         return False
+    if re.fullmatch(r"\d+[.,]?", ws[0]) and not any(re.match(rf"[{UPPER}]", w) for w in ws):
+        return False  # a count in lower case («25 faste medlemmer») names no one; «3F Aarhus» does
     return len(ws) <= SHORT_NAME_WORDS or any(re.match(rf"[{UPPER}]", w) for w in ws)
 
 
@@ -195,6 +197,9 @@ def org_name(text: str) -> str | None:
     return None
 
 
+_TITLE_PREPOSITIONS = {"i", "på", "ved", "hos", "for", "af"}
+
+
 def _title_before(before: str) -> str:
     """Job-title words written just before a name ("Musikskolens leder Torben Ravn", "kultur- og fritidschef")."""
     ws = before.split()
@@ -202,6 +207,8 @@ def _title_before(before: str) -> str:
     for i in range(len(ws) - 1, -1, -1):
         w = ws[i]
         joins = _bare(w) == "og" and kept and i > 0 and ws[i - 1].endswith("-")
+        joins = joins or (_bare(w) in _TITLE_PREPOSITIONS and kept and i > 0 and not _is_function_word(ws[i - 1])
+                          and not re.search(r"[\d@,:;]", ws[i - 1]))  # «lektor i dansk Birthe Juul»
         if not joins and (_is_function_word(w) or re.search(r"[\d@]", w) or not re.search(r"\w", w)
                           or (w[-1] in ",:;" and i < len(ws) - 1)):  # "formidlingschef, Lars Kure" is fine
             break
@@ -211,12 +218,17 @@ def _title_before(before: str) -> str:
 
 
 _TITLE_AFTER = (re.compile(r"\s*,\s*([^,()–—;]+)"), re.compile(r"\s*\(\s*([^()@\d]+?)\s*\)"),
-                re.compile(r"\s+[–—-]\s+([^,()–—;]+)"), re.compile(r"\s+(?:som|der)\s+er\s+([^,()–—;]+)"))
+                re.compile(r"\s+[–—-]\s+([^,()–—;]+)"), re.compile(r"\s+(?:som|der)\s+er\s+([^,()–—;]+)"),
+                # «… Holm. Jeg er bibliotekar og …»: one word as the whole sentence or before «og», so «Jeg er glad
+                # for det» gives no title
+                re.compile(r"\s*[.!]\s+(?:jeg|hun|han)\s+er\s+([\wæøå]+(?:-\s+og\s+[\wæøå]+)?)"
+                           r"(?=\s*(?:[.!,;]|$)|\s+(?:og|men|så)\s)", re.IGNORECASE))
 
 
 def _title_after(after: str) -> tuple[str, int]:
-    """A title after a comma, in parentheses or after a dash ("Erik Sønderby, formand", "Karin Kofoed
-    (bibliotekar)", "Sofie Lindholm – jeg er ungdomsbibliotekar") and where it ends."""
+    """A title after a comma, in parentheses, after a dash or in the next sentence ("Erik Sønderby, formand",
+    "Karin Kofoed (bibliotekar)", "Sofie Lindholm – jeg er ungdomsbibliotekar", "Jens Lau. Han er lektor og …")
+    and where it ends."""
     for pattern in _TITLE_AFTER:
         m = pattern.match(after)
         if m:
