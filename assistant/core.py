@@ -131,7 +131,7 @@ class Assistant:
                 part, k=k, mode=mode, filters=filters))
             yield from _pieces(answer.text)
         elif self.chat_model is not None:
-            answer = yield from self._llm_answer(query, chunks, timings)
+            answer = yield from self._llm_answer(query, chunks, timings, retrieval.dense_extra)
         else:
             answer = self._extractive(query, chunks, retrieval.dense_extra, lambda part: self.retriever.search(
                 part, k=k, mode=mode, filters=filters))
@@ -176,8 +176,8 @@ class Assistant:
             text = f"Det nærmeste, guiden siger, står i »{citations[0].title}« [1]."
         return Answer(text=text, citations=citations)
 
-    def _llm_answer(self, query: str, chunks: Sequence[RetrievedChunk],
-                    timings: dict[str, float]) -> Generator[str, None, Answer]:
+    def _llm_answer(self, query: str, chunks: Sequence[RetrievedChunk], timings: dict[str, float],
+                    extra: Sequence[RetrievedChunk] = ()) -> Generator[str, None, Answer]:
         from assistant.llm import CitationFilter, check_citations, stream_answer
 
         raw: list[str] = []
@@ -199,7 +199,7 @@ class Assistant:
         if checked.says_not_covered:
             return self._refusal(chunks)
         log.warning("LLM answer cites no passage; using the extractive answer")
-        answer = self._extractive(query, chunks)
+        answer = self._extractive(query, chunks, extra)
         yield "\n\n"
         yield from _pieces(answer.text)
         return answer
