@@ -545,3 +545,16 @@ def test_fortryd_after_an_unstored_answer_keeps_the_earlier_answers(schema) -> N
     assert reply.prompt.field.id == "aktiviteter" and not it.draft.clarify
     it.handle("fortryd")
     assert "maal" not in values(it), "a second «fortryd» undoes the stored answer"
+
+
+@pytest.mark.parametrize(("run", "name"), [
+    ("Jens Lau. Han er lektor", "Jens Lau"),
+    ("Mia Bo. Hun er leder", "Mia Bo"),
+    ("Odder Bibliotek. Sidste år", "Odder Bibliotek"),
+    ("Jens P. Hansen", "Jens P. Hansen"),
+    ("Skt. Knuds Skole", "Skt. Knuds Skole"),
+])
+def test_a_name_ends_at_a_sentence_end_but_not_at_an_initial(run: str, name: str) -> None:
+    from assistant.templates.names import trim_name
+
+    assert trim_name(run) == name

@@ -118,12 +118,25 @@ def name_runs(text: str) -> list[re.Match[str]]:
     return runs
 
 
-_SENTENCE_STOP = re.compile(r"(?<=[^\W\d_]{4})[.!?](?=\s)")  # «Bibliotekerne. Sidste …»; not «Skt. Knud»
+_SENTENCE_STOP = re.compile(r"(?<=\w)[.!?](?=\s)")
+
+
+def _sentence_end_in(name: str) -> int | None:
+    """Where a sentence ends inside a name run («Bibliotekerne. Sidste …», «Jens Lau. Han er …»); an initial
+    («Jens P. Hansen») or an abbreviation does not end it, nor a short word before a name («Skt. Knud»)."""
+    for m in _SENTENCE_STOP.finditer(name):
+        word, following = name[:m.start()].split()[-1], name[m.end():].split()[0]
+        if m.group(0) == "." and (len(word) == 1 or is_abbreviation(word + ".")):
+            continue
+        if m.group(0) != "." or len(word) >= 4 or _is_function_word(following):  # a short word: «Skt. Knud»
+            return m.start()
+    return None
 
 
 def trim_name(name: str) -> str:
     """A name run without what follows a sentence end inside it, nor a trailing connector or full stop."""
-    name = _SENTENCE_STOP.split(name, maxsplit=1)[0]
+    cut = _sentence_end_in(name)
+    name = name[:cut] if cut is not None else name
     prev = None
     while prev != name:  # «Samsø Bibliotek, og» -> «Samsø Bibliotek»
         prev, name = name, _CONNECT_END.sub("", name.rstrip(".-,;: ")).strip()
