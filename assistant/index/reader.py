@@ -24,6 +24,8 @@ from assistant.index.plan import Snapshot
 from assistant.index.units import UnitStore
 from assistant.settings import Settings
 
+EXACT_SEARCH_LIMIT = 20_000  # up to this many chunks the dense search covers the whole collection (see dense())
+
 
 @dataclass
 class IndexStats:
@@ -122,10 +124,16 @@ class IndexReader:
         n = min(n, len(self.lexical))
         if n <= 0 or self.collection is None:
             return []
-        got = self.collection.query(query_embeddings=[np.asarray(query_vec).tolist()], n_results=n,
+        # HNSW is approximate: in some processes Chroma's loaded graph missed the true nearest chunk even with
+        # 100 results asked (1 start in 3 on the real corpus). Asking for every chunk makes the search beam
+        # (ef = max(ef_search, n_results)) cover the whole collection, so a corpus of guide size is searched
+        # exactly; a very large index keeps the approximate search.
+        beam = len(self.lexical) if len(self.lexical) <= EXACT_SEARCH_LIMIT else n
+        got = self.collection.query(query_embeddings=[np.asarray(query_vec).tolist()], n_results=beam,
                                     where=_where(filters), include=["distances"])
-        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        hits = [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
                 if cid in self.lexical]
+        return hits[:n]
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored chunk vectors (a targeted read)."""
