@@ -61,7 +61,6 @@ class _Passage:
     cosines: np.ndarray
     heading_cosine: float
     stems: list[frozenset[str]] = field(default_factory=list)
-    extra: bool = False  # a dense hit that fusion left out: may lead or give a point, is not shown as a section
 
     @property
     def lead_score(self) -> float:
@@ -172,15 +171,12 @@ class ExtractiveAnswerer:
     def compose(self, query: str, chunks: Sequence[RetrievedChunk], *, extra: Sequence[RetrievedChunk] = (),
                 search=None) -> Composition:
         """The blocks of the answer to ``query`` (see the module docstring). ``extra``: further candidates
-        (the dense hits that fusion left out) that may lead or give a complementary point."""
+        after ``chunks`` (the dense hits that fusion left out), used like any retrieved passage."""
         chunks = [c for c in chunks if c.text.strip()]
         if not chunks:
             return Composition([])
-        fused = len(chunks)
         chunks = [*chunks, *(c for c in extra if c.text.strip())]
         passages = self._passages(self.retriever.embed_query(query), chunks)
-        for p in passages[fused:]:
-            p.extra = True
         passages = [p for p in passages if any(p.usable(i) for i in range(len(p.units)))]
         if not passages:
             return Composition([])

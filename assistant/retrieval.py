@@ -238,34 +238,23 @@ class Retriever:
         cosine.update(self.cosines(qvec, [cid for cid in top if cid not in cosine]))
         heading_cos = dict(headings)
         heading_cos.update(self.headings(qvec, [cid for cid in top if cid not in heading_cos]))
-        out: list[RetrievedChunk] = []
-        for cid in top:
-            record = self.lexical.get(cid)
-            if record is None:  # Chroma changed after the BM25 index was loaded
-                continue
-            text, meta = record
-            out.append(RetrievedChunk(
-                chunk_id=cid, text=text, metadata=dict(meta), score=float(scores[cid]),
-                dense_score=cosine.get(cid), dense_rank=dense_rank.get(cid), bm25_rank=bm25_rank.get(cid),
-                heading_score=heading_cos.get(cid), heading_rank=heading_rank.get(cid) if mode == "hybrid" else None,
-            ))
+        out = [c for cid in top if (c := self._chunk(
+            cid, score=float(scores[cid]), dense_score=cosine.get(cid), dense_rank=dense_rank.get(cid),
+            bm25_rank=bm25_rank.get(cid), heading_score=heading_cos.get(cid),
+            heading_rank=heading_rank.get(cid) if mode == "hybrid" else None)) is not None]
         extra = [cid for cid, _ in dense[:k] if cid not in top] if mode == "hybrid" else []
-        return Retrieval(out, dense, lexical, headings if mode == "hybrid" else [],
-                         self._records(extra, cosine=dict(dense), dense_rank=dense_rank, heading_cos=heading_cos))
+        dense_extra = [c for cid in extra if (c := self._chunk(
+            cid, score=cosine[cid], dense_score=cosine[cid], dense_rank=dense_rank.get(cid),
+            heading_score=heading_cos.get(cid))) is not None]
+        return Retrieval(out, dense, lexical, headings if mode == "hybrid" else [], dense_extra)
 
-    def _records(self, chunk_ids: Sequence[str], *, cosine: Mapping[str, float], dense_rank: Mapping[str, int],
-                 heading_cos: Mapping[str, float]) -> list[RetrievedChunk]:
-        """Dense hits as :class:`RetrievedChunk` (score = cosine), for chunks fusion did not rank in."""
-        out: list[RetrievedChunk] = []
-        for cid in chunk_ids:
-            record = self.lexical.get(cid)
-            if record is None:
-                continue
-            text, meta = record
-            out.append(RetrievedChunk(chunk_id=cid, text=text, metadata=dict(meta), score=float(cosine[cid]),
-                                      dense_score=cosine[cid], dense_rank=dense_rank.get(cid),
-                                      heading_score=heading_cos.get(cid)))
-        return out
+    def _chunk(self, chunk_id: str, **scores: Any) -> RetrievedChunk | None:
+        """The stored chunk with its scores; None when Chroma changed after the BM25 index was loaded."""
+        record = self.lexical.get(chunk_id)
+        if record is None:
+            return None
+        text, meta = record
+        return RetrievedChunk(chunk_id=chunk_id, text=text, metadata=dict(meta), **scores)
 
     def closest_titles(self, chunks: Iterable[RetrievedChunk], n: int = 3) -> list[str]:
         """Distinct document titles of the best chunks (suggested topics when refusing)."""
