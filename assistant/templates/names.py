@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.units import is_abbreviation
+from assistant.units import is_abbreviation, is_sentence_end
 
 UPPER = "A-ZÆØÅ"
 _NAME_WORD = rf"(?:[{UPPER}0-9][\wæøåÆØÅ&'’.-]*)"
@@ -61,6 +61,7 @@ class Lexicon:
     wrong_answer: tuple[str, ...]
     indefinite_articles: frozenset[str]
     definite_endings: dict[str, tuple[str, ...]]
+    title_prepositions: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +73,8 @@ def lexicon() -> Lexicon:
                    longest("correction_leads"), longest("correction_contrasts"), frozenset(raw["question_verbs"]),
                    frozenset(raw["question_subjects"]), longest("wrong_answer"),
                    frozenset(raw["indefinite_articles"]),
-                   {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))})
+                   {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
+                   frozenset(raw["title_prepositions"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -125,9 +127,9 @@ def _sentence_end_in(name: str) -> int | None:
     """Where a sentence ends inside a name run («Bibliotekerne. Sidste …», «Jens Lau. Han er …»); an initial
     («Jens P. Hansen») or an abbreviation does not end it, nor a short word before a name («Skt. Knud»)."""
     for m in _SENTENCE_STOP.finditer(name):
-        word, following = name[:m.start()].split()[-1], name[m.end():].split()[0]
-        if m.group(0) == "." and (len(word) == 1 or is_abbreviation(word + ".")):
+        if not is_sentence_end(name, m.start()):  # the project's splitter: abbreviations, initials, dates
             continue
+        word, following = name[:m.start()].split()[-1], name[m.end():].split()[0]
         if m.group(0) != "." or len(word) >= 4 or _is_function_word(following):  # a short word: «Skt. Knud»
             return m.start()
     return None
@@ -210,9 +212,6 @@ def org_name(text: str) -> str | None:
     return None
 
 
-_TITLE_PREPOSITIONS = {"i", "på", "ved", "hos", "for", "af"}
-
-
 def _title_before(before: str) -> str:
     """Job-title words written just before a name ("Musikskolens leder Torben Ravn", "kultur- og fritidschef")."""
     ws = before.split()
@@ -220,7 +219,8 @@ def _title_before(before: str) -> str:
     for i in range(len(ws) - 1, -1, -1):
         w = ws[i]
         joins = _bare(w) == "og" and kept and i > 0 and ws[i - 1].endswith("-")
-        joins = joins or (_bare(w) in _TITLE_PREPOSITIONS and kept and i > 0 and not _is_function_word(ws[i - 1])
+        joins = joins or (_bare(w) in lexicon().title_prepositions and kept and i > 0
+                          and not _is_function_word(ws[i - 1])
                           and not re.search(r"[\d@,:;]", ws[i - 1]))  # «lektor i dansk Birthe Juul»
         if not joins and (_is_function_word(w) or re.search(r"[\d@]", w) or not re.search(r"\w", w)
                           or (w[-1] in ",:;" and i < len(ws) - 1)):  # "formidlingschef, Lars Kure" is fine
