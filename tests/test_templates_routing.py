@@ -85,6 +85,11 @@ def test_an_organisation_name_is_a_name_or_nothing(answer: str, name: str | None
     ("Emil Storm (bibliotekar)", "Emil Storm, bibliotekar"),
     ("Orkestrets formidlingschef, Lars Kure", "Lars Kure, Orkestrets formidlingschef"),
     ("Det er Jonas fra kommunikation – Jonas Vig", "Jonas Vig"),
+    ("Mads Rye, musikpædagog på musikskolen", "Mads Rye, musikpædagog"),
+    ("Lone Kristiansen, bibliotekar hos os", "Lone Kristiansen, bibliotekar"),
+    ("Kirsten Dahl, frivilligkoordinator i Ældre Sagen", "Kirsten Dahl, frivilligkoordinator i Ældre Sagen"),
+    ("Maria Skov, lektor i dansk", "Maria Skov, lektor i dansk"),
+    ("Inge Lund, foreningens formand", "Inge Lund, foreningens formand"),
     ("seniorer over 60 i Vejen Kommune", None),
     ("1. juni 2027", None),
     ("en dansklærer", None),
@@ -163,6 +168,17 @@ def test_a_former_or_negated_partner_is_not_proposed(schema) -> None:
                             "om en kunstudstilling."])
     proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
     assert proposals == {"partner": "Silkeborg Bad", "aktiviteter": ["En kunstudstilling"]}
+
+
+def test_the_earlier_chat_names_the_project_after_a_hint_and_the_partner_beside_the_library(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan, ["Hørsholm Bibliotek og Rungsted Skole har kørt læseklubben Bogorme i et år nu"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {
+        "bibliotek": "Hørsholm Bibliotek", "partner": "Rungsted Skole", "partnerskab": "Bogorme"}
+    quoted = interview(plan, ["vi skal evaluere 'Små naturforskere', vores partnerskab med Randers Regnskov"])
+    assert plain(quoted.draft.prefill[0].value) == "Små naturforskere"
+    # without a proper name after it, a hint proposes nothing («projektet skal …» is no project name)
+    assert not interview(plan, ["projektet skal evalueres i juni, og klubben har haft en god start"]).draft.prefill
 
 
 def test_a_question_in_the_earlier_chat_can_name_the_partner_but_not_a_common_noun(schema) -> None:
@@ -252,6 +268,15 @@ def test_a_question_in_a_list_of_questions_gets_its_question_mark(settings: Sett
 ])
 def test_danish_amounts(text: str, amount: str) -> None:
     assert [a for _, _, a in find_amounts(text)] == [Decimal(amount)]
+
+
+@pytest.mark.parametrize(("answer", "stored"), [
+    ("15 tusind", "15.000 kr."), ("ca. 1,5 mio.", "1.500.000 kr."), ("20 t.", "20.000 kr."), ("40000,-", "40.000 kr."),
+])
+def test_an_amount_question_answered_with_a_bare_number_and_its_multiplier(schema, answer: str, stored: str) -> None:
+    it = at(filled(schema), "budget")
+    it.handle(answer)
+    assert values(it)["budget"] == stored
 
 
 def test_dates_without_a_year_and_sentences_as_list_items() -> None:

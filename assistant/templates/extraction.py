@@ -175,6 +175,9 @@ def name_at(text: str) -> tuple[str, int] | None:
     lead = re.match(rf"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?(?:{hedges}\s+)?[\"'«“]?", text,
                     re.IGNORECASE)
     offset = lead.end() if lead else 0
+    quoted = _QUOTED.match(text, offset - 1) if offset and text[offset - 1] in "\"'«“" else None
+    if quoted and len(quoted_text(quoted).split()) <= MAX_QUOTED_WORDS:  # «evaluere 'Små naturforskere'»
+        return quoted_text(quoted), quoted.end()
     m = NAME_RE.match(text, offset)
     if not m or not re.match(rf"[{UPPER}]", m.group(0)):
         return None
@@ -332,15 +335,17 @@ class _Message:
         message (elsewhere it does not cut the answer), another field's at the start of a clause, a hint for an
         empty name field anywhere when a proper name follows; in the earlier chat anywhere."""
         in_question = _overlaps(start, start + 1, self.questions)
+        named = hint and f.quoted_name  # a project's name after a hint is a proper name («læseklubben Bogorme»)
         if self.prefill:
-            return _Cue(f, start, 0, hint, proper_name=in_question) if not in_question or f.capture == "name" \
-                else None
+            return _Cue(f, start, 0, hint, proper_name=in_question or named) \
+                if not in_question or f.capture == "name" else None
         if self.current is not None and f.id == self.current.id:
-            return _Cue(f, start, 0, hint) if _words(self.cue_text[:start]) <= LEAD_WORDS else None
+            return _Cue(f, start, 0, hint, proper_name=named) if _words(self.cue_text[:start]) <= LEAD_WORDS \
+                else None
         if self._leading(start):  # a filled name only yields to a proper name («biblioteket er byens scene»), and a
             # hint gives a name only when a proper name follows («… om samarbejdet med skolen fungerer» names no one)
-            return _Cue(f, start, 0, hint, proper_name=f.capture == "name" and (f.id in self.known or hint))
-        if hint and f.capture == "name" and f.id not in self.known:
+            return _Cue(f, start, 0, hint, proper_name=named or (f.capture == "name" and (f.id in self.known or hint)))
+        if hint and (f.capture == "name" or f.quoted_name) and f.id not in self.known:
             return _Cue(f, start, 0, hint, proper_name=True)
         return None
 
@@ -415,7 +420,7 @@ class _Message:
                 return None, 0
             value, _ = parse_value(f, hit[0])
             return value, hit[1]
-        if f.capture == "name":
+        if f.capture == "name" or proper_name:
             hit = name_at(region)
             if hit:
                 value, _ = parse_value(f, hit[0])

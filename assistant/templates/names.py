@@ -62,6 +62,7 @@ class Lexicon:
     indefinite_articles: frozenset[str]
     definite_endings: dict[str, tuple[str, ...]]
     title_prepositions: frozenset[str]
+    workplace_prepositions: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +75,7 @@ def lexicon() -> Lexicon:
                    frozenset(raw["question_subjects"]), longest("wrong_answer"),
                    frozenset(raw["indefinite_articles"]),
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
-                   frozenset(raw["title_prepositions"]))
+                   frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -275,6 +276,24 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
 _AFFILIATION_RE = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*[,(])", re.IGNORECASE)
 
 
+def _is_definite_noun(word: str) -> bool:
+    """A lower-case noun in its definite form («biblioteket», «musikskolen», «museet», «afdelingerne»)."""
+    forms = {f for fs in lexicon().definite_endings.values() for f in fs} | {"erne", "ene"}
+    return word.islower() and len(word) >= 5 and any(word.endswith(f) for f in forms)
+
+
+def without_workplace(title: str) -> str:
+    """A title without a reference to a party by a common noun: «formidler på biblioteket» -> «formidler»,
+    «bibliotekar hos os» -> «bibliotekar». The person's party is stated by the field, so the reference adds nothing
+    to a document; a proper name («frivilligkoordinator i Ældre Sagen»), a subject («lektor i dansk») or a genitive
+    before the title («foreningens formand») stays."""
+    ws = title.split()
+    if len(ws) >= 3 and ws[-2].casefold() in lexicon().workplace_prepositions and \
+            (ws[-1] == "os" or _is_definite_noun(ws[-1])):
+        ws = ws[:-2]
+    return " ".join(ws)
+
+
 def person(text: str) -> tuple[str, int] | None:
     """«name, title» of the person in an answer (title from before or after the name), and where it ends."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731 - offsets stay those of ``text``
@@ -290,8 +309,8 @@ def person(text: str) -> tuple[str, int] | None:
         where = _AFFILIATION_RE.match(stripped, end)  # «Trine Mølgaard fra museet, hun er formidlingschef»
         title, title_end = _title_after(stripped[where.end() if where else end:])
         if title:
-            return f"{name}, {title}", offset + (where.end() if where else end) + title_end
-        title = _title_before(stripped[:run.start()])
+            return f"{name}, {without_workplace(title)}", offset + (where.end() if where else end) + title_end
+        title = without_workplace(_title_before(stripped[:run.start()]))
         return (f"{name}, {title}" if title else name), offset + end
     bare = stripped.strip(" ,.!\"'«»")
     first = _CLAUSE_RE.split(bare, maxsplit=1)[0].split(",")[0].strip()

@@ -130,12 +130,22 @@ def format_amount(value: Decimal) -> str:
     return ("-" if value < 0 else "") + text + " kr."
 
 
+_BARE_NUMBER = re.compile(rf"\s*(?:ca\.?|cirka|omkring|knap|godt)?\s*(?P<neg>-)?\s*(?P<num>{_NUM})(?:,-)?\s*"
+                          r"(?P<mult>mio\.?|millioner|million|tusind|t\.?)?\s*", re.IGNORECASE)
+
+
 def bare_number(text: str) -> Decimal | None:
-    m = re.fullmatch(rf"\s*(-)?\s*({_NUM})(?:,-)?\s*", text)
+    """The number an answer to an amount question consists of, without «kr.» («15.000», «15 tusind», «ca. 1,5
+    mio.»)."""
+    m = _BARE_NUMBER.fullmatch(text)
     if not m:
         return None
-    value = _to_decimal(m.group(2))
-    return -value if (value is not None and m.group(1)) else value
+    value = _to_decimal(m.group("num"))
+    if value is None:
+        return None
+    mult = (m.group("mult") or "").lower()
+    value *= 1_000_000 if mult.startswith("mio") or mult.startswith("million") else 1000 if mult else 1
+    return -value if m.group("neg") else value
 
 
 def find_phones(text: str) -> list[tuple[int, int, str]]:
