@@ -93,6 +93,7 @@ def test_an_organisation_name_is_a_name_or_nothing(answer: str, name: str | None
     ("seniorer over 60 i Vejen Kommune", None),
     ("1. juni 2027", None),
     ("en dansklærer", None),
+    ("kr. 8.000,-", None),
 ])
 def test_a_person_is_name_and_title_wherever_the_title_is_written(answer: str, who: str | None) -> None:
     hit = person(answer)
@@ -179,6 +180,45 @@ def test_the_earlier_chat_names_the_project_after_a_hint_and_the_partner_beside_
     assert plain(quoted.draft.prefill[0].value) == "Små naturforskere"
     # without a proper name after it, a hint proposes nothing («projektet skal …» is no project name)
     assert not interview(plan, ["projektet skal evalueres i juni, og klubben har haft en god start"]).draft.prefill
+
+
+def test_the_first_answer_names_project_library_and_partner(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan)
+    it.handle("Makerspace Kalundborg, et samarbejde mellem Kalundborg Bibliotekerne og EUC Vestsjælland")
+    assert values(it) == {"partnerskab": "Makerspace Kalundborg", "bibliotek": "Kalundborg Bibliotekerne",
+                          "partner": "EUC Vestsjælland"}
+    named = interview(plan)
+    named.handle("naturformidling sammen med nationalparken, vi kalder det Naturbiblioteket")
+    assert values(named)["partnerskab"] == "Naturbiblioteket"
+
+
+def test_a_quoted_name_while_the_parties_are_asked_is_the_projects(schema) -> None:
+    it = interview(schema)
+    it.handle("Svendborg Bibliotek – vi skal lave 'Naturdetektiverne' sammen med Naturama")
+    assert values(it) == {"bibliotek": "Svendborg Bibliotek", "partner": "Naturama", "titel": "Naturdetektiverne"}
+
+
+def test_a_cue_ending_in_er_also_reads_bliver(schema) -> None:
+    it = at(filled(schema), "bidrag_bibliotek")
+    del it.draft.values["kontakt_bibliotek"], it.draft.values["bidrag_bibliotek"]
+    it.handle("vi stiller med mødelokale og kaffe. vores kontaktperson bliver Louise Brandt, hun er bibliotekar")
+    assert values(it)["kontakt_bibliotek"] == "Louise Brandt, bibliotekar"
+    assert values(it)["bidrag_bibliotek"] == "Vi stiller med mødelokale og kaffe"
+
+
+def test_an_unnamed_correction_after_an_unstored_answer_is_an_answer(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan)
+    it.handle("Makerspace Kalundborg")
+    it.handle("Kalundborg Bibliotekerne")
+    it.handle("en gang om året i maj")  # no partner's name: nothing stored, the question is asked again
+    assert "partner" not in it.draft.values
+    it.handle("nej vent, det er to gange om året, i maj og december")
+    assert values(it)["partnerskab"] == "Makerspace Kalundborg", "an older answer is not «corrected»"
+    it.handle("EUC Vestsjælland")
+    it.handle("nej vent, det er EUC Nordvestsjælland")  # the previous message stored the partner: corrected
+    assert values(it)["partner"] == "EUC Nordvestsjælland"
 
 
 def test_a_question_in_the_earlier_chat_can_name_the_partner_but_not_a_common_noun(schema) -> None:

@@ -54,7 +54,10 @@ TYPED = ("email", "phone", "date", "amount")
 FREE_TEXT = ("text", "longtext", "list")
 MAX_QUOTED_WORDS = 6  # a quoted project name; a longer quotation is a sentence
 _QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«(?P<c>[^»\n]+)»|“(?P<d>[^”\n]+)”)")
-_NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor)\s", re.IGNORECASE)  # «Bøger på kajen, og det er os …»
+# where a project's name ends in an answer: a clause after a comma («Bøger på kajen, og det er os …», «Makerspace
+# Kalundborg, et samarbejde mellem …»), a dash or a sentence end; «Sund krop, sundt sind» stays one name
+_NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor|et|en|det|den|vi|jeg|de|hun|han|altså)\s|\s+[–—-]\s+|"
+                              r"(?<!\d)[.!?]\s+", re.IGNORECASE)
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
 
@@ -107,8 +110,15 @@ class Extractor(Protocol):
 
 
 # --- small text helpers -----------------------------------------------------------------------------------
+_COPULAS = r"(?:er|bliver|vil\s+være|skal\s+være)"  # «vores kontaktperson er / bliver / skal være …»
+
+
 def cue_regex(cue: str) -> re.Pattern[str]:
-    body = r"\s+".join(re.escape(w) for w in cue.split())
+    """A cue as a pattern: any spacing, any case; a cue ending in «er» also reads «bliver», «skal være»."""
+    ws = cue.split()
+    body = r"\s+".join(re.escape(w) for w in ws)
+    if len(ws) > 1 and ws[-1] == "er":
+        body = r"\s+".join(re.escape(w) for w in ws[:-1]) + r"\s+" + _COPULAS
     return re.compile(rf"(?<![\wæøåÆØÅ@]){body}(?![\wæøåÆØÅ])", re.IGNORECASE)
 
 
@@ -286,6 +296,9 @@ class _Message:
             self._cued_phrases()  # cues with a placeholder the names just found («mellem {bibliotek} og …»)
         elif self.current is not None:
             self._proper_names(only_empty=True)  # «… som vi på Viborg Bibliotekerne har sammen med …»
+            self._cued_phrases()  # «mellem {bibliotek} og …» with the library just found
+            if self.current.capture == "name":  # naming the parties: a quoted name is the project's
+                self._quoted_names()
             if not self.routed.get(self.current.id):
                 self._answer(self.current)
         return self._hints_never_take_the_answer()
@@ -340,8 +353,10 @@ class _Message:
             return _Cue(f, start, 0, hint, proper_name=in_question or named) \
                 if not in_question or f.capture == "name" else None
         if self.current is not None and f.id == self.current.id:
-            return _Cue(f, start, 0, hint, proper_name=named) if _words(self.cue_text[:start]) <= LEAD_WORDS \
-                else None
+            if _words(self.cue_text[:start]) <= LEAD_WORDS:
+                return _Cue(f, start, 0, hint, proper_name=named)
+            # a project's own naming cue later in the answer names it («…, vi kalder det Naturbiblioteket»)
+            return _Cue(f, start, 0, hint, proper_name=True) if f.quoted_name else None
         if self._leading(start):  # a filled name only yields to a proper name («biblioteket er byens scene»), and a
             # hint gives a name only when a proper name follows («… om samarbejdet med skolen fungerer» names no one)
             return _Cue(f, start, 0, hint, proper_name=named or (f.capture == "name" and (f.id in self.known or hint)))
@@ -680,7 +695,10 @@ def names_party(schema: TemplateSchema, text: str, group: str | None, known: Map
 
 
 _CONTACTS = re.compile(rf"\(?\s*(?:{EMAIL_RE.pattern})\s*\)?|\s+[–—-]\s+")  # a person with an e-mail is a person
-_AFFILIATION = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*,|\s*$)", re.IGNORECASE)  # «… fra museet, …»
+_AFFILIATION = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]*)*(?=\s*,|\s*$)")  # «… fra museet, …»
+# a clause about the person just named and contact labels: «, hun godkender alle tekster.», «mail», «tlf.»
+_ABOUT_THEM = re.compile(r"[,.]\s*(?:hun|han)\s+[^.,;@]*[.,;]?|(?<![\wæøå])(?:mail|e-mail|tlf\.?|telefon|mobil)"
+                         r"(?![\wæøå])", re.IGNORECASE)
 
 
 def whole_typed_value(text: str) -> str | None:
@@ -695,7 +713,8 @@ def whole_typed_value(text: str) -> str | None:
     for kind, value, spans in (("date", dated, find_dates(dated)), ("phone", body, find_phones(body))):
         if len(spans) == 1 and spans[0][0] <= 1 and spans[0][1] >= len(value) - 1:
             return kind
-    body = _CONTACTS.sub(" ", _AFFILIATION.sub("", body)).strip(" ,;–-")
+    body = _ABOUT_THEM.sub("", body)  # «Anja Friis fra Sorø Bibliotek, hun godkender alle tekster. mail …»
+    body = _AFFILIATION.sub("", _CONTACTS.sub(" ", body).strip(" ,;–-")).strip(" ,;–-")
     hit = person(body)
     if hit and " og " not in hit[0]:
         name = hit[0].split(",")[0].split()

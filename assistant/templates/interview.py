@@ -138,6 +138,7 @@ class Interview:
         self.advice = advice if advice is not None else advice_source(guide)
         self.fit = fit if fit is not None else default_fit(guide)
         self._advice_cache: dict[str, Advice | None] = {}
+        self._previous_stored = True  # whether the user's previous message stored a value («nej vent» corrects it)
 
     @classmethod
     def start(cls, schema: TemplateSchema, history: Iterable[str] = (), **kwargs: Any) -> Interview:
@@ -210,6 +211,12 @@ class Interview:
 
     # --- one user message ---------------------------------------------------------------------------------
     def handle(self, user_text: str) -> Reply:
+        """Answer one user message (a value, a command, a correction, a side question)."""
+        reply = self._handle(user_text)
+        self._previous_stored = bool(reply.stored)
+        return reply
+
+    def _handle(self, user_text: str) -> Reply:
         text = user_text.strip()
         field = self.next_field()
         if not text:
@@ -240,6 +247,9 @@ class Interview:
         amended = self._amend(text, notes) or self._trailing_correction(text, field, notes)
         if amended is not None:
             return amended
+        unapplied = parse_amend(text)
+        if unapplied is not None and not unapplied.weak:  # «nej vent, det er to gange om året» corrects nothing
+            text = unapplied.value  # stored: the answer after the marker, never «nej vent» itself
         command = parse_command(text, self.schema)
         if command is not None:
             return self._command(command, field, notes)
@@ -555,7 +565,10 @@ class Interview:
         first, _ = _correction(amend.value)
         cued = [f.field_id for f in self.extractor.extract(self.schema, first, current=None, known=d.values).found
                 if f.field_id in d.values]
-        for field_id in dict.fromkeys([*cued, *(c.field_id for c in d.turns[-1] if c.after is not None)]):
+        # an unnamed correction corrects what the previous message stored; when that message stored nothing
+        # («en gang om året» was no partner), «nej vent, to gange om året» is an answer, not a change of an older turn
+        previous = [c.field_id for c in d.turns[-1] if c.after is not None] if self._previous_stored else []
+        for field_id in dict.fromkeys([*cued, *previous]):
             field = self.schema.field(field_id)
             if amend.weak and field.type in FREE_TEXT and field.capture != "name":
                 continue

@@ -316,6 +316,9 @@ def person(text: str) -> tuple[str, int] | None:
     first = _CLAUSE_RE.split(bare, maxsplit=1)[0].split(",")[0].strip()
     ws = first.split()
     mixed = len({w[:1].isupper() for w in ws}) > 1  # «Ung scene», «Teatret betaler dramatikeren»: no one's name
+    follows = stripped[stripped.find(first) + len(first):] if first else ""
+    if re.match(r"\.?\s*\d", follows):  # «kr. 8.000,-», «uge 12»: a number follows, no one is named
+        return None
     if 1 <= len(ws) <= SHORT_NAME_WORDS and not mixed and all(
             re.fullmatch(r"[\wæøåÆØÅ'’.-]+", w) and not re.search(r"\d", w) for w in ws) and \
             not any(_is_function_word(w) for w in ws):
