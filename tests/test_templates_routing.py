@@ -221,6 +221,33 @@ def test_an_unnamed_correction_after_an_unstored_answer_is_an_answer(settings) -
     assert values(it)["partner"] == "EUC Nordvestsjælland"
 
 
+def test_a_cue_right_before_a_date_names_its_field_anywhere_in_the_clause(schema) -> None:
+    it = at(filled(schema), "startdato")
+    del it.draft.values["startdato"]
+    it.handle("det skal løbe til og med 31. december 2028")
+    assert values(it).get("slutdato") == "2028-12-31" and "startdato" not in it.draft.values
+
+
+def test_ved_ikke_with_a_reason_is_a_deferral_not_a_value(schema) -> None:
+    assert parse_command("Ved ikke, skal lige høre skolelederen", schema).kind == "skip"
+    assert parse_command("det ved jeg ikke, jeg må lige spørge chefen", schema).kind == "skip"
+    assert parse_command("ved ikke, men vi starter 1. marts", schema) is None
+
+
+def test_a_correction_that_mentions_a_stored_person_corrects_that_person(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan)
+    for fid, text in {"partnerskab": "Naturbiblioteket", "bibliotek": "Thisted Bibliotek",
+                      "partner": "Nationalpark Thy", "ansvarlig": "Kasper Dahl, naturvejleder"}.items():
+        assert it.set_field(fid, text) == []
+    it.draft.current = "deltagere"
+    it.handle("nej vent, det er ikke Kasper der er ansvarlig, det er Lone Kristiansen, bibliotekar hos os")
+    assert values(it)["ansvarlig"] == "Lone Kristiansen, bibliotekar" and "deltagere" not in it.draft.values
+    reply = it.handle("nej, Lone hedder Kristiansen-Holm til efternavn")  # no new full name: nothing stored
+    assert values(it)["ansvarlig"] == "Lone Kristiansen, bibliotekar" and not reply.stored
+    assert "deltagere" not in it.draft.values and "ret ansvarlig" in reply.message.casefold()
+
+
 def test_a_question_in_the_earlier_chat_can_name_the_partner_but_not_a_common_noun(schema) -> None:
     it = interview(schema, ["Hvordan evaluerer vi vores samarbejde med Det Nationalhistoriske Museum?"])
     assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"partner": "Det Nationalhistoriske Museum"}

@@ -43,6 +43,9 @@ _SKIP_RE = re.compile(
     re.IGNORECASE,
 )
 _SKIP_LAST_RE = re.compile(r"^(?:så\s+)?spring\s+(?:det\s+|den\s+|feltet\s+)?over[\s.!]*$", re.IGNORECASE)
+# why the answer must wait: «ved ikke, skal lige høre skolelederen», «det ved jeg ikke, vender tilbage»
+_LATER_RE = re.compile(r"^(?:(?:det\s+)?(?:jeg|vi)\s+)?(?:skal|må|vil)\s+(?:lige\s+)?(?:høre|spørge|tjekke|undersøge|"
+                       r"aftale|afklare)\b|^(?:jeg|vi)?\s*vender\s+tilbage\b", re.IGNORECASE)
 _SKIP_REST_RE = re.compile(
     r"^(?:spring\s+resten\s+over|spring\s+alle\s+valgfrie(?:\s+felter)?\s+over|resten\s+er\s+ikke\s+relevant|"
     r"det\s+er\s+alt|ikke\s+mere|færdig|jeg\s+er\s+færdig|afslut(?:\s+udkastet)?)[\s.!]*$",
@@ -176,7 +179,9 @@ def parse_command(text: str, schema: TemplateSchema) -> Command | None:
             return Command("skip_rest")
         clauses = [c for c in re.split(r"[,.;:!]+\s*", stripped) if c.strip()]
         if _SKIP_RE.match(stripped) or (len(clauses) > 1 and (all(_SKIP_RE.match(c) for c in clauses)
-                                                               or _SKIP_LAST_RE.match(clauses[-1]))):
+                                                               or _SKIP_LAST_RE.match(clauses[-1])
+                                                               or (_SKIP_RE.match(clauses[0]) and
+                                                                   all(_LATER_RE.match(c) for c in clauses[1:])))):
             return Command("skip")  # also «ved ikke helt, spring over», «hun har ikke noget nummer, spring over»
         if _NONE_RE.match(stripped):
             return Command("none")

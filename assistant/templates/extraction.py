@@ -36,6 +36,7 @@ from assistant.templates.names import (
     strip_fillers,
     trim_name,
     with_genitive_head,
+    workplace_word,
     words,
 )
 from assistant.templates.schema import TemplateField, TemplateSchema
@@ -506,7 +507,13 @@ class _Message:
                     if best is None or key[:2] > best[:2]:
                         best = key
         current = self.current
-        if best is not None and self._allowed(best[2], best[3], since=prev_end if prev_end > sentence_start else 0):
+        # a cue of two or more words right before the value («det skal løbe til og med 31. december 2028») names
+        # its field wherever it stands in the clause; a one-word cue («fra», «til») or one further away only at the
+        # start of its clause («… med tre måneders varsel fra 1. januar 2028» is no start date)
+        adjacent = best is not None and len(window[best[3] - since:best[0]].split()) >= 2 and re.fullmatch(
+            r"\s*(?:(?:d\.|den|ca\.)\s*)?", window[best[0]:], re.IGNORECASE) is not None
+        if best is not None and (adjacent or self._allowed(best[2], best[3],
+                                                           since=prev_end if prev_end > sentence_start else 0)):
             return best[2], best[3]
         if prev_field is not None and re.fullmatch(r"\s*(?:[-–]|til)\s*", window, re.IGNORECASE):
             follower = next((f for f in fields if f.after == prev_field.id), None)  # "1. marts – 30. juni"
@@ -696,8 +703,9 @@ def names_party(schema: TemplateSchema, text: str, group: str | None, known: Map
 
 _CONTACTS = re.compile(rf"\(?\s*(?:{EMAIL_RE.pattern})\s*\)?|\s+[–—-]\s+")  # a person with an e-mail is a person
 _AFFILIATION = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]*)*(?=\s*,|\s*$)")  # «… fra museet, …»
-# a clause about the person just named and contact labels: «, hun godkender alle tekster.», «mail», «tlf.»
-_ABOUT_THEM = re.compile(r"[,.]\s*(?:hun|han)\s+[^.,;@]*[.,;]?|(?<![\wæøå])(?:mail|e-mail|tlf\.?|telefon|mobil)"
+# a clause about the person just named and contact labels: «, hun godkender alle tekster.», «, der står for at den
+# bliver lavet», «mail», «tlf.»
+_ABOUT_THEM = re.compile(r"[,.]\s*(?:hun|han|der|som)\s+[^.,;@]*[.,;]?|(?<![\wæøå])(?:mail|e-mail|tlf\.?|telefon|mobil)"
                          r"(?![\wæøå])", re.IGNORECASE)
 
 
@@ -719,7 +727,8 @@ def whole_typed_value(text: str) -> str | None:
     if hit and " og " not in hit[0]:
         name = hit[0].split(",")[0].split()
         said = {w.casefold() for w in words(strip_fillers(body))} - {"hun", "han", "er"}
-        if len(name) >= 2 and all(w[:1].isupper() for w in name) and said <= {w.casefold() for w in words(hit[0])}:
+        said -= {w.casefold() for w in words(hit[0])}
+        if len(name) >= 2 and all(w[:1].isupper() for w in name) and all(workplace_word(w) for w in said):
             return "person"  # nothing but the name and the title («elever i … i Hjørring Kommune» is no person)
     return None
 

@@ -560,6 +560,13 @@ class Interview:
             reply = self._corrected(target, named.group("rest"), notes)
             if reply is not None:
                 return reply
+        mentioned = self._mentioned_person(amend.value)
+        if mentioned is not None:  # «nej vent, det er ikke Kasper der er ansvarlig, det er Lone Kristiansen»
+            field, after = mentioned  # the new person: the whole correction («det er Lene Dam»), else after the old
+            reply = self._corrected(field, amend.value, notes) or (self._corrected(field, after, notes) if after
+                                                                   else None)
+            # a correction of a stored person that names no one new is never stored elsewhere: ask for the value
+            return reply or self._reply([*notes, msg.correction_unclear(self.schema, field, d.values.get(field.id))])
         if bare_no:
             return None  # a bare «nej, …» that names no filled field is an ordinary answer
         first, _ = _correction(amend.value)
@@ -576,6 +583,23 @@ class Interview:
             if reply is not None:
                 return reply
         return None
+
+    def _mentioned_person(self, text: str) -> tuple[TemplateField, str] | None:
+        """The one filled person field whose first name the correction mentions («… ikke Kasper der er ansvarlig,
+        det er Lone Kristiansen», «Morten hedder Lassen til efternavn»), and the text after that clause (the new
+        person, if any); None when no stored person or several are mentioned."""
+        hits = []
+        for f in self.schema.fields:
+            value = self.draft.values.get(f.id)
+            first = getattr(value, "name", "").split()[:1] if f.type == "person" else []
+            m = re.search(rf"(?<![\wæøå]){re.escape(first[0])}s?(?![\wæøå])", text, re.IGNORECASE) if first else None
+            if m:
+                hits.append((f, text[m.end():]))
+        if len({f.id for f, _ in hits}) != 1:
+            return None
+        field, after = hits[0]
+        clause = after.find(",")
+        return field, (after[clause + 1:] if clause >= 0 else "").strip()
 
     def _corrected(self, field: TemplateField, text: str, notes: list[str]) -> Reply | None:
         """Store the corrected value of ``field`` read from ``text`` (None when it does not fit), then handle what

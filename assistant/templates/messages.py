@@ -184,3 +184,9 @@ def field_help(field: TemplateField | None) -> str:
     if field.examples:
         text += "\n\nEksempler: " + "; ".join(field.examples) + "."
     return text + "\n\n" + COMMANDS_HINT
+
+
+def correction_unclear(schema: TemplateSchema, field: TemplateField, value: object) -> str:
+    """A correction of a stored person that does not say the new name: nothing is stored anywhere."""
+    return (f"Jeg kan se, at du vil rette «{field.label}» (nu: {shown(schema, field.id, value)}), men ikke hvad der "
+            f"skal stå, så jeg har ikke gemt noget. Skriv fx «ret {field.label.lower()} til Anna Holm, projektleder».")

@@ -282,14 +282,19 @@ def _is_definite_noun(word: str) -> bool:
     return word.islower() and len(word) >= 5 and any(word.endswith(f) for f in forms)
 
 
+def workplace_word(word: str) -> bool:
+    """A word of a common-noun workplace reference that :func:`without_workplace` drops («på», «museet», «os»)."""
+    return word in lexicon().workplace_prepositions or word == "os" or _is_definite_noun(word)
+
+
 def without_workplace(title: str) -> str:
     """A title without a reference to a party by a common noun: «formidler på biblioteket» -> «formidler»,
     «bibliotekar hos os» -> «bibliotekar». The person's party is stated by the field, so the reference adds nothing
     to a document; a proper name («frivilligkoordinator i Ældre Sagen»), a subject («lektor i dansk») or a genitive
     before the title («foreningens formand») stays."""
     ws = title.split()
-    if len(ws) >= 3 and ws[-2].casefold() in lexicon().workplace_prepositions and \
-            (ws[-1] == "os" or _is_definite_noun(ws[-1])):
+    if len(ws) >= 3 and ws[-2].casefold() in lexicon().workplace_prepositions and workplace_word(ws[-1]) and \
+            ws[-1] not in lexicon().workplace_prepositions:
         ws = ws[:-2]
     return " ".join(ws)
 
