@@ -94,6 +94,9 @@ def test_an_organisation_name_is_a_name_or_nothing(answer: str, name: str | None
     ("1. juni 2027", None),
     ("en dansklærer", None),
     ("kr. 8.000,-", None),
+    ("frivillige it-hjælpere, ca 6 personer", None),  # no capitals and no first name: no one
+    ("både, redningsveste og instruktører", None),
+    ("lone kristiansen, bibliotekar", "lone kristiansen, bibliotekar"),
 ])
 def test_a_person_is_name_and_title_wherever_the_title_is_written(answer: str, who: str | None) -> None:
     hit = person(answer)
@@ -246,6 +249,31 @@ def test_a_correction_that_mentions_a_stored_person_corrects_that_person(setting
     reply = it.handle("nej, Lone hedder Kristiansen-Holm til efternavn")  # no new full name: nothing stored
     assert values(it)["ansvarlig"] == "Lone Kristiansen, bibliotekar" and not reply.stored
     assert "deltagere" not in it.draft.values and "ret ansvarlig" in reply.message.casefold()
+
+
+def test_the_earlier_chat_names_the_project_after_det_hedder_or_the_partner_and_om(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan, ["Vi har en samarbejdsaftale mellem Svendborg Bibliotek og Svendborg Erhvervsskole om "
+                          "Skrivestedet. Nu skal vi lave en evalueringsplan"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {
+        "bibliotek": "Svendborg Bibliotek", "partner": "Svendborg Erhvervsskole", "partnerskab": "Skrivestedet"}
+    komm = load_template("kommunikationsplan", settings)
+    named = interview(komm, ["Vordingborg Bibliotekerne skal samarbejde med Danmarks Borgcenter om et sommerprojekt "
+                             "for børn, det hedder Ridderlæsning"])
+    assert {c.field_id: plain(c.value) for c in named.draft.prefill}["partnerskab"] == "Ridderlæsning"
+    # «det hedder» before a common noun names no project («det hedder lokalafdelingen»)
+    agreement = interview(load_template("samarbejdsaftale", settings))
+    agreement.handle("det skal være Ældre Sagen Holstebro-Struer, det hedder lokalafdelingen")
+    assert "titel" not in values(agreement)
+
+
+def test_a_sentence_is_no_project_name(settings) -> None:
+    plan = load_template("kommunikationsplan", settings)
+    it = interview(plan)
+    reply = it.handle("at skabe kendskab til festivalen og få mange til at komme")
+    assert "partnerskab" not in it.draft.values and "navn" in reply.message
+    it.handle("Når havet stiger")
+    assert values(it)["partnerskab"] == "Når havet stiger"
 
 
 def test_a_question_in_the_earlier_chat_can_name_the_partner_but_not_a_common_noun(schema) -> None:

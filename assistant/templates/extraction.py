@@ -354,6 +354,8 @@ class _Message:
             return _Cue(f, start, 0, hint, proper_name=in_question or named) \
                 if not in_question or f.capture == "name" else None
         if self.current is not None and f.id == self.current.id:
+            if hint and f.quoted_name:
+                return None  # the asked project's name is read as the answer («det hedder Bøger på kajen, og …»)
             if _words(self.cue_text[:start]) <= LEAD_WORDS:
                 return _Cue(f, start, 0, hint, proper_name=named)
             # a project's own naming cue later in the answer names it («…, vi kalder det Naturbiblioteket»)
@@ -657,6 +659,10 @@ class _Message:
             quoted = _QUOTED.search(rest)
             rest = quoted_text(quoted) if quoted else \
                 _NAME_CLAUSE_END.split(strip_fillers(rest), maxsplit=1)[0]
+            ws = rest.split()
+            if not quoted and ws and ws[0].casefold() in lexicon().clause_openers:
+                self.routed.errors[f.id] = name_error(f)  # a sentence is no project name: asked again
+                return
         raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
         value, errors = parse_value(f, raw)
         if value is not None:

@@ -63,6 +63,8 @@ class Lexicon:
     definite_endings: dict[str, tuple[str, ...]]
     title_prepositions: frozenset[str]
     workplace_prepositions: frozenset[str]
+    first_names: frozenset[str]
+    clause_openers: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +77,8 @@ def lexicon() -> Lexicon:
                    frozenset(raw["question_subjects"]), longest("wrong_answer"),
                    frozenset(raw["indefinite_articles"]),
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
-                   frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]))
+                   frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
+                   frozenset(raw["first_names"]), frozenset(raw["clause_openers"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -323,6 +326,8 @@ def person(text: str) -> tuple[str, int] | None:
     mixed = len({w[:1].isupper() for w in ws}) > 1  # «Ung scene», «Teatret betaler dramatikeren»: no one's name
     follows = stripped[stripped.find(first) + len(first):] if first else ""
     if re.match(r"\.?\s*\d", follows):  # «kr. 8.000,-», «uge 12»: a number follows, no one is named
+        return None
+    if ws and ws[0].casefold() not in lexicon().first_names:  # «frivillige it-hjælpere» is no one
         return None
     if 1 <= len(ws) <= SHORT_NAME_WORDS and not mixed and all(
             re.fullmatch(r"[\wæøåÆØÅ'’.-]+", w) and not re.search(r"\d", w) for w in ws) and \
