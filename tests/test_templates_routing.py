@@ -13,7 +13,7 @@ from assistant.settings import Settings
 from assistant.templates import Interview, RuleExtractor, load_template
 from assistant.templates.commands import parse_amend, parse_command
 from assistant.templates.interview import question_in
-from assistant.templates.names import org_name, person
+from assistant.templates.names import org_name, person, project_name_at
 from assistant.templates.validation import find_amounts, find_dates, find_day_months, split_list
 from assistant.templates.values import plain
 
@@ -265,6 +265,29 @@ def test_the_earlier_chat_names_the_project_after_det_hedder_or_the_partner_and_
     agreement = interview(load_template("samarbejdsaftale", settings))
     agreement.handle("det skal være Ældre Sagen Holstebro-Struer, det hedder lokalafdelingen")
     assert "titel" not in values(agreement)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Tro og tvivl", "Tro og tvivl"), ("Bøger på kajen, og det er os", "Bøger på kajen"),
+    ("Læs og sejl og starter vist 1. april 2027", "Læs og sejl"), ("Ordfestival Sønderborg i oktober",
+                                                                   "Ordfestival Sønderborg"),
+    ("Bogorme i et år nu", "Bogorme"), ("Sommerlæsning 2027", "Sommerlæsning 2027"),
+    ("Ord og toner i Sankt Knud", "Ord og toner i Sankt Knud"), ("12.000 kr.", None), ("lokalafdelingen", None),
+])
+def test_a_projects_name_keeps_its_lower_case_words_and_ends_at_the_clause(text: str, name: str | None) -> None:
+    assert project_name_at(text) == name
+
+
+def test_a_name_after_a_definite_noun_is_the_projects(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan)
+    it.handle("det er vores partnerskab med Viborg Domsogn om foredragsrækken Tro og tvivl")
+    assert values(it) == {"partnerskab": "Tro og tvivl", "partner": "Viborg Domsogn"}
+    history = interview(plan, ["Hørsholm Bibliotek har kørt læseklubben Bogorme i et år, nu skal den evalueres"])
+    assert {c.field_id: plain(c.value) for c in history.draft.prefill}["partnerskab"] == "Bogorme"
+    # a name after an organisation's noun is no project («museet Kunsthal Aarhus»)
+    museum = interview(plan, ["vi vil evaluere noget sammen med museet Kunsthal Aarhus"])
+    assert "partnerskab" not in {c.field_id for c in museum.draft.prefill}
 
 
 def test_a_sentence_is_no_project_name(settings) -> None:

@@ -32,6 +32,8 @@ from assistant.templates.names import (
     org_name,
     person,
     phrase_re,
+    project_name_at,
+    appositive_names,
     starts_as_question,
     strip_fillers,
     trim_name,
@@ -180,8 +182,9 @@ def _words(text: str) -> int:
     return len(re.findall(r"[\wæøåÆØÅ@.-]+", text))
 
 
-def name_at(text: str) -> tuple[str, int] | None:
-    """A proper name at the start of ``text`` (after "er", "hedder", …), plus where it ends."""
+def name_at(text: str, *, project: bool = False) -> tuple[str, int] | None:
+    """A proper name at the start of ``text`` (after "er", "hedder", …), plus where it ends; with ``project`` a
+    project's name, which may hold lower-case words (:func:`~assistant.templates.names.project_name_at`)."""
     hedges = phrase_re(lexicon().hedges)  # «partneren er faktisk Nyborg Gymnasium og HF»
     lead = re.match(rf"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?(?:{hedges}\s+)?[\"'«“]?", text,
                     re.IGNORECASE)
@@ -189,6 +192,9 @@ def name_at(text: str) -> tuple[str, int] | None:
     quoted = _QUOTED.match(text, offset - 1) if offset and text[offset - 1] in "\"'«“" else None
     if quoted and len(quoted_text(quoted).split()) <= MAX_QUOTED_WORDS:  # «evaluere 'Små naturforskere'»
         return quoted_text(quoted), quoted.end()
+    if project:
+        name = project_name_at(text[offset:])
+        return (name, text.find(name, offset) + len(name)) if name else None
     m = NAME_RE.match(text, offset)
     if not m or not re.match(rf"[{UPPER}]", m.group(0)):
         return None
@@ -293,13 +299,15 @@ class _Message:
         self._contact_details_of_named_people()
         if self.prefill:
             self._quoted_names()
+            self._appositive_projects()
             self._proper_names()
             self._cued_phrases()  # cues with a placeholder the names just found («mellem {bibliotek} og …»)
         elif self.current is not None:
             self._proper_names(only_empty=True)  # «… som vi på Viborg Bibliotekerne har sammen med …»
             self._cued_phrases()  # «mellem {bibliotek} og …» with the library just found
-            if self.current.capture == "name":  # naming the parties: a quoted name is the project's
-                self._quoted_names()
+            if self.current.capture == "name" or self.current.quoted_name:  # naming the parties or the project:
+                self._quoted_names()  # a quoted name is the project's, and so is «foredragsrækken Tro og tvivl»
+                self._appositive_projects()
             if not self.routed.get(self.current.id):
                 self._answer(self.current)
         return self._hints_never_take_the_answer()
@@ -439,7 +447,7 @@ class _Message:
             value, _ = parse_value(f, hit[0])
             return value, hit[1]
         if f.capture == "name" or proper_name:
-            hit = name_at(region)
+            hit = name_at(region, project=f.quoted_name and f.capture != "name")
             if hit:
                 value, _ = parse_value(f, hit[0])
                 return value, hit[1]
@@ -589,6 +597,25 @@ class _Message:
                 value, _ = parse_value(f, name)
                 if value is not None:
                     self._add(f, value, (m.start(), m.end()), "udsagn")
+                    break
+
+    def _appositive_projects(self) -> None:
+        """«læseklubben Bogorme», «foredragsrækken Tro og tvivl»: a name after a common noun in its definite form
+        names the project (an empty ``quoted_name`` field), unless it is an organisation's («biblioteket Aarhus
+        Hovedbibliotek»: a ``name_contains`` word)."""
+        for f in self.schema.fields:
+            if not f.quoted_name or self.routed.get(f.id) or f.id in self.known:
+                continue
+            for m in appositive_names(self.text):
+                name = project_name_at(self.text[m.start("name"):])
+                end = m.start("name") + len(name or "")
+                if not name or _overlaps(m.start(), end, self.consumed) or \
+                        any(names_with_word(o, name) for o in self.schema.fields if o.name_contains):
+                    continue
+                value, _ = parse_value(f, name)
+                if value is not None:
+                    source: Source = "svar" if self.current is not None and f.id == self.current.id else "udsagn"
+                    self._add(f, value, (m.start(), end), source)
                     break
 
     # --- proper names in the earlier chat (fields with ``name_contains``) ----------------------------------

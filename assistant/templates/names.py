@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from assistant.templates.validation import MONTHS, find_dates
 from assistant.units import is_abbreviation, is_sentence_end
 
 UPPER = "A-ZÆØÅ"
@@ -65,6 +66,7 @@ class Lexicon:
     workplace_prepositions: frozenset[str]
     first_names: frozenset[str]
     clause_openers: frozenset[str]
+    organisation_nouns: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -78,7 +80,8 @@ def lexicon() -> Lexicon:
                    frozenset(raw["indefinite_articles"]),
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
                    frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
-                   frozenset(raw["first_names"]), frozenset(raw["clause_openers"]))
+                   frozenset(raw["first_names"]), frozenset(raw["clause_openers"]),
+                   tuple(raw["organisation_nouns"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -283,6 +286,48 @@ def _is_definite_noun(word: str) -> bool:
     """A lower-case noun in its definite form («biblioteket», «musikskolen», «museet», «afdelingerne»)."""
     forms = {f for fs in lexicon().definite_endings.values() for f in fs} | {"erne", "ene"}
     return word.islower() and len(word) >= 5 and any(word.endswith(f) for f in forms)
+
+
+MAX_PROJECT_WORDS = 6  # a project's name («Ord og toner i Sankt Knud»); a longer run is a sentence
+_PROJECT_STOP = re.compile(r"[,;:!?()]|\s[–—-]\s|\.(?:\s|$)")
+_NAME_TAIL = re.compile(rf"(?:\s+{_CONNECT})+$")
+
+
+def project_name_at(text: str) -> str | None:
+    """A project's name at the start of ``text``: a capitalised word and the words after it up to a clause break,
+    a sentence word («vi», «skal»), a hedge, an article, a month, a date or a second «og» («Tro og tvivl», «Bøger på
+    kajen, og …» -> «Bøger på kajen», «Læs og sejl og starter vist …» -> «Læs og sejl»). Unlike an organisation's
+    name (:data:`NAME_RE`), a project's name keeps lower-case words («Når havet stiger»)."""
+    text = text.lstrip()
+    if not re.match(rf"[{UPPER}]", text):  # «12.000 kr.» after «projektet er» names nothing
+        return None
+    stop = _PROJECT_STOP.search(text)
+    region = text[:stop.start()] if stop else text
+    dates = find_dates(region)
+    region = region[:dates[0][0]] if dates else region
+    lex = lexicon()
+    kept: list[str] = []
+    ands = 0
+    ws = region.split()
+    for i, word in enumerate(ws):
+        bare = _bare(word)
+        ands += bare == "og"
+        rest = " ".join(_bare(w) for w in ws[i:])
+        if i and (bare in lex.sentence_words or bare in lex.indefinite_articles or bare in MONTHS or ands > 1
+                  or any(rest == h or rest.startswith(h + " ") for h in lex.hedges)):
+            break
+        kept.append(word)
+    name = _NAME_TAIL.sub("", " ".join(kept)).strip(" .")
+    return name if name and len(name.split()) <= MAX_PROJECT_WORDS else None
+
+
+def appositive_names(text: str) -> list[re.Match[str]]:
+    """Names written after a common noun in its definite form, which says what they name: «læseklubben Bogorme»,
+    «foredragsrækken Tro og tvivl», «projektet Læsefrø» (the match's ``name`` group is where the name starts); not
+    after an organisation's noun («museet Kunsthal Aarhus», ``organisation_nouns``)."""
+    return [m for m in re.finditer(rf"(?<![\wæøå])(?P<noun>[a-zæøå]+)\s+(?P<name>[{UPPER}])", text)
+            if _is_definite_noun(m.group("noun"))
+            and not any(org in m.group("noun") for org in lexicon().organisation_nouns)]
 
 
 def workplace_word(word: str) -> bool:
