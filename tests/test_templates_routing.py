@@ -290,6 +290,18 @@ def test_a_name_after_a_definite_noun_is_the_projects(settings) -> None:
     assert "partnerskab" not in {c.field_id for c in museum.draft.prefill}
 
 
+def test_a_person_named_before_a_trailing_cue_is_that_fields(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan, ["første evaluering bliver d. 2/12-2027, og det er Ane Poulsen, uddannelsesleder, der har "
+                          "ansvaret"])
+    proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposals == {"foerste_evaluering": "2027-12-02", "ansvarlig": "Ane Poulsen, uddannelsesleder"}
+    komm = interview(load_template("kommunikationsplan", settings), [
+        "det er vores kommunikationsmedarbejder Line Asmussen der skal stå for det"])
+    assert {c.field_id: plain(c.value) for c in komm.draft.prefill} == {
+        "ansvarlig": "Line Asmussen, kommunikationsmedarbejder"}
+
+
 def test_a_sentence_is_no_project_name(settings) -> None:
     plan = load_template("kommunikationsplan", settings)
     it = interview(plan)

@@ -28,6 +28,7 @@ from assistant.templates.names import (
     UPPER,
     definite_forms,
     lexicon,
+    name_runs,
     negated,
     org_name,
     person,
@@ -61,6 +62,7 @@ _QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«
 # Kalundborg, et samarbejde mellem …»), a dash or a sentence end; «Sund krop, sundt sind» stays one name
 _NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor|et|en|det|den|vi|jeg|de|hun|han|altså)\s|\s+[–—-]\s+|"
                               r"(?<!\d)[.!?]\s+", re.IGNORECASE)
+_PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s(?:og|men)\s", re.IGNORECASE)  # where the clause naming a person begins
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
 
@@ -296,6 +298,7 @@ class _Message:
     def run(self) -> Routed:
         self._typed_values()
         self._cued_phrases()
+        self._people_before_trailing_cues()
         self._contact_details_of_named_people()
         if self.prefill:
             self._quoted_names()
@@ -468,6 +471,28 @@ class _Message:
             return value, len(region)
         value, _ = parse_value(f, capitalise(text) if f.type == "longtext" else text)
         return value, len(region)
+
+    # --- «Ane Poulsen, uddannelsesleder, der har ansvaret»: a person before a field's trailing cue ------------
+    def _people_before_trailing_cues(self) -> None:
+        for f in self.schema.fields:
+            if f.type != "person" or not f.trailing_cues or self.routed.get(f.id) or f.id in self.known:
+                continue
+            for m in (m for cue in f.trailing_cues for m in cue_regex(cue).finditer(self.cue_text)):
+                if _overlaps(m.start(), m.end(), self.consumed):
+                    continue
+                since = max([s for s, _ in self.sentences if s <= m.start()] + [0])
+                runs = [r for r in name_runs(self.cue_text[since:m.start()]) if len(r.group(0).split()) >= 2]
+                if not runs:
+                    continue
+                run_start = since + runs[-1].start()  # the person named last before the cue, from its clause on
+                breaks = [b.end() for b in _PERSON_CLAUSE.finditer(self.cue_text, since, run_start)]
+                start = max([since, *breaks])
+                hit = person(self.cue_text[start:m.start()])
+                if hit is not None:
+                    value, _ = parse_value(f, hit[0])
+                    if value is not None:
+                        self._add(f, value, (start, m.end()), "udsagn")
+                        break
 
     # --- e-mail, phone, date, amount ----------------------------------------------------------------------
     def _typed_values(self) -> None:

@@ -53,6 +53,9 @@ class TemplateField(BaseModel):
     capture: Literal["auto", "name", "clause"] = "auto"
     name_contains: list[str] = Field(default_factory=list, description=(
         "A proper name in the earlier chat containing one of these words is proposed for this field."))
+    trailing_cues: list[str] = Field(default_factory=list, description=(
+        "For a person: phrases written right after the person's name that make them this field's («Ane Poulsen, "
+        "uddannelsesleder, der har ansvaret»)."))
     quoted_name: bool = Field(False, description=(
         "A short quoted name in the earlier chat («vi skal evaluere 'Små naturforskere'») is proposed for this field."))
     accepts_questions: bool = Field(False, description="Answers are questions (they are not side questions).")
