@@ -195,7 +195,8 @@ def test_an_answer_that_is_only_a_person_or_a_date_is_asked_about(settings: Sett
     assert whole_typed_value("Bogstart i Ishøj") is None
     assert whole_typed_value("det er Kasper Dahl, naturvejleder i nationalparken, der står for at den bliver lavet") \
         == "person"
-    assert whole_typed_value("Anja Friis fra Sorø Bibliotek, hun godkender alle tekster. mail anfr@soroe.dk") == "person"
+    assert whole_typed_value("Anja Friis fra Sorø Bibliotek, hun godkender alle tekster. mail anfr@soroe.dk") \
+        == "person"
     assert whole_typed_value("Vi har et møde med Kasper Dahl, der står for turene") is None
 
 

@@ -26,6 +26,7 @@ from assistant.templates.names import (
     FILLER_RE,
     NAME_RE,
     UPPER,
+    appositive_names,
     definite_forms,
     lexicon,
     name_runs,
@@ -34,13 +35,12 @@ from assistant.templates.names import (
     person,
     phrase_re,
     project_name_at,
-    appositive_names,
     starts_as_question,
     strip_fillers,
     trim_name,
     with_genitive_head,
-    workplace_word,
     words,
+    workplace_word,
 )
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, find_phones, split_list
@@ -760,7 +760,8 @@ def names_party(schema: TemplateSchema, text: str, group: str | None, known: Map
 
 
 _CONTACTS = re.compile(rf"\(?\s*(?:{EMAIL_RE.pattern})\s*\)?|\s+[–—-]\s+")  # a person with an e-mail is a person
-_AFFILIATION = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]*)*(?=\s*,|\s*$)")  # «… fra museet, …»
+# «… fra museet, …», «… fra Sorø Bibliotek»
+_AFFILIATION = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]*)*(?=\s*,|\s*$)")
 # a clause about the person just named and contact labels: «, hun godkender alle tekster.», «, der står for at den
 # bliver lavet», «mail», «tlf.»
 _ABOUT_THEM = re.compile(r"[,.]\s*(?:hun|han|der|som)\s+[^.,;@]*[.,;]?|(?<![\wæøå])(?:mail|e-mail|tlf\.?|telefon|mobil)"
