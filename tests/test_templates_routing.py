@@ -285,6 +285,9 @@ def test_a_name_after_a_definite_noun_is_the_projects(settings) -> None:
     assert values(it) == {"partnerskab": "Tro og tvivl", "partner": "Viborg Domsogn"}
     history = interview(plan, ["Hørsholm Bibliotek har kørt læseklubben Bogorme i et år, nu skal den evalueres"])
     assert {c.field_id: plain(c.value) for c in history.draft.prefill}["partnerskab"] == "Bogorme"
+    komm = interview(load_template("kommunikationsplan", settings), [
+        "Ishøj Bibliotek og ARKEN vil gerne lave en kommunikationsplan for vores seniorprojekt Kunst og kaffe"])
+    assert {c.field_id: plain(c.value) for c in komm.draft.prefill}["partnerskab"] == "Kunst og kaffe"
     # a name after an organisation's noun is no project («museet Kunsthal Aarhus»)
     museum = interview(plan, ["vi vil evaluere noget sammen med museet Kunsthal Aarhus"])
     assert "partnerskab" not in {c.field_id for c in museum.draft.prefill}

@@ -322,11 +322,13 @@ def project_name_at(text: str) -> str | None:
 
 
 def appositive_names(text: str) -> list[re.Match[str]]:
-    """Names written after a common noun in its definite form, which says what they name: «læseklubben Bogorme»,
-    «foredragsrækken Tro og tvivl», «projektet Læsefrø» (the match's ``name`` group is where the name starts); not
-    after an organisation's noun («museet Kunsthal Aarhus», ``organisation_nouns``)."""
-    return [m for m in re.finditer(rf"(?<![\wæøå])(?P<noun>[a-zæøå]+)\s+(?P<name>[{UPPER}])", text)
-            if _is_definite_noun(m.group("noun"))
+    """Names written after a common noun in its definite form or after «vores»/«jeres» and a noun, which says what
+    they name: «læseklubben Bogorme», «foredragsrækken Tro og tvivl», «vores seniorprojekt Kunst og kaffe» (the
+    match's ``name`` group is where the name starts); not after an organisation's noun («museet Kunsthal Aarhus»,
+    «vores partner Sorø Kunstmuseum», ``organisation_nouns``)."""
+    found = re.finditer(rf"(?<![\wæøå])(?P<own>(?:vores|jeres|deres|vort)\s+)?(?P<noun>[a-zæøå]+)\s+"
+                        rf"(?P<name>[{UPPER}])", text)
+    return [m for m in found if (m.group("own") or _is_definite_noun(m.group("noun")))
             and not any(org in m.group("noun") for org in lexicon().organisation_nouns)]
 
 
