@@ -231,6 +231,24 @@ def test_a_cue_right_before_a_date_names_its_field_anywhere_in_the_clause(schema
     assert values(it).get("slutdato") == "2028-12-31" and "startdato" not in it.draft.values
 
 
+def test_the_asked_date_fields_own_cue_wins_over_a_one_word_cue_for_another(schema) -> None:
+    it = at(filled(schema), "startdato")
+    del it.draft.values["startdato"]
+    it.handle("vi starter til september, 1.9.2027")
+    assert values(it).get("startdato") == "2027-09-01" and "slutdato" not in it.draft.values
+
+
+def test_the_earlier_chat_names_the_activity_started_with_the_partner_and_their_contact(schema) -> None:
+    it = interview(schema, ["hej! vi skal starte en gamingcafé sammen med Rødovre Ungdomsskole",
+                            "min kontaktperson derovre er Marianne Skov, hun er formidlingsansvarlig"])
+    proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposals["aktiviteter"] == ["En gamingcafé"] and proposals["partner"] == "Rødovre Ungdomsskole"
+    assert proposals["kontakt_partner"] == "Marianne Skov, formidlingsansvarlig"
+    # «lave en aftale med …» is the agreement, not an activity; an article alone is no activity either
+    plain_agreement = interview(schema, ["Vi skal lave et samarbejde med Plejecenter Ordruphøj om højtlæsning"])
+    assert {c.field_id: plain(c.value) for c in plain_agreement.draft.prefill}["aktiviteter"] == ["Højtlæsning"]
+
+
 def test_ved_ikke_with_a_reason_is_a_deferral_not_a_value(schema) -> None:
     assert parse_command("Ved ikke, skal lige høre skolelederen", schema).kind == "skip"
     assert parse_command("det ved jeg ikke, jeg må lige spørge chefen", schema).kind == "skip"

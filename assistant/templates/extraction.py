@@ -466,7 +466,12 @@ class _Message:
         if len(text) < 2:
             return None, 0
         if f.type == "list":
+            if _QUOTED.fullmatch(region.strip(" ,.")):
+                return None, 0  # «vi skal lave 'Naturdetektiverne' sammen med …» names the project, not an activity
             items = [capitalise(clean(i)) for i in split_list(region.lstrip().removeprefix(":")) if clean(i)]
+            items = [i for i in items if not all(w.casefold() in lexicon().indefinite_articles for w in i.split())]
+            if not items:
+                return None, 0  # «vi skal lave et | samarbejde med …»: an article alone is no activity
             value, _ = parse_value(f, items)
             return value, len(region)
         value, _ = parse_value(f, capitalise(text) if f.type == "longtext" else text)
@@ -542,6 +547,9 @@ class _Message:
                     if best is None or key[:2] > best[:2]:
                         best = key
         current = self.current
+        if current is not None and current.type == kind and not self.routed.get(current.id) and \
+                any(cue_regex(c).search(window) for c in current.cues):
+            return current, start  # «vi starter til september, 1.9.2027» asked for the start: the asked field's cue
         # a cue of two or more words right before the value («det skal løbe til og med 31. december 2028») names
         # its field wherever it stands in the clause; a one-word cue («fra», «til») or one further away only at the
         # start of its clause («… med tre måneders varsel fra 1. januar 2028» is no start date)
