@@ -252,6 +252,8 @@ def test_the_earlier_chat_names_the_activity_started_with_the_partner_and_their_
 def test_ved_ikke_with_a_reason_is_a_deferral_not_a_value(schema) -> None:
     assert parse_command("Ved ikke, skal lige høre skolelederen", schema).kind == "skip"
     assert parse_command("det ved jeg ikke, jeg må lige spørge chefen", schema).kind == "skip"
+    assert parse_command("Ved ikke helt endnu, det skal jeg lige høre min chef om", schema).kind == "skip"
+    assert parse_command("Ved ikke, det har vi ikke snakket om endnu", schema).kind == "skip"
     assert parse_command("ved ikke, men vi starter 1. marts", schema) is None
 
 

@@ -43,9 +43,12 @@ _SKIP_RE = re.compile(
     re.IGNORECASE,
 )
 _SKIP_LAST_RE = re.compile(r"^(?:så\s+)?spring\s+(?:det\s+|den\s+|feltet\s+)?over[\s.!]*$", re.IGNORECASE)
-# why the answer must wait: «ved ikke, skal lige høre skolelederen», «det ved jeg ikke, vender tilbage»
-_LATER_RE = re.compile(r"^(?:(?:det\s+)?(?:jeg|vi)\s+)?(?:skal|må|vil)\s+(?:lige\s+)?(?:høre|spørge|tjekke|undersøge|"
-                       r"aftale|afklare)\b|^(?:jeg|vi)?\s*vender\s+tilbage\b", re.IGNORECASE)
+# why the answer must wait: «ved ikke, skal lige høre skolelederen», «ved ikke helt endnu, det skal jeg lige høre min
+# chef om», «ved ikke, det har vi ikke snakket om endnu», «det ved jeg ikke, vender tilbage»
+_LATER_RE = re.compile(
+    r"^(?:det\s+)?(?:(?:jeg|vi)\s+)?(?:skal|må|vil)\s+(?:(?:jeg|vi)\s+)?(?:lige\s+)?(?:høre|spørge|tjekke|undersøge|"
+    r"aftale|afklare|finde\s+ud\s+af)\b|^(?:det\s+)?(?:har\s+)?(?:jeg|vi)\s+(?:har\s+)?ikke\s+(?:snakket|talt|aftalt|"
+    r"besluttet|fundet\s+ud\s+af)\b|^(?:jeg|vi)?\s*vender\s+tilbage\b", re.IGNORECASE)
 _SKIP_REST_RE = re.compile(
     r"^(?:spring\s+resten\s+over|spring\s+alle\s+valgfrie(?:\s+felter)?\s+over|resten\s+er\s+ikke\s+relevant|"
     r"det\s+er\s+alt|ikke\s+mere|færdig|jeg\s+er\s+færdig|afslut(?:\s+udkastet)?)[\s.!]*$",
