@@ -249,6 +249,16 @@ def test_the_earlier_chat_names_the_activity_started_with_the_partner_and_their_
     assert {c.field_id: plain(c.value) for c in plain_agreement.draft.prefill}["aktiviteter"] == ["Højtlæsning"]
 
 
+def test_a_lead_in_to_a_value_taken_elsewhere_is_no_answer(settings) -> None:
+    komm = load_template("kommunikationsplan", settings)
+    it = interview(komm)
+    for fid, text in {"partnerskab": "Havets dag", "bibliotek": "Middelfart Bibliotek",
+                      "partner": "Naturpark Lillebælt", "formaal": "Flere skal kende naturparken"}.items():
+        assert it.set_field(fid, text) == []
+    it.handle("før jeg glemmer det: budgettet er 10.000 kr.")
+    assert values(it)["budget"] == "10.000 kr." and "maalgrupper" not in it.draft.values
+
+
 def test_ved_ikke_with_a_reason_is_a_deferral_not_a_value(schema) -> None:
     assert parse_command("Ved ikke, skal lige høre skolelederen", schema).kind == "skip"
     assert parse_command("det ved jeg ikke, jeg må lige spørge chefen", schema).kind == "skip"

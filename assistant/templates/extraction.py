@@ -63,6 +63,7 @@ _QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«
 _NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor|et|en|det|den|vi|jeg|de|hun|han|altså)\s|\s+[–—-]\s+|"
                               r"(?<!\d)[.!?]\s+", re.IGNORECASE)
 _PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s(?:og|men)\s", re.IGNORECASE)  # where the clause naming a person begins
+_LEAD_IN = re.compile(r"(?:^|(?<=[.!?])\s+|\n)[^.!?\n]*:\s*$")  # the last sentence, when it ends in a colon
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
 
@@ -689,6 +690,8 @@ class _Message:
         rest = re.sub(r" ?\n[\s]*", "\n", rest).strip()
         if not rest or not re.search(r"[\wæøå]", rest):
             return
+        if self.routed.found:  # a lead-in to the value taken elsewhere is no answer («før jeg glemmer det: budgettet
+            rest = _LEAD_IN.sub("", rest).strip()  # er …», «…. og så har jeg lige talt med Marianne: målet er …»)
         if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS:
             return
         if f.type == "person" or f.capture == "name":
