@@ -303,6 +303,7 @@ def test_the_earlier_chat_names_the_project_after_det_hedder_or_the_partner_and_
                                                                    "Ordfestival Sønderborg"),
     ("Bogorme i et år nu", "Bogorme"), ("Sommerlæsning 2027", "Sommerlæsning 2027"),
     ("Ord og toner i Sankt Knud", "Ord og toner i Sankt Knud"), ("12.000 kr.", None), ("lokalafdelingen", None),
+    ("Skriv dig ind sammen med Vesthimmerlands Gymnasium", "Skriv dig ind"),
 ])
 def test_a_projects_name_keeps_its_lower_case_words_and_ends_at_the_clause(text: str, name: str | None) -> None:
     assert project_name_at(text) == name
@@ -323,6 +324,17 @@ def test_a_name_after_a_definite_noun_is_the_projects(settings) -> None:
     assert "partnerskab" not in {c.field_id for c in museum.draft.prefill}
 
 
+def test_a_project_that_is_called_something_and_a_partner_it_is_made_with(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan, ["Vi har et projekt der hedder Naturklub på biblioteket, det er Skjern Bibliotek og Danmarks "
+                          "Naturfredningsforening der står bag"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["partnerskab"] == "Naturklub på biblioteket"
+    komm = interview(load_template("kommunikationsplan", settings))
+    komm.handle("Ungdommens Læsefestival – biblioteket er Ringe Bibliotek og vi laver den med Faaborg-Midtfyn "
+                "Ungdomsskole")
+    assert values(komm)["partner"] == "Faaborg-Midtfyn Ungdomsskole"
+
+
 def test_a_person_named_before_a_trailing_cue_is_that_fields(settings) -> None:
     plan = load_template("evalueringsplan", settings)
     it = interview(plan, ["første evaluering bliver d. 2/12-2027, og det er Ane Poulsen, uddannelsesleder, der har "
@@ -338,8 +350,11 @@ def test_a_person_named_before_a_trailing_cue_is_that_fields(settings) -> None:
 def test_a_sentence_is_no_project_name(settings) -> None:
     plan = load_template("kommunikationsplan", settings)
     it = interview(plan)
-    reply = it.handle("at skabe kendskab til festivalen og få mange til at komme")
-    assert "partnerskab" not in it.draft.values and "navn" in reply.message
+    for answer in ("at skabe kendskab til festivalen og få mange til at komme",
+                   "15 faste børn i klubben, 8 ture om året",  # a count
+                   "Din tekst fortjener en læser; Skriv sammen med en rigtig forfatter"):  # a list
+        reply = it.handle(answer)
+        assert "partnerskab" not in it.draft.values and "navn" in reply.message, answer
     it.handle("Når havet stiger")
     assert values(it)["partnerskab"] == "Når havet stiger"
 

@@ -723,8 +723,11 @@ class _Message:
             rest = quoted_text(quoted) if quoted else \
                 _NAME_CLAUSE_END.split(strip_fillers(rest), maxsplit=1)[0]
             ws = rest.split()
-            if not quoted and ws and ws[0].casefold() in lexicon().clause_openers:
-                self.routed.errors[f.id] = name_error(f)  # a sentence is no project name: asked again
+            count = bool(ws) and re.fullmatch(r"\d+[.,]?", ws[0]) is not None and not any(w[:1].isupper() for w in ws)
+            listed = re.search(r"[;\n]", rest) is not None
+            if not quoted and ws and (ws[0].casefold() in lexicon().clause_openers or count or listed):
+                # a sentence («at skabe kendskab …»), a count («15 faste børn i klubben») or a list is no project name
+                self.routed.errors[f.id] = name_error(f)
                 return
         raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")
         value, errors = parse_value(f, raw)

@@ -288,6 +288,7 @@ def _is_definite_noun(word: str) -> bool:
     return word.islower() and len(word) >= 5 and any(word.endswith(f) for f in forms)
 
 
+_OBJECT_PRONOUNS = {"dig", "os", "mig", "jer", "dem"}  # part of a title: «Skriv dig ind», «Tegn med os»
 MAX_PROJECT_WORDS = 6  # a project's name («Ord og toner i Sankt Knud»); a longer run is a sentence
 _PROJECT_STOP = re.compile(r"[,;:!?()]|\s[–—-]\s|\.(?:\s|$)")
 _NAME_TAIL = re.compile(rf"(?:\s+{_CONNECT})+$")
@@ -313,7 +314,8 @@ def project_name_at(text: str) -> str | None:
         bare = _bare(word)
         ands += bare == "og"
         rest = " ".join(_bare(w) for w in ws[i:])
-        if i and (bare in lex.sentence_words or bare in lex.indefinite_articles or bare in MONTHS or ands > 1
+        if i and ((bare in lex.sentence_words and bare not in _OBJECT_PRONOUNS) or bare in lex.indefinite_articles
+                  or bare in MONTHS or bare == "sammen" or ands > 1
                   or any(rest == h or rest.startswith(h + " ") for h in lex.hedges)):
             break
         kept.append(word)
