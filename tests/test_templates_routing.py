@@ -347,6 +347,17 @@ def test_a_person_named_before_a_trailing_cue_is_that_fields(settings) -> None:
         "ansvarlig": "Line Asmussen, kommunikationsmedarbejder"}
 
 
+def test_a_project_held_at_the_library_is_no_library(settings) -> None:
+    komm = load_template("kommunikationsplan", settings)
+    it = interview(komm)
+    it.handle("Folk på Biblioteket")
+    it.handle("Tønder Bibliotek")
+    assert values(it) == {"partnerskab": "Folk på Biblioteket", "bibliotek": "Tønder Bibliotek"}
+    plan = interview(load_template("evalueringsplan", settings))
+    plan.handle("koncertrækken Musik på Biblioteket")
+    assert values(plan) == {"partnerskab": "Musik på Biblioteket"}
+
+
 def test_a_sentence_is_no_project_name(settings) -> None:
     plan = load_template("kommunikationsplan", settings)
     it = interview(plan)

@@ -63,6 +63,7 @@ _QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«
 _NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor|et|en|det|den|vi|jeg|de|hun|han|altså)\s|\s+[–—-]\s+|"
                               r"(?<!\d)[.!?]\s+", re.IGNORECASE)
 _PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s(?:og|men)\s", re.IGNORECASE)  # where the clause naming a person begins
+_PLACE_PREPOSITIONS = {"på", "i", "til", "fra", "om"}  # «Folk på Biblioteket» is held at a library
 _LEAD_IN = re.compile(r"(?:^|(?<=[.!?])\s+|\n)[^.!?\n]*:\s*$")  # the last sentence, when it ends in a colon
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
 
@@ -98,6 +99,14 @@ def names_with_word(field: TemplateField, text: str) -> bool:
     """True when a word of ``text`` starts with one of ``field.name_contains`` («Viborg Bibliotekerne» for the
     library)."""
     return any(w.casefold().startswith(tuple(field.name_contains)) for w in text.split())
+
+
+def names_organisation(field: TemplateField, name: str) -> bool:
+    """True when ``name`` is the name of an organisation of ``field`` («Tønder Bibliotek»); «Folk på Biblioteket»
+    names something held at a library (its ``name_contains`` word comes after a preposition)."""
+    words = name.split()
+    return names_with_word(field, name) and not any(
+        names_with_word(field, w) and words[i - 1] in _PLACE_PREPOSITIONS for i, w in enumerate(words) if i)
 
 
 def quoted_text(match: re.Match[str]) -> str:
@@ -307,11 +316,11 @@ class _Message:
             self._proper_names()
             self._cued_phrases()  # cues with a placeholder the names just found («mellem {bibliotek} og …»)
         elif self.current is not None:
+            if self.current.capture == "name" or self.current.quoted_name:  # naming the parties or the project:
+                self._quoted_names()  # a quoted name is the project's, and so is «koncertrækken Musik på Biblioteket»
+                self._appositive_projects()
             self._proper_names(only_empty=True)  # «… som vi på Viborg Bibliotekerne har sammen med …»
             self._cued_phrases()  # «mellem {bibliotek} og …» with the library just found
-            if self.current.capture == "name" or self.current.quoted_name:  # naming the parties or the project:
-                self._quoted_names()  # a quoted name is the project's, and so is «foredragsrækken Tro og tvivl»
-                self._appositive_projects()
             if not self.routed.get(self.current.id):
                 self._answer(self.current)
         return self._hints_never_take_the_answer()
@@ -644,7 +653,7 @@ class _Message:
                 name = project_name_at(self.text[m.start("name"):])
                 end = m.start("name") + len(name or "")
                 if not name or _overlaps(m.start(), end, self.consumed) or \
-                        any(names_with_word(o, name) for o in self.schema.fields if o.name_contains):
+                        any(names_organisation(o, name) for o in self.schema.fields if o.name_contains):
                     continue
                 value, _ = parse_value(f, name)
                 if value is not None:
@@ -672,7 +681,7 @@ class _Message:
                 offset = m.start() + (name.find(parts[0]) if parts else 0)
                 name = trim_name(parts[0]) if parts else name
                 words = name.split()
-                hit = names_with_word(f, name)
+                hit = names_organisation(f, name)
                 generic = len(words) == 1 and words[0].lower().rstrip("s") in {c.lower() for c in f.name_contains}
                 if hit and not generic and len(words) > 1:
                     value, _ = parse_value(f, name)
