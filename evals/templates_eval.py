@@ -79,14 +79,16 @@ def _atoms(items: Sequence[object]) -> list[str]:
 def _correct(field: Any, actual: object, expected: str | list[str]) -> bool:
     """Party names must be exactly right, people exactly (name and title, in either order: «Jonas Holm,
     museumsinspektør» = «Museumsinspektør Jonas Holm»); lists exactly the expected items, no item more or less
-    (item by item, or as :func:`_atoms`, each expected item contained in its own item); phone numbers and amounts
-    by digits;
+    (item by item, or as :func:`_atoms`, each expected item contained in its own item); amounts by digits, phone
+    numbers by their eight national digits (with or without +45);
     other text must contain the expected words."""
     if isinstance(expected, str) and field.type == "person":
         return bool(_words(expected)) and _words(actual) == _words(expected)
     if isinstance(expected, str) and field.capture == "name":
         return m.normalise_value(actual).rstrip(".") == m.normalise_value(expected)
-    if isinstance(expected, str) and field.type in ("phone", "amount"):  # «40000» = «40.000 kr.»
+    if isinstance(expected, str) and field.type == "phone":  # «+45 39 98 57 00» = «39 98 57 00»: the same number
+        return re.sub(r"\D", "", str(actual or ""))[-8:] == re.sub(r"\D", "", expected)[-8:] != ""
+    if isinstance(expected, str) and field.type == "amount":  # «40000» = «40.000 kr.»
         return re.sub(r"\D", "", str(actual or "")) == re.sub(r"\D", "", expected) != ""
     if isinstance(expected, list):
         return bool(expected) and isinstance(actual, list) and (
@@ -181,12 +183,18 @@ def evaluate_templates(dialogues: Sequence[TemplateDialogue], settings: Settings
         result["holdout"]["batches"] = {
             batch: _aggregate([d for d in result["holdout"]["per_dialogue"] if _batch(d["id"]) == batch],
                               [r for r in result["holdout"]["rows"] if _batch(r["dialogue"]) == batch])
-            for batch in sorted({_batch(d.id) for d in holdout})}
+            for batch in sorted({_batch(d.id) for d in holdout}, key=_batch_order)}
     return result
 
 
 def _batch(dialogue_id: str) -> str:
     return dialogue_id.split("-", 1)[0]
+
+
+def _batch_order(batch: str) -> tuple[int, str]:
+    """hb2 before hb10."""
+    digits = "".join(c for c in batch if c.isdigit())
+    return (int(digits) if digits else 0, batch)
 
 
 def _aggregate(per_dialogue: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
