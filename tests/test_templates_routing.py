@@ -370,6 +370,18 @@ def test_a_sentence_is_no_project_name(settings) -> None:
     assert values(it)["partnerskab"] == "Når havet stiger"
 
 
+def test_a_month_in_a_correction_is_no_person_of_that_name(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan)
+    for fid, text in {"partnerskab": "Naturklub", "bibliotek": "Skjern Bibliotek", "partner": "DN Skjern",
+                      "ansvarlig": "Maj Holm, bibliotekar"}.items():
+        assert it.set_field(fid, text) == []
+    it.draft.current = "foerste_evaluering"
+    it.handle("1. april 2027")
+    it.handle("nej vent, det er 1. maj 2027")  # «maj» is the month: the date just given is corrected
+    assert values(it)["foerste_evaluering"] == "2027-05-01" and values(it)["ansvarlig"] == "Maj Holm, bibliotekar"
+
+
 def test_a_question_in_the_earlier_chat_can_name_the_partner_but_not_a_common_noun(schema) -> None:
     it = interview(schema, ["Hvordan evaluerer vi vores samarbejde med Det Nationalhistoriske Museum?"])
     assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"partner": "Det Nationalhistoriske Museum"}

@@ -592,13 +592,7 @@ class _Message:
     def _person_named_in(self, window: str) -> str | None:
         """The party (``group``) of a person already in the draft whose first name ``window`` mentions («mortens
         mail er», «sara har»); None when no one or people of two parties are named."""
-        groups = set()
-        for f in self.schema.fields:
-            value = self.known.get(f.id)
-            if f.type == "person" and f.group and value is not None and getattr(value, "name", ""):
-                first = re.escape(value.name.split()[0])
-                if re.search(rf"(?<![\wæøå]){first}s?(?![\wæøå])", window, re.IGNORECASE):
-                    groups.add(f.group)
+        groups = {f.group for f, _ in people_mentioned(self.schema, self.known, window) if f.group}
         return groups.pop() if len(groups) == 1 else None
 
     def _contact_details_of_named_people(self) -> None:
@@ -765,6 +759,22 @@ class _Message:
 
     def _add_answer(self, f: TemplateField, value: FieldValue, evidence: str) -> None:
         self.routed.found.append(Found(f.id, value, "svar", evidence))
+
+
+def people_mentioned(schema: TemplateSchema, known: Mapping[str, FieldValue], text: str, *,
+                     ignore_case: bool = True) -> list[tuple[TemplateField, re.Match[str]]]:
+    """The filled person fields whose first name ``text`` mentions («mortens mail er», «… ikke Kasper der er
+    ansvarlig»), with where; ``ignore_case=False`` only counts the name written with its capital («1. maj» does not
+    mention Maj Holm)."""
+    hits = []
+    for f in schema.fields:
+        name = getattr(known.get(f.id), "name", "") if f.type == "person" else ""
+        if name:
+            m = re.search(rf"(?<![\wæøå]){re.escape(name.split()[0])}s?(?![\wæøå])", text,
+                          re.IGNORECASE if ignore_case else 0)
+            if m:
+                hits.append((f, m))
+    return hits
 
 
 def names_party(schema: TemplateSchema, text: str, group: str | None, known: Mapping[str, FieldValue]) -> bool:

@@ -41,6 +41,7 @@ from assistant.templates.extraction import (
     is_question_sentence,
     names_party,
     names_with_word,
+    people_mentioned,
     sentences,
     whole_typed_value,
 )
@@ -588,16 +589,11 @@ class Interview:
         """The one filled person field whose first name the correction mentions («… ikke Kasper der er ansvarlig,
         det er Lone Kristiansen», «Morten hedder Lassen til efternavn»), and the text after that clause (the new
         person, if any); None when no stored person or several are mentioned."""
-        hits = []
-        for f in self.schema.fields:
-            value = self.draft.values.get(f.id)
-            first = getattr(value, "name", "").split()[:1] if f.type == "person" else []
-            m = re.search(rf"(?<![\wæøå]){re.escape(first[0])}s?(?![\wæøå])", text, re.IGNORECASE) if first else None
-            if m:
-                hits.append((f, text[m.end():]))
-        if len({f.id for f, _ in hits}) != 1:
+        hits = people_mentioned(self.schema, self.draft.values, text, ignore_case=False)
+        if len(hits) != 1:
             return None
-        field, after = hits[0]
+        field, m = hits[0]
+        after = text[m.end():]
         clause = after.find(",")
         return field, (after[clause + 1:] if clause >= 0 else "").strip()
 
