@@ -309,6 +309,13 @@ def test_a_projects_name_keeps_its_lower_case_words_and_ends_at_the_clause(text:
     assert project_name_at(text) == name
 
 
+def test_a_projects_name_after_a_naming_cue_keeps_its_og(schema) -> None:
+    it = interview(schema, ["Faaborg Bibliotek skal lave en aftale med Faaborg Sejlklub",
+                            "vi kalder det Læs og sejl og starter vist 1. april 2027"])
+    proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposals["titel"] == "Læs og sejl" and proposals["startdato"] == "2027-04-01"
+
+
 def test_a_name_after_a_definite_noun_is_the_projects(settings) -> None:
     plan = load_template("evalueringsplan", settings)
     it = interview(plan)

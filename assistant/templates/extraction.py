@@ -448,7 +448,13 @@ class _Message:
                         self.hinted.add(m.field.id)
 
     def _capture(self, f: TemplateField, region: str, *, proper_name: bool = False) -> tuple[FieldValue | None, int]:
-        """The value after a cue (cut at the field's ``until`` words), and how much of ``region`` it used."""
+        """The value after a cue (cut at the field's ``until`` words), and how much of ``region`` it used; a
+        project's name written with a capital keeps its «og» («vi kalder det Læs og sejl og starter …»)."""
+        if f.quoted_name and f.capture != "name":
+            hit = name_at(region, project=True)
+            if hit:
+                value, _ = parse_value(f, hit[0])
+                return value, hit[1]
         for word in f.until:
             m = cue_regex(word).search(region)
             if m and region[:m.start()].strip():
