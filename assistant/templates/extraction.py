@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from assistant.templates.commands import match_field
@@ -128,6 +129,7 @@ class Extractor(Protocol):
 _COPULAS = r"(?:er|bliver|vil\s+være|skal\s+være)"  # «vores kontaktperson er / bliver / skal være …»
 
 
+@lru_cache(maxsize=4096)  # the same schema cues are compiled for every message
 def cue_regex(cue: str) -> re.Pattern[str]:
     """A cue as a pattern: any spacing, any case; a cue ending in «er» also reads «bliver», «skal være»."""
     ws = cue.split()
@@ -455,6 +457,8 @@ class _Message:
             if hit:
                 value, _ = parse_value(f, hit[0])
                 return value, hit[1]
+            if proper_name:
+                return None, 0
         for word in f.until:
             m = cue_regex(word).search(region)
             if m and region[:m.start()].strip():
@@ -466,7 +470,7 @@ class _Message:
             value, _ = parse_value(f, hit[0])
             return value, hit[1]
         if f.capture == "name" or proper_name:
-            hit = name_at(region, project=f.quoted_name and f.capture != "name")
+            hit = name_at(region)
             if hit:
                 value, _ = parse_value(f, hit[0])
                 return value, hit[1]
@@ -556,15 +560,16 @@ class _Message:
         since = max(sentence_start, prev_end)
         window = self.text[since:start]
         best: tuple[int, int, TemplateField, int] | None = None  # cue end, cue length, field, cue start
+        cued: set[str] = set()  # fields with a cue in the window
         for f in fields:
             for cue in f.cues:
                 for m in cue_regex(cue).finditer(window):
+                    cued.add(f.id)
                     key = (m.end(), len(cue), f, since + m.start())
                     if best is None or key[:2] > best[:2]:
                         best = key
         current = self.current
-        if current is not None and current.type == kind and not self.routed.get(current.id) and \
-                any(cue_regex(c).search(window) for c in current.cues):
+        if current is not None and current.id in cued and not self.routed.get(current.id):
             return current, start  # «vi starter til september, 1.9.2027» asked for the start: the asked field's cue
         # a cue of two or more words right before the value («det skal løbe til og med 31. december 2028») names
         # its field wherever it stands in the clause; a one-word cue («fra», «til») or one further away only at the

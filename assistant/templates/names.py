@@ -282,10 +282,14 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
 _AFFILIATION_RE = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*[,(])", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def _definite_suffixes() -> tuple[str, ...]:
+    return tuple({f for fs in lexicon().definite_endings.values() for f in fs} | {"erne", "ene"})
+
+
 def _is_definite_noun(word: str) -> bool:
     """A lower-case noun in its definite form («biblioteket», «musikskolen», «museet», «afdelingerne»)."""
-    forms = {f for fs in lexicon().definite_endings.values() for f in fs} | {"erne", "ene"}
-    return word.islower() and len(word) >= 5 and any(word.endswith(f) for f in forms)
+    return word.islower() and len(word) >= 5 and word.endswith(_definite_suffixes())
 
 
 _OBJECT_PRONOUNS = {"dig", "os", "mig", "jer", "dem"}  # part of a title: «Skriv dig ind», «Tegn med os»
