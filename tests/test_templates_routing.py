@@ -791,3 +791,62 @@ def test_a_name_ends_at_a_sentence_end_but_not_at_an_initial(run: str, name: str
     from assistant.templates.names import trim_name
 
     assert trim_name(run) == name
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("første februar 2027", "2027-02-01"), ("den femtende maj 2027", "2027-05-15"),
+    ("enogtredivte december 27", "2027-12-31")])
+def test_a_day_written_as_an_ordinal_word(text: str, iso: str) -> None:
+    assert [d.isoformat() for _, _, d in find_dates(text)] == [iso]
+    assert find_dates("vi ses den anden gang") == []
+
+
+def test_a_naming_cue_in_another_tense_names_the_project(settings: Settings) -> None:
+    """«vi kalder det» is declared; «vi vil kalde det», «kommer til at hedde» are the same cue in other tenses."""
+    schema = load_template("samarbejdsaftale", settings)
+    for history, title in [("Vi vil kalde det Viser i Tønder og starte d. 1. maj 2027", "Viser i Tønder"),
+                           ("projektet kommer til at hedde Glas og Fortællinger, og vi starter 1. maj", "Glas og Fortællinger")]:
+        proposals = {c.field_id: plain(c.value) for c in interview(schema, [history]).draft.prefill}
+        assert proposals.get("titel") == title
+
+
+def test_a_hint_keeps_its_tense(settings: Settings) -> None:
+    """The hint «vi evaluerer» (when) must not read «vi skal evaluere Små naturforskere» (which project)."""
+    schema = load_template("evalueringsplan", settings)
+    proposals = {c.field_id: plain(c.value)
+                 for c in interview(schema, ["Vi skal evaluere Små naturforskere sammen med Randers Regnskov"]).draft.prefill}
+    assert "tidspunkter" not in proposals
+
+
+@pytest.mark.parametrize(("text", "who"), [
+    ("Skolebørn i 3. til 6. klasse i Vordingborg Kommune", None), ("Kilder og Kritik", None),
+    ("Karen Juhl hun er bibliotekar", "Karen Juhl, bibliotekar"), ("Anders Bering og Mette Holm", "Anders Bering"),
+    ("Karen de Vries, lektor", "Karen de Vries, lektor")])
+def test_what_is_a_persons_name(text: str, who: str | None) -> None:
+    found = person(text)
+    assert (found[0] if found else None) == who
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Vi på Rebild Bibliotekerne har et samarbejde", "Rebild Bibliotekerne"), ("Den Gamle By", "Den Gamle By"),
+    ("Om fortællevandringerne når nye brugere, som ellers ikke kommer", None)])
+def test_organisation_names_do_not_start_with_a_clause(text: str, name: str | None) -> None:
+    assert org_name(text) == name
+
+
+def test_ved_ikke_with_a_reason_and_no_value_defers(schema) -> None:
+    assert parse_command("ved ikke endnu, det skal jeg lige have afklaret med dem", schema).kind == "skip"
+    assert parse_command("ved ikke, måske Anne Holm", schema) is None
+
+
+def test_an_interjection_is_no_list_item() -> None:
+    assert split_list("øh, unge voksne 20-35 og pensionister") == ["unge voksne 20-35", "pensionister"]
+
+
+def test_the_partners_contact_and_the_budget_in_the_earlier_chat(schema) -> None:
+    it = interview(schema, ["Vi har et samarbejde med Sydsjællands Borgmuseum. Min kontakt derovre er museumsinspektør "
+                            "Anders Ravn, ar@borgmuseum.dk", "til projektet har vi fået 20.000 kr."])
+    proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposals["kontakt_partner"] == "Anders Ravn, museumsinspektør"
+    assert proposals["kontakt_partner_email"] == "ar@borgmuseum.dk"
+    assert proposals["budget"] == "20.000 kr."

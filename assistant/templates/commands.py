@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.templates.names import lexicon, phrase_re
+from assistant.templates.names import UPPER, lexicon, phrase_re
 from assistant.templates.schema import TemplateField, TemplateSchema
 
 
@@ -169,6 +169,12 @@ def parse_decision(text: str) -> Decision | None:
     return Decision(accept=tuple(accept), reject=tuple(reject))
 
 
+def _holds_no_value(clause: str) -> bool:
+    """A clause after «ved ikke» that gives nothing to store: no number, e-mail or capitalised name («det skal jeg
+    lige have afklaret med dem»; not «måske Anne Holm», «måske 10.000 kr.»)."""
+    return not re.search(rf"[\d@]|(?<!^)\b[{UPPER}]", clause.strip())
+
+
 def parse_command(text: str, schema: TemplateSchema) -> Command | None:
     """Recognise a control message or a correction; None for ordinary answers."""
     stripped = text.strip()
@@ -184,8 +190,10 @@ def parse_command(text: str, schema: TemplateSchema) -> Command | None:
         if _SKIP_RE.match(stripped) or (len(clauses) > 1 and (all(_SKIP_RE.match(c) for c in clauses)
                                                                or _SKIP_LAST_RE.match(clauses[-1])
                                                                or (_SKIP_RE.match(clauses[0]) and
-                                                                   all(_LATER_RE.match(c) for c in clauses[1:])))):
-            return Command("skip")  # also «ved ikke helt, spring over», «hun har ikke noget nummer, spring over»
+                                                                   all(_LATER_RE.match(c) or _holds_no_value(c)
+                                                                       for c in clauses[1:])))):
+            return Command("skip")  # also «ved ikke helt, spring over», «hun har ikke noget nummer, spring over»,
+            # «ved ikke endnu, det skal jeg lige have afklaret med dem»
         if _NONE_RE.match(stripped):
             return Command("none")
         if _DRAFT_RE.match(stripped):

@@ -130,13 +130,25 @@ _COPULAS = r"(?:er|bliver|vil\s+være|skal\s+være)"  # «vores kontaktperson er
 
 
 @lru_cache(maxsize=4096)  # the same schema cues are compiled for every message
-def cue_regex(cue: str) -> re.Pattern[str]:
-    """A cue as a pattern: any spacing, any case; a cue ending in «er» also reads «bliver», «skal være»."""
+def cue_regex(cue: str, *, tenses: bool = True) -> re.Pattern[str]:
+    """A cue as a pattern: any spacing, any case; a cue ending in «er» also reads «bliver», «skal være»; with
+    ``tenses`` a verb in the present tense also reads as a modal verb and its infinitive («vi kalder det» -> «vi
+    vil kalde det», «projektet hedder» -> «projektet kommer til at hedde»). Hints keep their tense: «vi evaluerer»
+    (when) is not «vi skal evaluere Læsefrø» (which project)."""
     ws = cue.split()
-    body = r"\s+".join(re.escape(w) for w in ws)
-    if len(ws) > 1 and ws[-1] == "er":
-        body = r"\s+".join(re.escape(w) for w in ws[:-1]) + r"\s+" + _COPULAS
+    parts = [_COPULAS if (i == len(ws) - 1 and i > 0 and w == "er")
+             else _present_or_modal(w) if tenses else re.escape(w) for i, w in enumerate(ws)]
+    body = r"\s+".join(parts)
     return re.compile(rf"(?<![\wæøåÆØÅ@]){body}(?![\wæøåÆØÅ])", re.IGNORECASE)
+
+
+def _present_or_modal(word: str) -> str:
+    """A cue word; one that may be a verb in the present tense (ends in «-er», «hedder») also as «<modal>
+    <infinitive>». A noun ending in «-er» («partner») gets an alternative that never occurs in text."""
+    if len(word) < 5 or not word.endswith("er") or not word.isalpha():
+        return re.escape(word)
+    modals = phrase_re(lexicon().modal_verbs)
+    return rf"(?:{re.escape(word)}|{modals}\s+{re.escape(word[:-1])})"
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -398,7 +410,7 @@ class _Message:
             for phrases, hint in ((f.cues, False), (f.hints if self.use_hints else [], True)):
                 for cue in phrases:
                     for m in (m for resolved in _resolve(cue, self.known, self.schema)
-                              for m in cue_regex(resolved).finditer(self.cue_text)):
+                              for m in cue_regex(resolved, tenses=not hint).finditer(self.cue_text)):
                         before = self.cue_text[self._clause_start(m.start()):m.start()]
                         if negated(before, self.cue_text[m.end():]):
                             continue  # "vi har tidligere prøvet at samarbejde med …", "partneren er ikke …"

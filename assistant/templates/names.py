@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.templates.validation import MONTHS, find_dates
+from assistant.templates.validation import INTERJECTION_RE, MONTHS, find_dates
 from assistant.units import is_abbreviation, is_sentence_end
 
 UPPER = "A-ZÆØÅ"
@@ -34,8 +34,6 @@ FILLER_RE = re.compile(
     r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
     re.IGNORECASE,
 )
-_INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|ja|jo|ok|okay|altså|nå|hej|hejsa|hallo|goddag|godmorgen)\b[,.!]?\s*",
-                              re.IGNORECASE)  # and greetings: «hej, det er thisted bibliotek»
 _NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\s+fra|jeg\s+arbejder\s+(?:på|hos|i)|"
                            r"det\s+er|det\s+bliver|det\s+hedder|mig\s+selv|mig)\s*[,:–-]?\s+", re.IGNORECASE)
 _CONTACT_LABEL_RE = re.compile(r"(?<![\wæøå])(?:tlf|telefon(?:nummer)?|mobil|e-?mail|mail)\.?:?(?=\s|$|,)",
@@ -67,6 +65,7 @@ class Lexicon:
     first_names: frozenset[str]
     clause_openers: frozenset[str]
     organisation_nouns: tuple[str, ...]
+    modal_verbs: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +80,7 @@ def lexicon() -> Lexicon:
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
                    frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
                    frozenset(raw["first_names"]), frozenset(raw["clause_openers"]),
-                   tuple(raw["organisation_nouns"]))
+                   tuple(raw["organisation_nouns"]), longest("modal_verbs"))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -106,7 +105,7 @@ def strip_fillers(text: str) -> str:
     value = text.strip()
     while prev != value:
         prev = value
-        for pattern in (_INTERJECTION_RE, FILLER_RE, _NAME_LEAD_RE, lead_hedge):
+        for pattern in (INTERJECTION_RE, FILLER_RE, _NAME_LEAD_RE, lead_hedge):
             value = pattern.sub("", value).strip()
         value = tail_hedge.sub("", value).strip()
     return value
@@ -117,14 +116,27 @@ def _is_function_word(word: str) -> bool:
 
 
 def name_runs(text: str) -> list[re.Match[str]]:
-    """Proper names in ``text`` (capitalised words), without a sentence-initial «Vi», «Det», «Hos» …."""
+    """Proper names in ``text`` (capitalised words), without a sentence-initial «Vi», «Det», «Hos» …, nor «Vi på»
+    before a name («Vi på Rebild Bibliotekerne»; «Den Gamle By» keeps its «Den»)."""
     runs = []
     for m in NAME_RE.finditer(text):
-        if (_is_function_word(m.group(0).split()[0]) and len(m.group(0).split()) == 1) or \
-                not re.search(r"[^\W\d]", m.group(0)):
+        first = m.group(0).split()[0]
+        if _is_function_word(first):
+            lead = _FUNCTION_LEAD.match(text, m.start())
+            if lead is not None:
+                m = NAME_RE.match(text, lead.end())
+            elif len(m.group(0).split()) == 1:
+                continue
+        if m is None or not re.search(r"[^\W\d]", m.group(0)):
             continue
         runs.append(m)
     return runs
+
+
+_FUNCTION_LEAD = re.compile(rf"[\wæøåÆØÅ]+\s+(?:{_CONNECT})\s+(?=[{UPPER}])")
+# Inside a person's name only these join words («Karen de Vries», «Hans-Jørgen»); «Kilder og Kritik», «Skolebørn i
+# 3» are no one's name, «Anders Bering og Mette Holm» is two people (the first is taken)
+_PERSON_BREAK = re.compile(r"\s+(?:for|i|på|og|til|ved|&)\s+.*$|\s+\d.*$")
 
 
 _SENTENCE_STOP = re.compile(r"(?<=\w)[.!?](?=\s)")
@@ -148,7 +160,7 @@ def trim_name(name: str) -> str:
     name = name[:cut] if cut is not None else name
     prev = None
     while prev != name:  # «Samsø Bibliotek, og» -> «Samsø Bibliotek»
-        prev, name = name, _CONNECT_END.sub("", name.rstrip(".-,;: ")).strip()
+        prev, name = name, _CONNECT_END.sub("", name.rstrip(".-–—,;: ")).strip()
     return name
 
 
@@ -196,6 +208,8 @@ def name_like(text: str) -> bool:
         return False
     if ws[0] in lexicon().indefinite_articles:  # «et plejehjem» is some party, not a name
         return False
+    if _bare(ws[0]) in lexicon().clause_openers:  # «Om fortællevandringerne når nye brugere» is a sentence
+        return False
     if all(w.islower() and is_abbreviation(w) for w in ws):  # «ca. 50 unge …» names no one
         return False
     if re.fullmatch(r"\d+[.,]?", ws[0]) and not any(re.match(rf"[{UPPER}]", w) for w in ws):
@@ -239,9 +253,10 @@ def _title_before(before: str) -> str:
 
 _TITLE_AFTER = (re.compile(r"\s*,\s*([^,()–—;]+)"), re.compile(r"\s*\(\s*([^()@\d]+?)\s*\)"),
                 re.compile(r"\s+[–—-]\s+([^,()–—;]+)"), re.compile(r"\s+(?:som|der)\s+er\s+([^,()–—;]+)"),
-                # «… Holm. Jeg er bibliotekar og …»: one word as the whole sentence or before «og», so «Jeg er glad
+                # «… Holm. Jeg er bibliotekar og …», «Karen Juhl hun er bibliotekar»: one word as the whole sentence
+                # or before «og», so «Jeg er glad
                 # for det» gives no title
-                re.compile(r"\s*[.!]\s+(?:jeg|hun|han)\s+er\s+([\wæøå]+(?:-\s+og\s+[\wæøå]+)?)"
+                re.compile(r"\s*[.!,]?\s+(?:jeg|hun|han)\s+er\s+([\wæøå]+(?:-\s+og\s+[\wæøå]+)?)"
                            r"(?=\s*(?:[.!,;]|$)|\s+(?:og|men|så)\s)", re.IGNORECASE))
 
 
@@ -285,6 +300,16 @@ _AFFILIATION_RE = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*[,(]
 @lru_cache(maxsize=1)
 def _definite_suffixes() -> tuple[str, ...]:
     return tuple({f for fs in lexicon().definite_endings.values() for f in fs} | {"erne", "ene"})
+
+
+def organisation_word(word: str) -> bool:
+    """An organisation's noun as a whole word, in any form («Kommune», «Bibliotekerne», «Museum», «Teater»; not
+    «Kirkegaard»): «Vordingborg Kommune» is no one's name."""
+    w = _bare(word)
+    return any(w == org + end for org in lexicon().organisation_nouns for end in _ORGANISATION_ENDINGS)
+
+
+_ORGANISATION_ENDINGS = ("", "e", "en", "et", "er", "erne", "ne", "s", "um", "ums", "ets", "ens")
 
 
 def _is_definite_noun(word: str) -> bool:
@@ -362,10 +387,11 @@ def person(text: str) -> tuple[str, int] | None:
     offset = len(value) - len(value.lstrip())
     stripped = strip_fillers(value)
     offset = value.find(stripped) if stripped else offset
-    runs = [r for r in name_runs(stripped) if len(r.group(0).split()) >= 2 and not r.group(0)[0].isdigit()]
+    runs = [r for r in name_runs(stripped) if len(_PERSON_BREAK.sub("", r.group(0)).split()) >= 2
+            and not r.group(0)[0].isdigit() and not organisation_word(_PERSON_BREAK.sub("", r.group(0)).split()[-1])]
     if runs:
         run = runs[0]
-        name = trim_name(run.group(0))
+        name = trim_name(_PERSON_BREAK.sub("", run.group(0)))
         end = run.start() + len(name)
         where = _AFFILIATION_RE.match(stripped, end)  # «Trine Mølgaard fra museet, hun er formidlingschef»
         title, title_end = _title_after(stripped[where.end() if where else end:])

@@ -14,15 +14,21 @@ MONTHS: dict[str, int] = {
 MONTH_NAMES = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
                "oktober", "november", "december"]
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+# Days written as ordinal words before a month name («første februar 2027», «den femtende maj»).
+ORDINAL_DAYS: dict[str, int] = {w: i for i, w in enumerate(
+    "første anden tredje fjerde femte sjette syvende ottende niende tiende ellevte tolvte trettende fjortende "
+    "femtende sekstende syttende attende nittende tyvende enogtyvende toogtyvende treogtyvende fireogtyvende "
+    "femogtyvende seksogtyvende syvogtyvende otteogtyvende niogtyvende tredivte enogtredivte".split(), start=1)}
+_DAY_RE = r"\d{1,2}|" + "|".join(sorted(ORDINAL_DAYS, key=len, reverse=True))
 
 # Each pattern yields groups (day, month, year) or (year, month, day) for ISO.
 DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "ymd"),
-    (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MONTH_RE})\.?\s+(\d{{4}})\b", re.IGNORECASE), "dMy"),
+    (re.compile(rf"\b({_DAY_RE})\.?\s*({_MONTH_RE})\.?\s+(\d{{4}})\b", re.IGNORECASE), "dMy"),
     (re.compile(r"\b(\d{1,2})[-./](\d{1,2})[-./](\d{4})\b"), "dmy"),
     (re.compile(r"\b(\d{1,2})/(\d{1,2})[\s-]+(\d{4})\b"), "dmy"),
     # a two-digit year after a month name or «d/m-»: «1. februar 27», «1/2-27» (this century)
-    (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MONTH_RE})\.?\s+'?(\d{{2}})\b(?![\d.:])", re.IGNORECASE), "dMyy"),
+    (re.compile(rf"\b({_DAY_RE})\.?\s*({_MONTH_RE})\.?\s+'?(\d{{2}})\b(?![\d.:])", re.IGNORECASE), "dMyy"),
     (re.compile(r"\b(\d{1,2})/(\d{1,2})-(\d{2})\b(?![\d/-]|\.\d)"), "dmyy"),  # «1/8-27.» ends a sentence
 ]
 
@@ -43,6 +49,11 @@ def _safe_date(y: int, m: int, d: int) -> date | None:
         return None
 
 
+def day_number(day: str) -> int:
+    """«15» -> 15, «femtende» -> 15."""
+    return int(day) if day.isdigit() else ORDINAL_DAYS[day.casefold()]
+
+
 def find_dates(text: str) -> list[tuple[int, int, date | None]]:
     """All date-like spans in ``text`` as (start, end, date); date is None when the span is not a real date."""
     found: list[tuple[int, int, date | None]] = []
@@ -55,7 +66,7 @@ def find_dates(text: str) -> list[tuple[int, int, date | None]]:
             if order == "ymd":
                 value = _safe_date(int(a), int(b), int(c))
             elif order.startswith("dMy"):
-                value = _safe_date(int(c) + (2000 if order == "dMyy" else 0), MONTHS[b.lower()], int(a))
+                value = _safe_date(int(c) + (2000 if order == "dMyy" else 0), MONTHS[b.lower()], day_number(a))
             else:
                 value = _safe_date(int(c) + (2000 if order == "dmyy" else 0), int(b), int(a))
             taken.append((m.start(), m.end()))
@@ -64,7 +75,7 @@ def find_dates(text: str) -> list[tuple[int, int, date | None]]:
 
 
 _DAY_MONTH_RES = [
-    (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MONTH_RE})\b\.?(?!\s*\d{{4}})", re.IGNORECASE), True),
+    (re.compile(rf"\b({_DAY_RE})\.?\s*({_MONTH_RE})\b\.?(?!\s*\d{{4}})", re.IGNORECASE), True),
     (re.compile(r"(?<![\d./-])(\d{1,2})[./](\d{1,2})\.?(?![\d./-])"), False),
 ]
 
@@ -74,7 +85,7 @@ def find_day_months(text: str) -> list[tuple[int, int]]:
     found = []
     for pattern, named in _DAY_MONTH_RES:
         for m in pattern.finditer(text):
-            day, month = int(m.group(1)), (MONTHS[m.group(2).lower()] if named else int(m.group(2)))
+            day, month = day_number(m.group(1)), (MONTHS[m.group(2).lower()] if named else int(m.group(2)))
             if 1 <= day <= 31 and 1 <= month <= 12:
                 found.append((day, month))
     return found
@@ -183,9 +194,15 @@ _CLAUSE_START_RE = re.compile(
 _MAX_ITEM_WORDS = 8
 
 
+# A word that opens a message and says nothing («øh, unge voksne og pensionister»), also greetings («hej, det er …»).
+INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|tja|ja|jo|ok|okay|altså|nå|hej|hejsa|hallo|goddag|godmorgen)\b[,.!]*\s*",
+                             re.IGNORECASE)
+
+
 def _strip_item(item: str) -> str:
-    """One list item without bullet/number marker, leading conjunction or final full stop."""
-    item = re.sub(r"^[-*•]\s*|^\d+[.)]\s+", "", item.strip())
+    """One list item without bullet/number marker, leading interjection («øh»), leading conjunction or final full
+    stop."""
+    item = INTERJECTION_RE.sub("", re.sub(r"^[-*•]\s*|^\d+[.)]\s+", "", item.strip()))
     return _LEADING_CONJ_RE.sub("", item).strip().rstrip(".").strip()
 
 
