@@ -850,3 +850,23 @@ def test_the_partners_contact_and_the_budget_in_the_earlier_chat(schema) -> None
     assert proposals["kontakt_partner"] == "Anders Ravn, museumsinspektør"
     assert proposals["kontakt_partner_email"] == "ar@borgmuseum.dk"
     assert proposals["budget"] == "20.000 kr."
+
+
+def test_maalet_er_while_the_purpose_is_asked_asks_where_it_belongs(schema) -> None:
+    """«målet er …» is also said of the purpose: a hint for the goals, so the purpose's answer is not taken."""
+    it = interview(schema)
+    for answer in ("Roskilde Bibliotekerne", "Roskilde Gymnasium"):
+        it.handle(answer)
+    reply = it.handle("målet er at få flere unge drenge ind på biblioteket")
+    assert reply.awaiting == "clarify" and "maal" not in values(it) and "formaal" not in values(it)
+    it.handle("Formål")
+    assert values(it)["formaal"].startswith("Målet er at få flere unge drenge")
+
+
+def test_a_title_word_after_the_name_and_the_partner_by_its_compound_noun(schema) -> None:
+    assert person("mig, Dorthe Lykke bibliotekar, dl@vejen.dk")[0] == "Dorthe Lykke, bibliotekar"
+    assert person("Anne Holm selv")[0] == "Anne Holm"
+    it = interview(schema, ["Vejen Bibliotek skal lave samarbejdsaftale med Vejen Kunstmuseum",
+                            "kontakten på museet er museumsinspektør Niels Agger"])
+    proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposals["kontakt_partner"] == "Niels Agger, museumsinspektør"

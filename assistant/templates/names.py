@@ -185,6 +185,9 @@ def definite_forms(name: str) -> set[str]:
     m = re.match(r"^\s*([\wæøåÆØÅ-]+)\s+(?:i|på|ved|for)\s", name)
     if m:
         heads.append(m.group(1))
+    # a compound's organisation noun names it too: «Vejen Kunstmuseum» -> «museet», «Lillebælt Naturskole» -> «skolen»
+    heads += [h[i:] for h in heads for org in lexicon().organisation_nouns
+              if len(org) >= 4 and (i := h.casefold().find(org)) > 0]
     out: set[str] = set()
     for head in (h.casefold() for h in heads if len(h) >= 4):
         out.add(head)
@@ -254,10 +257,11 @@ def _title_before(before: str) -> str:
 _TITLE_AFTER = (re.compile(r"\s*,\s*([^,()–—;]+)"), re.compile(r"\s*\(\s*([^()@\d]+?)\s*\)"),
                 re.compile(r"\s+[–—-]\s+([^,()–—;]+)"), re.compile(r"\s+(?:som|der)\s+er\s+([^,()–—;]+)"),
                 # «… Holm. Jeg er bibliotekar og …», «Karen Juhl hun er bibliotekar»: one word as the whole sentence
-                # or before «og», so «Jeg er glad
-                # for det» gives no title
+                # or before «og», so «Jeg er glad for det» gives no title
                 re.compile(r"\s*[.!,]?\s+(?:jeg|hun|han)\s+er\s+([\wæøå]+(?:-\s+og\s+[\wæøå]+)?)"
-                           r"(?=\s*(?:[.!,;]|$)|\s+(?:og|men|så)\s)", re.IGNORECASE))
+                           r"(?=\s*(?:[.!,;]|$)|\s+(?:og|men|så)\s)", re.IGNORECASE),
+                # «Dorthe Lykke bibliotekar, dl@vejen.dk»: one lower-case word that ends the clause
+                re.compile(r"\s+([a-zæøå][\wæøå-]{3,})(?=\s*(?:[,;]|$))"))
 
 
 def _title_after(after: str) -> tuple[str, int]:
@@ -289,7 +293,9 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
         cand = cand.rsplit(None, 1)[0]
     if not cand or len(cand.split()) > MAX_TITLE_WORDS or re.search(r"[\d@]", cand):
         return "", 0
-    if any(_bare(w) in lexicon().sentence_words for w in cand.split()):
+    if any(_bare(w) in lexicon().sentence_words for w in cand.split()) or \
+            re.fullmatch(phrase_re(lexicon().hedges), cand, re.IGNORECASE) or \
+            (len(cand.split()) == 1 and _is_function_word(cand)):  # «Anne Holm, vist», «Anne Holm selv»
         return "", 0
     return cand, end
 
