@@ -853,14 +853,16 @@ def test_the_partners_contact_and_the_budget_in_the_earlier_chat(schema) -> None
 
 
 def test_maalet_er_while_the_purpose_is_asked_asks_where_it_belongs(schema) -> None:
-    """«målet er …» is also said of the purpose: a hint for the goals, so the purpose's answer is not taken."""
+    """«målet er …» is also said of the purpose: a hint for the goals, so the purpose's answer stays where it was
+    asked and a move is only offered."""
     it = interview(schema)
     for answer in ("Roskilde Bibliotekerne", "Roskilde Gymnasium"):
         it.handle(answer)
     reply = it.handle("målet er at få flere unge drenge ind på biblioteket")
-    assert reply.awaiting == "clarify" and "maal" not in values(it) and "formaal" not in values(it)
-    it.handle("Formål")
-    assert values(it)["formaal"].startswith("Målet er at få flere unge drenge")
+    assert reply.awaiting == "clarify" and "Mål og succeskriterier" in reply.message and "maal" not in values(it)
+    assert values(it)["formaal"].startswith("Målet er at få flere unge drenge")  # stored as asked, move offered
+    it.handle("nej")
+    assert values(it)["formaal"].startswith("Målet er at få flere unge drenge") and "maal" not in values(it)
 
 
 def test_a_title_word_after_the_name_and_the_partner_by_its_compound_noun(schema) -> None:
