@@ -872,3 +872,26 @@ def test_a_title_word_after_the_name_and_the_partner_by_its_compound_noun(schema
                             "kontakten på museet er museumsinspektør Niels Agger"])
     proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
     assert proposals["kontakt_partner"] == "Niels Agger, museumsinspektør"
+
+
+def test_a_start_verb_right_before_a_date_names_the_start_date_anywhere(schema) -> None:
+    it = interview(schema)
+    for answer in ("Haderslev Bibliotekerne", "Sprogcenter Haderslev"):
+        it.handle(answer)
+    it.handle("formålet er at hjælpe nye borgere med dansk. vi kunne godt tænke os at starte 1/3-27")
+    assert values(it)["startdato"] == "2027-03-01"
+    it2 = interview(schema)
+    it2.handle("Tårnby Bibliotek")
+    it2.handle("opsigelse med tre måneders varsel fra 1. januar 2028")  # a preposition mid-clause names nothing
+    assert "startdato" not in values(it2)
+
+
+def test_names_in_two_sentences_and_a_list_of_questions(settings: Settings) -> None:
+    from assistant.templates.names import name_runs
+    text = "jeg er bibliotekschef i Rebild. Vi på Rebild Bibliotekerne har et samarbejde. Jens P. Hansen er her"
+    assert [r.group(0) for r in name_runs(text)] == ["Rebild", "Rebild Bibliotekerne", "Jens P. Hansen"]
+    schema = load_template("evalueringsplan", settings)
+    it = interview(schema)
+    it.handle("Skovens Stemmer")
+    reply = it.handle("Nåede vi nye brugere?; Hvad fik deltagerne ud af det?; Hvordan fungerede arbejdsdelingen?")
+    assert reply.side_question and "bibliotek" not in values(it)

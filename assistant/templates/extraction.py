@@ -48,7 +48,7 @@ from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, f
 from assistant.templates.values import FieldValue, TextValue, format_value, parse_value
 from assistant.units import is_sentence_end
 
-_SENTENCE_END = re.compile(r"[.!?](?=\s)|[.!?]\s*$|\n+")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\?(?=;)|[.!?]\s*$|\n+")  # «Nåede vi nye brugere?; Hvad fik …?»
 _CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s[–—-]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
 _TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$", re.IGNORECASE)
 MAX_LABEL_WORDS = 3  # «bibliotekets kontaktperson:»; a longer head before a colon is a sentence, not a field's name
@@ -583,10 +583,13 @@ class _Message:
         current = self.current
         if current is not None and current.id in cued and not self.routed.get(current.id):
             return current, start  # «vi starter til september, 1.9.2027» asked for the start: the asked field's cue
-        # a cue of two or more words right before the value («det skal løbe til og med 31. december 2028») names
-        # its field wherever it stands in the clause; a one-word cue («fra», «til») or one further away only at the
-        # start of its clause («… med tre måneders varsel fra 1. januar 2028» is no start date)
-        adjacent = best is not None and len(window[best[3] - since:best[0]].split()) >= 2 and re.fullmatch(
+        # a cue of two or more words or a verb right before the value («det skal løbe til og med 31. december
+        # 2028», «vi kunne godt tænke os at starte 1/3-27») names its field wherever it stands in the clause; a
+        # preposition («fra», «til») or a cue further away only at the start of its clause («… med tre måneders
+        # varsel fra 1. januar 2028» is no start date)
+        cue_words = window[best[3] - since:best[0]].split() if best is not None else []
+        adjacent = best is not None and (len(cue_words) >= 2 or (
+            cue_words and cue_words[0].casefold() not in lexicon().prepositions)) and re.fullmatch(
             r"\s*(?:(?:d\.|den|ca\.)\s*)?", window[best[0]:], re.IGNORECASE) is not None
         if best is not None and (adjacent or self._allowed(best[2], best[3],
                                                            since=prev_end if prev_end > sentence_start else 0)):
@@ -688,7 +691,7 @@ class _Message:
                 continue
             if only_empty and self.current is not None and f.id == self.current.id:
                 continue
-            for m in NAME_RE.finditer(self.text):
+            for m in name_runs(self.text):  # «Vi på Rebild Bibliotekerne» -> «Rebild Bibliotekerne»
                 if _overlaps(m.start(), m.end(), self.consumed):
                     continue
                 name = trim_name(m.group(0))

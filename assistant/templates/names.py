@@ -66,6 +66,7 @@ class Lexicon:
     clause_openers: frozenset[str]
     organisation_nouns: tuple[str, ...]
     modal_verbs: tuple[str, ...]
+    prepositions: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +81,7 @@ def lexicon() -> Lexicon:
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
                    frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
                    frozenset(raw["first_names"]), frozenset(raw["clause_openers"]),
-                   tuple(raw["organisation_nouns"]), longest("modal_verbs"))
+                   tuple(raw["organisation_nouns"]), longest("modal_verbs"), frozenset(raw["prepositions"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -118,10 +119,16 @@ def _is_function_word(word: str) -> bool:
 def name_runs(text: str) -> list[re.Match[str]]:
     """Proper names in ``text`` (capitalised words), without a sentence-initial «Vi», «Det», «Hos» …, nor «Vi på»
     before a name («Vi på Rebild Bibliotekerne»; «Den Gamle By» keeps its «Den»)."""
-    runs = []
-    for m in NAME_RE.finditer(text):
-        first = m.group(0).split()[0]
-        if _is_function_word(first):
+    runs: list[re.Match[str]] = []
+    pos = 0
+    while (found := NAME_RE.search(text, pos)) is not None:
+        m: re.Match[str] | None = found
+        pos = found.end()
+        cut = _sentence_end_in(found.group(0))
+        if cut:  # «Rebild. Vi på Rebild Bibliotekerne»: two sentences, the second is read on its own
+            m, pos = NAME_RE.match(text, found.start(), found.start() + cut), found.start() + cut + 1
+        first = m.group(0).split()[0] if m else ""
+        if m is not None and _is_function_word(first):
             lead = _FUNCTION_LEAD.match(text, m.start())
             if lead is not None:
                 m = NAME_RE.match(text, lead.end())
