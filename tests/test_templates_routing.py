@@ -895,3 +895,16 @@ def test_names_in_two_sentences_and_a_list_of_questions(settings: Settings) -> N
     it.handle("Skovens Stemmer")
     reply = it.handle("Nåede vi nye brugere?; Hvad fik deltagerne ud af det?; Hvordan fungerede arbejdsdelingen?")
     assert reply.side_question and "bibliotek" not in values(it)
+
+
+def test_a_vague_activity_is_not_proposed_and_an_end_date_after_til(schema) -> None:
+    proposals = {c.field_id: plain(c.value) for c in interview(
+        schema, ["Faaborg Bibliotek skal lave en aftale med Faaborg Sejlklub om et projekt for børn"]).draft.prefill}
+    assert "aktiviteter" not in proposals and proposals["partner"] == "Faaborg Sejlklub"
+    proposals = {c.field_id: plain(c.value) for c in interview(
+        schema, ["vi vil samarbejde med Odense Kommunes Ungdomsskole om et gamingprojekt"]).draft.prefill}
+    assert proposals["aktiviteter"] == ["Et gamingprojekt"]
+    it = interview(schema)
+    it.handle("Hedensted Bibliotek")
+    it.handle("Hedensted Gymnasium. Fra skolestart 10. august 2026 og så i første omgang til 30. juni 2027")
+    assert values(it)["startdato"] == "2026-08-10" and values(it)["slutdato"] == "2027-06-30"

@@ -253,6 +253,14 @@ def _resolve(cue: str, known: Mapping[str, FieldValue], schema: TemplateSchema) 
     return variants
 
 
+def _vague(f: TemplateField, value: FieldValue) -> bool:
+    """True when ``value`` starts with one of ``f.vague_heads`` after an article («et projekt for børn»)."""
+    first = value[0] if isinstance(value, list) and value else value
+    ws = [w.casefold() for w in words(format_value(f, first) if not isinstance(first, str) else first)]
+    ws = ws[1:] if ws and ws[0] in lexicon().indefinite_articles else ws
+    return bool(ws) and ws[0] in {h.casefold() for h in f.vague_heads}
+
+
 def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
@@ -455,6 +463,8 @@ class _Message:
                 stop = min([end] + [n.start for n in matches[i + 1:] if n.start >= m.end]
                            + [b for b in self.typed_bounds if b > m.end])
                 value, used = self._capture(m.field, self.cue_text[m.end:stop], proper_name=m.proper_name)
+                if value is not None and m.hint and _vague(m.field, value):
+                    continue
                 if value is not None:
                     source: Source = "svar" if self.current is not None and m.field.id == self.current.id else "udsagn"
                     self._add(m.field, value, (m.start, m.end + used), source)
@@ -594,8 +604,10 @@ class _Message:
         if best is not None and (adjacent or self._allowed(best[2], best[3],
                                                            since=prev_end if prev_end > sentence_start else 0)):
             return best[2], best[3]
-        if prev_field is not None and re.fullmatch(r"\s*(?:[-–]|til)\s*", window, re.IGNORECASE):
-            follower = next((f for f in fields if f.after == prev_field.id), None)  # "1. marts – 30. juni"
+        if prev_field is not None and (re.fullmatch(r"\s*[-–]\s*", window) or re.search(
+                r"\btil(?:\s+og\s+med)?\s*$", window, re.IGNORECASE)):  # «1. marts – 30. juni», «fra 10. august
+            # og så i første omgang til 30. juni»: the field after the one the sentence's previous date went to
+            follower = next((f for f in fields if f.after == prev_field.id), None)
             if follower is not None:
                 return follower, start
         if kind in {"email", "phone"}:

@@ -56,6 +56,9 @@ class TemplateField(BaseModel):
     trailing_cues: list[str] = Field(default_factory=list, description=(
         "For a person: phrases written right after the person's name that make them this field's («Ane Poulsen, "
         "uddannelsesleder, der har ansvaret»)."))
+    vague_heads: list[str] = Field(default_factory=list, description=(
+        "A value found after a hint whose first noun is one of these is too vague to propose («samarbejde med "
+        "Faaborg Sejlklub om et projekt for børn» names no activity; «om et gamingprojekt» does)."))
     quoted_name: bool = Field(False, description=(
         "A short quoted name in the earlier chat («vi skal evaluere 'Små naturforskere'») is proposed for this field."))
     accepts_questions: bool = Field(False, description="Answers are questions (they are not side questions).")
