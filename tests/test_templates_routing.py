@@ -908,3 +908,27 @@ def test_a_vague_activity_is_not_proposed_and_an_end_date_after_til(schema) -> N
     it.handle("Hedensted Bibliotek")
     it.handle("Hedensted Gymnasium. Fra skolestart 10. august 2026 og så i første omgang til 30. juni 2027")
     assert values(it)["startdato"] == "2026-08-10" and values(it)["slutdato"] == "2027-06-30"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Din tekst fortjener en læser; Skriv sammen med en rigtig forfatter", None), ("august: plakater; september", None),
+    ("Museum for moderne kunst", "Museum for moderne kunst"), ("Odense Kommunes skoletjeneste", "Odense Kommunes skoletjeneste"),
+    ("Roskilde bibliotekerne", "Roskilde bibliotekerne")])
+def test_a_sentence_a_month_or_a_plan_is_no_organisation(text: str, name: str | None) -> None:
+    assert org_name(text) == name
+
+
+def test_name_questions_refuse_people_lists_and_lower_case_non_libraries(settings: Settings) -> None:
+    schema = load_template("kommunikationsplan", settings)
+    it = interview(schema)
+    it.handle("gymnasieelever; dansklærere")  # the project question: a list is no name
+    assert "partnerskab" not in values(it)
+    it.handle("Lectio, bibliotekets Instagram og plakater på gymnasiet")
+    assert "partnerskab" not in values(it)
+    it.handle("Læs, leg og lær")
+    assert values(it)["partnerskab"] == "Læs, leg og lær"
+    it.handle("gymnasieelever")  # the library question: lower case without «bibliotek»
+    assert "bibliotek" not in values(it)
+    it.handle("Aars Bibliotek")
+    reply = it.handle("Emil Sejersen, Aars Bibliotek")  # the partner question: a person and their workplace
+    assert "partner" not in values(it) and reply.awaiting == "clarify"

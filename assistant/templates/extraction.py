@@ -765,7 +765,8 @@ class _Message:
                 _NAME_CLAUSE_END.split(strip_fillers(rest), maxsplit=1)[0]
             ws = rest.split()
             count = bool(ws) and re.fullmatch(r"\d+[.,]?", ws[0]) is not None and not any(w[:1].isupper() for w in ws)
-            listed = re.search(r"[;\n]", rest) is not None
+            items = split_list(rest)  # «Lectio, bibliotekets Instagram og plakater»; not «Læs, leg og lær»
+            listed = re.search(r"[;\n]", rest) is not None or (len(items) >= 3 and any(len(i.split()) > 1 for i in items))
             if not quoted and ws and (ws[0].casefold() in lexicon().clause_openers or count or listed):
                 # a sentence («at skabe kendskab …»), a count («15 faste børn i klubben») or a list is no project name
                 self.routed.errors[f.id] = name_error(f)
@@ -786,6 +787,8 @@ class _Message:
             name = hit[0] if hit else None
         else:
             name = org_name(rest)
+            if name is not None and name == name.lower() and f.name_contains and not names_with_word(f, name):
+                name = None  # «gymnasieelever» is no library: a name in lower case must say «bibliotek»
         if name is None:
             self.routed.errors[f.id] = name_error(f)
             return

@@ -47,7 +47,7 @@ from assistant.templates.extraction import (
 )
 from assistant.templates.fit import FieldFit, default_fit
 from assistant.templates.llm_extraction import default_extractor
-from assistant.templates.names import lexicon, phrase_re, starts_as_question
+from assistant.templates.names import lexicon, organisation_word, phrase_re, starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import find_day_months
 from assistant.templates.values import (
@@ -302,7 +302,7 @@ class Interview:
         empty = [f.id for f in self.schema.fields
                  if f.id not in d.values and f.id not in d.skipped and f.id != field.id and routed.get(f.id) is None]
         answer = routed.get(field.id)
-        if answer is not None and answer.source == "svar" and field.capture == "name" and \
+        if answer is not None and answer.source == "svar" and (field.capture == "name" or field.quoted_name) and \
                 _titled_person(answer.evidence, field):  # «Camilla Nørgaard, børnebibliotekar» is no organisation
             return self._typed_elsewhere(routed, answer, "person", empty)
         if not field.describes and field.type not in TYPED:
@@ -754,13 +754,19 @@ class Interview:
 
 def _titled_person(text: str, field: TemplateField) -> bool:
     """«Camilla Nørgaard, børnebibliotekar»: nothing but a person with a lower-case job title after a comma, and
-    no word of the organisation field's ``name_contains`` in the name («Hjørring Bibliotekerne, afdeling Sindal»)."""
+    no word of the organisation field's ``name_contains`` in the name («Hjørring Bibliotekerne, afdeling Sindal»);
+    or a person's name and their workplace («Emil Sejersen, Aars Bibliotek»)."""
     head, _, title = text.partition(",")
     if names_with_word(field, head):
         return False
     title = title.strip()
     definite = re.search(r"(?:en|et|ne)$", title.split()[-1]) if title else None  # «landdistriktspuljen»
-    return bool(title) and title[:1].islower() and not definite and whole_typed_value(text) == "person"
+    if bool(title) and title[:1].islower() and not definite and whole_typed_value(text) == "person":
+        return True
+    # «Emil Sejersen, Aars Bibliotek»: a person (a common first name and a surname) and where they work
+    ws = head.split()
+    return bool(title) and 2 <= len(ws) <= 3 and ws[0].casefold() in lexicon().first_names and \
+        all(w[:1].isupper() for w in ws) and not any(organisation_word(w) for w in ws)
 
 
 def _correction(text: str) -> tuple[str, str]:

@@ -220,6 +220,14 @@ def name_like(text: str) -> bool:
         return False
     if _bare(ws[0]) in lexicon().clause_openers:  # «Om fortællevandringerne når nye brugere» is a sentence
         return False
+    if len(ws) == 1 and _bare(ws[0]) in MONTHS:  # «august: plakater; september: …» is a plan, not a party
+        return False
+    # a capitalised first word and three lower-case words beside connectors and genitives is a sentence («Din tekst
+    # fortjener en læser»); «Museum for moderne kunst», «Odense Kommunes skoletjeneste» are names
+    lower = [w for i, w in enumerate(ws[1:], 1) if w[:1].islower() and len(w) >= 4 and not ws[i - 1].endswith("s")
+             and not re.fullmatch(_CONNECT, w)]
+    if ws[0][:1].isupper() and len(lower) >= 3:
+        return False
     if all(w.islower() and is_abbreviation(w) for w in ws):  # «ca. 50 unge …» names no one
         return False
     if re.fullmatch(r"\d+[.,]?", ws[0]) and not any(re.match(rf"[{UPPER}]", w) for w in ws):
