@@ -932,3 +932,27 @@ def test_name_questions_refuse_people_lists_and_lower_case_non_libraries(setting
     it.handle("Aars Bibliotek")
     reply = it.handle("Emil Sejersen, Aars Bibliotek")  # the partner question: a person and their workplace
     assert "partner" not in values(it) and reply.awaiting == "clarify"
+
+
+def test_what_the_parties_will_make_together_in_the_earlier_chat(settings: Settings, schema) -> None:
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "Jeg er bibliotekar på Nyborg Bibliotek, og vi vil lave en skrivekonkurrence sammen med Nyborg Gymnasium"]
+    ).draft.prefill}
+    assert proposals["aktiviteter"] == ["En skrivekonkurrence"] and proposals["partner"] == "Nyborg Gymnasium"
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "Thisted Bibliotek skal lave en samarbejdsaftale med Museum Thy"]).draft.prefill}
+    assert "aktiviteter" not in proposals, "an agreement is no activity"
+    komm = load_template("kommunikationsplan", settings)
+    proposals = {c.field_id: plain(c.value) for c in interview(komm, [
+        "Kerteminde Bibliotek og Kerteminde Havcenter skal lave Havets Bøger sammen"]).draft.prefill}
+    assert proposals["partnerskab"] == "Havets Bøger"
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "hej, jeg er fra Ikast-Brande Bibliotek", "vi har snakket med Ikast-Brande Gymnasium om at lave noget sammen"]
+    ).draft.prefill}
+    assert proposals["partner"] == "Ikast-Brande Gymnasium"
+
+
+def test_a_project_hint_without_a_name_cuts_no_other_answer(schema) -> None:
+    it = at(interview(schema), "kommunikation_ekstern")
+    it.handle("vi sender en pressemeddelelse ud og vi laver plakater til biblioteket")
+    assert values(it)["kommunikation_ekstern"].endswith("vi laver plakater til biblioteket")

@@ -253,6 +253,9 @@ def _resolve(cue: str, known: Mapping[str, FieldValue], schema: TemplateSchema) 
     return variants
 
 
+_NAME_AHEAD = re.compile(rf"\s*(?:[\"'«“]|(?:(?:en|et|den|det|de)\s+)?[\w-]*\s*[{UPPER}0-9])")
+
+
 def _vague(f: TemplateField, value: FieldValue) -> bool:
     """True when ``value`` starts with one of ``f.vague_heads`` after an article («et projekt for børn»)."""
     first = value[0] if isinstance(value, list) and value else value
@@ -423,6 +426,9 @@ class _Message:
                         if negated(before, self.cue_text[m.end():]):
                             continue  # "vi har tidligere prøvet at samarbejde med …", "partneren er ikke …"
                         kind = self._cue_kind(f, m.start(), hint)
+                        if kind is not None and kind.proper_name and hint and not _NAME_AHEAD.match(
+                                self.cue_text, m.end()):
+                            continue  # «… og vi laver plakater»: a hint without a name after it cuts no other value
                         if kind is not None:
                             kind.end = m.end()
                             raw.append(kind)
