@@ -956,3 +956,13 @@ def test_a_project_hint_without_a_name_cuts_no_other_answer(schema) -> None:
     it = at(interview(schema), "kommunikation_ekstern")
     it.handle("vi sender en pressemeddelelse ud og vi laver plakater til biblioteket")
     assert values(it)["kommunikation_ekstern"].endswith("vi laver plakater til biblioteket")
+
+
+def test_a_person_without_a_title_takes_the_organisation_where_the_field_asks_for_it(settings: Settings) -> None:
+    assert person("Inge Bonde på Skjern Bibliotek har ansvaret", affiliation=True)[0] == "Inge Bonde, Skjern Bibliotek"
+    assert person("Inge Bonde på Skjern Bibliotek har ansvaret")[0] == "Inge Bonde"
+    assert person("Anders Holm fra museet", affiliation=True)[0] == "Anders Holm"
+    schema = load_template("evalueringsplan", settings)  # ansvarlig: «navn og organisation»
+    it = at(interview(schema), "ansvarlig")
+    it.handle("Mette Bruun fra Frivilligcenter Varde")
+    assert values(it)["ansvarlig"] == "Mette Bruun, Frivilligcenter Varde"

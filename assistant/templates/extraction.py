@@ -492,7 +492,7 @@ class _Message:
             if m and region[:m.start()].strip():
                 region = region[:m.start()]
         if f.type == "person":
-            hit = person(region)
+            hit = person(region, affiliation=f.affiliation_as_title)
             if hit is None:
                 return None, 0
             value, _ = parse_value(f, hit[0])
@@ -540,7 +540,7 @@ class _Message:
                 run_start = since + runs[-1].start()  # the person named last before the cue, from its clause on
                 breaks = [b.end() for b in _PERSON_CLAUSE.finditer(self.cue_text, since, run_start)]
                 start = max([since, *breaks])
-                hit = person(self.cue_text[start:m.start()])
+                hit = person(self.cue_text[start:m.start()], affiliation=f.affiliation_as_title)
                 if hit is not None:
                     value, _ = parse_value(f, hit[0])
                     if value is not None:
@@ -789,7 +789,7 @@ class _Message:
         if clean(rest).casefold().rstrip("!.") in _NOT_ANSWERS:
             return
         if f.type == "person":
-            hit = person(rest)
+            hit = person(rest, affiliation=f.affiliation_as_title)
             name = hit[0] if hit else None
         else:
             name = org_name(rest)

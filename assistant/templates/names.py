@@ -315,6 +315,7 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
     return cand, end
 
 
+_ORGANISATION_AFTER = re.compile(rf"\s+(?:fra|hos|på|i|ved)\s+(?P<org>{NAME_RE.pattern})")
 _AFFILIATION_RE = re.compile(r"\s+(?:fra|hos|på)\s+[\wæøåÆØÅ-]+(?=\s*[,(])", re.IGNORECASE)
 
 
@@ -401,8 +402,10 @@ def without_workplace(title: str) -> str:
     return " ".join(ws)
 
 
-def person(text: str) -> tuple[str, int] | None:
-    """«name, title» of the person in an answer (title from before or after the name), and where it ends."""
+def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
+    """«name, title» of the person in an answer (title from before or after the name), and where it ends. With
+    ``affiliation`` a person without a job title takes the organisation written after the name as the title
+    («Inge Bonde på Skjern Bibliotek» -> «Inge Bonde, Skjern Bibliotek»)."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731 - offsets stay those of ``text``
     value = re.sub(r"\(\s*[,;]?\s*\)", blank, _CONTACT_LABEL_RE.sub(blank, text))
     offset = len(value) - len(value.lstrip())
@@ -419,6 +422,9 @@ def person(text: str) -> tuple[str, int] | None:
         if title:
             return f"{name}, {without_workplace(title)}", offset + (where.end() if where else end) + title_end
         title = without_workplace(_title_before(stripped[:run.start()]))
+        org = _ORGANISATION_AFTER.match(stripped, end) if affiliation and not title else None
+        if org is not None and org_name(org.group("org")):
+            return f"{name}, {trim_name(org.group('org'))}", offset + org.end()
         return (f"{name}, {title}" if title else name), offset + end
     bare = stripped.strip(" ,.!\"'«»")
     first = _CLAUSE_RE.split(bare, maxsplit=1)[0].split(",")[0].strip()

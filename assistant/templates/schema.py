@@ -56,6 +56,9 @@ class TemplateField(BaseModel):
     trailing_cues: list[str] = Field(default_factory=list, description=(
         "For a person: phrases written right after the person's name that make them this field's («Ane Poulsen, "
         "uddannelsesleder, der har ansvaret»)."))
+    affiliation_as_title: bool = Field(False, description=(
+        "For a person: without a job title, the organisation written after the name is the title («Inge Bonde på "
+        "Skjern Bibliotek» -> «Inge Bonde, Skjern Bibliotek»), for a field that asks for name and organisation."))
     vague_heads: list[str] = Field(default_factory=list, description=(
         "A value found after a hint whose first noun is one of these is too vague to propose («samarbejde med "
         "Faaborg Sejlklub om et projekt for børn» names no activity; «om et gamingprojekt» does)."))
