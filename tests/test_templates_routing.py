@@ -966,3 +966,16 @@ def test_a_person_without_a_title_takes_the_organisation_where_the_field_asks_fo
     it = at(interview(schema), "ansvarlig")
     it.handle("Mette Bruun fra Frivilligcenter Varde")
     assert values(it)["ansvarlig"] == "Mette Bruun, Frivilligcenter Varde"
+
+
+def test_the_user_who_introduced_themselves_is_proposed_by_a_self_cue(settings: Settings) -> None:
+    from assistant.templates.names import speaker
+    assert speaker("jeg er bibliotekar på Nyborg Bibliotek") is None
+    schema = load_template("evalueringsplan", settings)
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "Hej, jeg er Niels Brix, bibliotekschef. Vi har et samarbejde med Rold Skov Naturcenter",
+        "Jeg skal bruge en evalueringsplan, og jeg er selv ansvarlig for den"]).draft.prefill}
+    assert proposals["ansvarlig"] == "Niels Brix, bibliotekschef"
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "Jeg skal bruge en evalueringsplan, og jeg er selv ansvarlig for den"]).draft.prefill}
+    assert "ansvarlig" not in proposals, "no one introduced: nothing is invented"

@@ -36,6 +36,7 @@ from assistant.templates.names import (
     person,
     phrase_re,
     project_name_at,
+    speaker,
     starts_as_question,
     strip_fillers,
     trim_name,
@@ -287,15 +288,28 @@ class RuleExtractor:
 
     def prefill(self, schema: TemplateSchema, texts: Sequence[str],
                 known: Mapping[str, FieldValue]) -> list[Found]:
-        """Proposals from earlier chat messages (oldest first); the first value per field wins."""
+        """Proposals from earlier chat messages (oldest first); the first value per field wins. A person field's
+        ``self_cues`` («jeg er selv ansvarlig») take the person who introduced themselves («jeg er Niels Brix,
+        bibliotekschef»)."""
         state = dict(known)
         out: list[Found] = []
+        me: str | None = None
         for text in texts:
-            for item in _Message(schema, text, None, dict(state), prefill=True).run().found:
+            found = _Message(schema, text, None, dict(state), prefill=True).run().found
+            me = speaker(text) or me
+            if me is not None:
+                found += [Found(f.id, value, "udsagn", m.group(0)) for f in schema.fields if f.self_cues
+                          for m in [_first_cue(f.self_cues, text)] if m is not None
+                          for value in [parse_value(f, me)[0]] if value is not None]
+            for item in found:
                 if item.field_id not in state:
                     state[item.field_id] = item.value
                     out.append(item)
         return out
+
+
+def _first_cue(cues: Sequence[str], text: str) -> re.Match[str] | None:
+    return next((m for cue in cues if (m := cue_regex(cue).search(text))), None)
 
 
 @dataclass

@@ -445,6 +445,18 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
     return None
 
 
+_INTRODUCTION = re.compile(r"\b(?:jeg\s+(?:hedder|er)|mit\s+navn\s+er)\s+(?=[A-ZÆØÅ])", re.IGNORECASE)
+
+
+def speaker(text: str) -> str | None:
+    """The person who introduces themselves in ``text`` («jeg er Niels Brix, bibliotekschef»), as «name, title»."""
+    for m in _INTRODUCTION.finditer(text):
+        hit = person(text[m.end():])
+        if hit is not None and text[m.end():].startswith(hit[0].split(",")[0]) and len(hit[0].split(",")[0].split()) >= 2:
+            return hit[0]
+    return None
+
+
 def negated(before: str, after: str) -> bool:
     """True when a cue is negated: a negation in its clause before it, or right after it ("er ikke …")."""
     negs = phrase_re(lexicon().negations)

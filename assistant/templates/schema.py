@@ -56,6 +56,9 @@ class TemplateField(BaseModel):
     trailing_cues: list[str] = Field(default_factory=list, description=(
         "For a person: phrases written right after the person's name that make them this field's («Ane Poulsen, "
         "uddannelsesleder, der har ansvaret»)."))
+    self_cues: list[str] = Field(default_factory=list, description=(
+        "For a person: phrases by which the user says they are this person («jeg er selv ansvarlig»); in the earlier "
+        "chat they propose the person who introduced themselves («jeg er Niels Brix, bibliotekschef»)."))
     affiliation_as_title: bool = Field(False, description=(
         "For a person: without a job title, the organisation written after the name is the title («Inge Bonde på "
         "Skjern Bibliotek» -> «Inge Bonde, Skjern Bibliotek»), for a field that asks for name and organisation."))
