@@ -979,3 +979,8 @@ def test_the_user_who_introduced_themselves_is_proposed_by_a_self_cue(settings: 
     proposals = {c.field_id: plain(c.value) for c in interview(schema, [
         "Jeg skal bruge en evalueringsplan, og jeg er selv ansvarlig for den"]).draft.prefill}
     assert "ansvarlig" not in proposals, "no one introduced: nothing is invented"
+
+
+def test_a_list_item_that_starts_with_a_day_of_a_month_keeps_the_day() -> None:
+    assert split_list("uge 20 pressemeddelelse; 8. juni selve dagen") == ["uge 20 pressemeddelelse", "8. juni selve dagen"]
+    assert split_list("1. læsning\n2. skrivning") == ["læsning", "skrivning"]

@@ -202,7 +202,8 @@ INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|tja|ja|jo|ok|okay|altså|nå|hej
 def _strip_item(item: str) -> str:
     """One list item without bullet/number marker, leading interjection («øh»), leading conjunction or final full
     stop."""
-    item = INTERJECTION_RE.sub("", re.sub(r"^[-*•]\s*|^\d+[.)]\s+", "", item.strip()))
+    item = INTERJECTION_RE.sub("", re.sub(rf"^[-*•]\s*|^\d+\)\s+|^\d+\.\s+(?!(?:{_MONTH_RE})\b)", "", item.strip(),
+                                          flags=re.IGNORECASE))  # «8. juni selve dagen» keeps its day
     return _LEADING_CONJ_RE.sub("", item).strip().rstrip(".").strip()
 
 
