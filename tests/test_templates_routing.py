@@ -984,3 +984,21 @@ def test_the_user_who_introduced_themselves_is_proposed_by_a_self_cue(settings: 
 def test_a_list_item_that_starts_with_a_day_of_a_month_keeps_the_day() -> None:
     assert split_list("uge 20 pressemeddelelse; 8. juni selve dagen") == ["uge 20 pressemeddelelse", "8. juni selve dagen"]
     assert split_list("1. læsning\n2. skrivning") == ["læsning", "skrivning"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("struer ungdomsskole om gaming", "struer ungdomsskole"), ("hurup bibliotek sammen med", "hurup bibliotek"),
+    ("sdr omme lokalbibliotek", "sdr omme lokalbibliotek"), ("det lokale bibliotek", None), ("skolen", None)])
+def test_an_organisation_written_in_lower_case(text: str, name: str | None) -> None:
+    from assistant.templates.names import lower_organisation_at
+    assert lower_organisation_at(text) == name
+
+
+def test_lower_case_parties_abbreviations_and_a_person_for_a_party(schema) -> None:
+    it = interview(schema)
+    it.handle("Struer bibliotek og vi skal samarbejde med struer ungdomsskole")
+    assert values(it) == {"bibliotek": "Struer bibliotek", "partner": "struer ungdomsskole"}
+    assert org_name("Sdr. Omme Friskole") == "Sdr. Omme Friskole"
+    it2 = interview(schema)
+    reply = it2.handle("det er mig Morten Kvist")  # the library question: a person is offered, not stored
+    assert "bibliotek" not in values(it2) and reply.awaiting == "clarify"

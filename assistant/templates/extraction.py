@@ -30,6 +30,7 @@ from assistant.templates.names import (
     appositive_names,
     definite_forms,
     lexicon,
+    lower_organisation_at,
     name_runs,
     negated,
     org_name,
@@ -441,7 +442,8 @@ class _Message:
                             continue  # "vi har tidligere prøvet at samarbejde med …", "partneren er ikke …"
                         kind = self._cue_kind(f, m.start(), hint)
                         if kind is not None and kind.proper_name and hint and not _NAME_AHEAD.match(
-                                self.cue_text, m.end()):
+                                self.cue_text, m.end()) and (f.capture != "name" or not lower_organisation_at(
+                                    self.cue_text[m.end():])):
                             continue  # «… og vi laver plakater»: a hint without a name after it cuts no other value
                         if kind is not None:
                             kind.end = m.end()
@@ -516,6 +518,10 @@ class _Message:
             if hit:
                 value, _ = parse_value(f, hit[0])
                 return value, hit[1]
+            lower = lower_organisation_at(region)  # «samarbejde med struer ungdomsskole»
+            if lower:
+                value, _ = parse_value(f, lower)
+                return value, region.find(lower) + len(lower)
             if proper_name:
                 return None, 0
             first = re.split(r"[,(]", region, maxsplit=1)[0]
@@ -807,7 +813,8 @@ class _Message:
             name = hit[0] if hit else None
         else:
             name = org_name(rest)
-            if name is not None and name == name.lower() and f.name_contains and not names_with_word(f, name):
+            if name is not None and name == name.lower() and f.name_contains and \
+                    not any(word in name for word in f.name_contains):
                 name = None  # «gymnasieelever» is no library: a name in lower case must say «bibliotek»
         if name is None:
             self.routed.errors[f.id] = name_error(f)

@@ -47,7 +47,7 @@ from assistant.templates.extraction import (
 )
 from assistant.templates.fit import FieldFit, default_fit
 from assistant.templates.llm_extraction import default_extractor
-from assistant.templates.names import lexicon, organisation_word, phrase_re, starts_as_question
+from assistant.templates.names import lexicon, organisation_word, person, phrase_re, starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import find_day_months
 from assistant.templates.values import (
@@ -763,9 +763,11 @@ def _titled_person(text: str, field: TemplateField) -> bool:
     definite = re.search(r"(?:en|et|ne)$", title.split()[-1]) if title else None  # «landdistriktspuljen»
     if bool(title) and title[:1].islower() and not definite and whole_typed_value(text) == "person":
         return True
-    # «Emil Sejersen, Aars Bibliotek»: a person (a common first name and a surname) and where they work
-    ws = head.split()
-    return bool(title) and 2 <= len(ws) <= 3 and ws[0].casefold() in lexicon().first_names and \
+    # «Emil Sejersen, Aars Bibliotek», «det er mig Morten Kvist»: a person (a common first name and a surname),
+    # maybe with where they work
+    hit = person(head) if title else (person(text) if whole_typed_value(text) == "person" else None)
+    ws = hit[0].split(",")[0].split() if hit else []
+    return 2 <= len(ws) <= 3 and ws[0].casefold() in lexicon().first_names and \
         all(w[:1].isupper() for w in ws) and not any(organisation_word(w) for w in ws)
 
 

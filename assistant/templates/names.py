@@ -43,6 +43,15 @@ _CLAUSE_RE = re.compile(r"\s+[–—-]\s+|[.;:!?](?:\s+|$)|\n|,\s*(?=(?:og|men|s
                         r"den|hun|han|man)\s)", re.IGNORECASE)
 
 
+def first_clause(text: str) -> str:
+    """``text`` up to its first clause break; the full stop of an abbreviation is none («Sdr. Omme Friskole»)."""
+    for m in _CLAUSE_RE.finditer(text):
+        if m.group().startswith(".") and is_abbreviation(text[:m.start()].rsplit(None, 1)[-1] + "."):
+            continue
+        return text[:m.start()]
+    return text
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """The word lists of ``danish.yaml``."""
@@ -67,6 +76,7 @@ class Lexicon:
     organisation_nouns: tuple[str, ...]
     modal_verbs: tuple[str, ...]
     prepositions: frozenset[str]
+    not_place_names: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +91,8 @@ def lexicon() -> Lexicon:
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
                    frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
                    frozenset(raw["first_names"]), frozenset(raw["clause_openers"]),
-                   tuple(raw["organisation_nouns"]), longest("modal_verbs"), frozenset(raw["prepositions"]))
+                   tuple(raw["organisation_nouns"]), longest("modal_verbs"), frozenset(raw["prepositions"]),
+                   frozenset(raw["not_place_names"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -238,7 +249,7 @@ def name_like(text: str) -> bool:
 def org_name(text: str) -> str | None:
     """The organisation named in an answer to a name question, or None when the answer names none."""
     value = strip_fillers(text).strip(" ,?.!\"'«»")
-    first = _CLAUSE_RE.split(value, maxsplit=1)[0]
+    first = first_clause(value)
     first = strip_fillers(first).strip(" ,?.!\"'«»")
     if name_like(first):
         return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
@@ -329,6 +340,32 @@ def organisation_word(word: str) -> bool:
     «Kirkegaard»): «Vordingborg Kommune» is no one's name."""
     w = _bare(word)
     return any(w == org + end for org in lexicon().organisation_nouns for end in _ORGANISATION_ENDINGS)
+
+
+def organisation_noun_in(word: str) -> bool:
+    """An organisation's noun, also as the end of a compound («ungdomsskole», «lokalbibliotek», «friskolen»)."""
+    w = _bare(word)
+    return any(w.endswith(org + end) for org in lexicon().organisation_nouns if len(org) >= 4
+               for end in _ORGANISATION_ENDINGS) or organisation_word(w)
+
+
+def lower_organisation_at(text: str) -> str | None:
+    """An organisation's name written in lower case at the start of ``text`` («struer ungdomsskole og …», «hurup
+    bibliotek»): two to SHORT_NAME_WORDS words, none a function word or a plain adjective («det lokale bibliotek»),
+    the last an organisation's noun. Users on a phone write names this way; a single noun («skolen») is no name."""
+    ws: list[str] = []
+    for m in re.finditer(r"\S+", text):
+        w = m.group(0)
+        if not re.fullmatch(r"[a-zæøå][\wæøå.'-]*", w) or len(ws) >= SHORT_NAME_WORDS:
+            break
+        ws.append(w)
+    for n in range(len(ws), 1, -1):
+        cand = ws[:n]
+        if organisation_noun_in(cand[-1]) and not any(
+                _is_function_word(w) or _bare(w) in lexicon().not_place_names or _bare(w) in lexicon().prepositions
+                for w in cand):
+            return " ".join(cand).rstrip(".,")
+    return None
 
 
 _ORGANISATION_ENDINGS = ("", "e", "en", "et", "er", "erne", "ne", "s", "um", "ums", "ets", "ens")
@@ -427,7 +464,7 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
             return f"{name}, {trim_name(org.group('org'))}", offset + org.end()
         return (f"{name}, {title}" if title else name), offset + end
     bare = stripped.strip(" ,.!\"'«»")
-    first = _CLAUSE_RE.split(bare, maxsplit=1)[0].split(",")[0].strip()
+    first = first_clause(bare).split(",")[0].strip()
     ws = first.split()
     mixed = len({w[:1].isupper() for w in ws}) > 1  # «Ung scene», «Teatret betaler dramatikeren»: no one's name
     follows = stripped[stripped.find(first) + len(first):] if first else ""
