@@ -57,7 +57,7 @@ def _invented(value: object, history: Sequence[str]) -> bool:
 
 
 def _tokens(value: object) -> set[str]:
-    return {w.strip(".,;:!?()«»\"'") for w in m.normalise_value(value).split()} - {""}
+    return {w.strip(".,;:!?()«»\"'-") for w in re.split(r"[\s'\"«»“”]+", m.normalise_value(value))} - {""}
 
 
 def _typed_shape(value: str) -> bool:

@@ -1002,3 +1002,27 @@ def test_lower_case_parties_abbreviations_and_a_person_for_a_party(schema) -> No
     it2 = interview(schema)
     reply = it2.handle("det er mig Morten Kvist")  # the library question: a person is offered, not stored
     assert "bibliotek" not in values(it2) and reply.awaiting == "clarify"
+
+
+def test_the_earlier_chat_in_lower_case_and_with_a_title_before_the_speaker(settings: Settings, schema) -> None:
+    evaluation = load_template("evalueringsplan", settings)
+    proposals = {c.field_id: plain(c.value) for c in interview(evaluation, [
+        "vi har haft et projekt kørende med Hvide Sande Havn om 'Havnens historier' og nu skal det evalueres",
+        "det er Holmsland bibliotek. jeg hedder Lise Thomsen og jeg står for evalueringen"]).draft.prefill}
+    assert proposals == {"partnerskab": "Havnens historier", "partner": "Hvide Sande Havn",
+                         "bibliotek": "Holmsland bibliotek", "ansvarlig": "Lise Thomsen"}
+    proposals = {c.field_id: plain(c.value) for c in interview(evaluation, [
+        "vi låner bøger på det lokale bibliotek"]).draft.prefill}
+    assert "bibliotek" not in proposals
+    komm = load_template("kommunikationsplan", settings)
+    proposals = {c.field_id: plain(c.value) for c in interview(komm, [
+        "Jeg er kommunikationsmedarbejder Signe Falk og står for al kommunikation (sifa@bogensebib.dk)."]).draft.prefill}
+    assert proposals["ansvarlig"] == "Signe Falk, kommunikationsmedarbejder"
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "et samarbejde mellem Videbæk Bibliotek og Videbæk Kunstforening. Projektet hedder foreløbig \"Kunst på "
+        "hylden\". Min kontaktperson i kunstforeningen er kasserer Birthe Lund (birthe.lund@videbaekkunst.dk), og vi "
+        "regner med at gå i gang 1. april 2027.",
+        "det er mig Karin Vestergaard der er kontaktperson"]).draft.prefill}
+    assert proposals["titel"] == "Kunst på hylden" and proposals["startdato"] == "2027-04-01"
+    assert proposals["kontakt_partner_email"] == "birthe.lund@videbaekkunst.dk"
+    assert proposals["kontakt_bibliotek"] == "Karin Vestergaard"

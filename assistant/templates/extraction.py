@@ -310,7 +310,14 @@ class RuleExtractor:
 
 
 def _first_cue(cues: Sequence[str], text: str) -> re.Match[str] | None:
-    return next((m for cue in cues if (m := cue_regex(cue).search(text))), None)
+    """The first self cue in a sentence where the user speaks («… og står for al kommunikation» after «jeg er …»;
+    «Bogense Marina står for kommunikationen» is someone else)."""
+    for cue in cues:
+        for m in cue_regex(cue).finditer(text):
+            sentence = re.split(r"[.!?]\s", text[:m.start()])[-1]
+            if re.search(r"\bjeg\b", sentence + m.group(0), re.IGNORECASE):
+                return m
+    return None
 
 
 @dataclass
@@ -349,12 +356,13 @@ class _Message:
         self._typed_values()
         self._cued_phrases()
         self._people_before_trailing_cues()
-        self._contact_details_of_named_people()
+        self._contact_details_of_named_people(final=not self.prefill)
         if self.prefill:
             self._quoted_names()
             self._appositive_projects()
             self._proper_names()
             self._cued_phrases()  # cues with a placeholder the names just found («mellem {bibliotek} og …»)
+            self._contact_details_of_named_people()  # … and the e-mail of the person such a cue named
         elif self.current is not None:
             if self.current.capture == "name" or self.current.quoted_name:  # naming the parties or the project:
                 self._quoted_names()  # a quoted name is the project's, and so is «koncertrækken Musik på Biblioteket»
@@ -659,9 +667,12 @@ class _Message:
         groups = {f.group for f, _ in people_mentioned(self.schema, self.known, window) if f.group}
         return groups.pop() if len(groups) == 1 else None
 
-    def _contact_details_of_named_people(self) -> None:
+    def _contact_details_of_named_people(self, *, final: bool = True) -> None:
         """E-mails and phone numbers written after a person that a cue named ("jeg hedder …, tlf …"): they go to
-        that person's party (``group``); the nearest person before them in the same sentence decides."""
+        that person's party (``group``); the nearest person before them in the same sentence decides. Not
+        ``final``: what finds no one yet waits for the earlier chat's second pass («Min kontaktperson i
+        kunstforeningen er …» once the partner is known)."""
+        waiting = []
         for start, end, kind in self.later:
             sentence = max([s for s, _ in self.sentences if s <= start] + [0])
             people = [(span[1], self.schema.field(fid).group) for fid, span in self.spans.items()
@@ -669,12 +680,15 @@ class _Message:
             group = max(people, key=lambda p: p[0])[1] if people else None
             target = next((f for f in self.schema.fields if f.type == kind and group and f.group == group), None)
             if target is None or self.routed.get(target.id) or _overlaps(start, end, self.consumed):
-                if self.current is None or self.current.type in TYPED or self.current.type == "person":
+                if not final:
+                    waiting.append((start, end, kind))
+                elif self.current is None or self.current.type in TYPED or self.current.type == "person":
                     self.routed.unplaced.append(self.raw[start:end])
                 continue
             value, _ = parse_value(target, self.text[start:end])
             if value is not None:
                 self._add(target, value, (start, end), "typet")
+        self.later = waiting
 
     def _group_in_focus(self) -> str | None:
         """The party a person just named belongs to (the asked person field, or one found in this message)."""
@@ -745,6 +759,15 @@ class _Message:
                     value, _ = parse_value(f, name)
                     if value is not None:
                         self._add(f, value, (offset, offset + len(name)), "udsagn")
+                        break
+            else:  # no capitalised name: one written in lower case («det er os på hurup bibliotek»)
+                for w in re.finditer(r"(?<![\wæøåÆØÅ.@-])[\wæøåÆØÅ]", self.text):
+                    lower = lower_organisation_at(self.text[w.start():])
+                    end = w.start() + len(lower or "")
+                    if lower and names_organisation(f, lower.casefold()) and not _overlaps(w.start(), end, self.consumed):
+                        value, _ = parse_value(f, lower)
+                        if value is not None:
+                            self._add(f, value, (w.start(), end), "udsagn")
                         break
 
     # --- the answer to the question just asked --------------------------------------------------------------

@@ -351,12 +351,12 @@ def organisation_noun_in(word: str) -> bool:
 
 def lower_organisation_at(text: str) -> str | None:
     """An organisation's name written in lower case at the start of ``text`` («struer ungdomsskole og …», «hurup
-    bibliotek»): two to SHORT_NAME_WORDS words, none a function word or a plain adjective («det lokale bibliotek»),
+    bibliotek», «Holmsland bibliotek»: the first word may have a capital): two to SHORT_NAME_WORDS words, none a function word or a plain adjective («det lokale bibliotek»),
     the last an organisation's noun. Users on a phone write names this way; a single noun («skolen») is no name."""
     ws: list[str] = []
     for m in re.finditer(r"\S+", text):
         w = m.group(0)
-        if not re.fullmatch(r"[a-zæøå][\wæøå.'-]*", w) or len(ws) >= SHORT_NAME_WORDS:
+        if not re.fullmatch(rf"[a-zæøå{UPPER if not ws else ''}][\wæøå.'-]*", w) or len(ws) >= SHORT_NAME_WORDS:
             break
         ws.append(w)
     for n in range(len(ws), 1, -1):
@@ -482,14 +482,15 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
     return None
 
 
-_INTRODUCTION = re.compile(r"\b(?:jeg\s+(?:hedder|er)|mit\s+navn\s+er)\s+(?=[A-ZÆØÅ])", re.IGNORECASE)
+_INTRODUCTION = re.compile(r"\b(?:[Jj]eg\s+(?:hedder|er)|[Mm]it\s+navn\s+er)\s+(?:[a-zæøå-]+\s+)?(?=[A-ZÆØÅ])")
 
 
 def speaker(text: str) -> str | None:
     """The person who introduces themselves in ``text`` («jeg er Niels Brix, bibliotekschef»), as «name, title»."""
     for m in _INTRODUCTION.finditer(text):
-        hit = person(text[m.end():])
-        if hit is not None and text[m.end():].startswith(hit[0].split(",")[0]) and len(hit[0].split(",")[0].split()) >= 2:
+        hit = person(text[m.start():].split(None, 2)[-1])  # «jeg er kommunikationsmedarbejder Signe Falk»
+        name = hit[0].split(",")[0] if hit else ""
+        if hit is not None and text[m.end():].startswith(name) and len(name.split()) >= 2:
             return hit[0]
     return None
 
