@@ -17,9 +17,9 @@ from conftest import REAL_CORPUS, fake_settings, make_settings
 from assistant.embeddings import FakeEmbeddings, get_embeddings
 from assistant.settings import Settings
 from assistant.templates import Interview, RuleExtractor, load_template
-from assistant.templates.extraction import whole_typed_value
 from assistant.templates.fit import MARGIN_SIGMAS, FieldFit
 from assistant.templates.names import definite_forms, org_name, person, trim_name
+from assistant.templates.reading import whole_typed_value
 from assistant.templates.schema import parse_schema
 from assistant.templates.values import plain
 

@@ -590,7 +590,7 @@ def test_an_answer_with_a_correction_after_it_applies_both(settings: Settings, s
 
 
 def test_lower_case_sentences_split_but_not_ordinals_or_abbreviations() -> None:
-    from assistant.templates.extraction import sentences
+    from assistant.templates.reading import sentences
 
     def split(text: str) -> list[str]:
         return [text[s:e].strip() for s, e in sentences(text)]
@@ -805,7 +805,8 @@ def test_a_naming_cue_in_another_tense_names_the_project(settings: Settings) -> 
     """«vi kalder det» is declared; «vi vil kalde det», «kommer til at hedde» are the same cue in other tenses."""
     schema = load_template("samarbejdsaftale", settings)
     for history, title in [("Vi vil kalde det Viser i Tønder og starte d. 1. maj 2027", "Viser i Tønder"),
-                           ("projektet kommer til at hedde Glas og Fortællinger, og vi starter 1. maj", "Glas og Fortællinger")]:
+                           ("projektet kommer til at hedde Glas og Fortællinger, og vi starter 1. maj",
+                            "Glas og Fortællinger")]:
         proposals = {c.field_id: plain(c.value) for c in interview(schema, [history]).draft.prefill}
         assert proposals.get("titel") == title
 
@@ -814,7 +815,8 @@ def test_a_hint_keeps_its_tense(settings: Settings) -> None:
     """The hint «vi evaluerer» (when) must not read «vi skal evaluere Små naturforskere» (which project)."""
     schema = load_template("evalueringsplan", settings)
     proposals = {c.field_id: plain(c.value)
-                 for c in interview(schema, ["Vi skal evaluere Små naturforskere sammen med Randers Regnskov"]).draft.prefill}
+                 for c in interview(schema, ["Vi skal evaluere Små naturforskere sammen med Randers Regnskov"]
+                                    ).draft.prefill}
     assert "tidspunkter" not in proposals
 
 
@@ -912,7 +914,8 @@ def test_a_vague_activity_is_not_proposed_and_an_end_date_after_til(schema) -> N
 
 @pytest.mark.parametrize(("text", "name"), [
     ("Din tekst fortjener en læser; Skriv sammen med en rigtig forfatter", None), ("august: plakater; september", None),
-    ("Museum for moderne kunst", "Museum for moderne kunst"), ("Odense Kommunes skoletjeneste", "Odense Kommunes skoletjeneste"),
+    ("Museum for moderne kunst", "Museum for moderne kunst"),
+    ("Odense Kommunes skoletjeneste", "Odense Kommunes skoletjeneste"),
     ("Roskilde bibliotekerne", "Roskilde bibliotekerne")])
 def test_a_sentence_a_month_or_a_plan_is_no_organisation(text: str, name: str | None) -> None:
     assert org_name(text) == name
@@ -982,7 +985,8 @@ def test_the_user_who_introduced_themselves_is_proposed_by_a_self_cue(settings: 
 
 
 def test_a_list_item_that_starts_with_a_day_of_a_month_keeps_the_day() -> None:
-    assert split_list("uge 20 pressemeddelelse; 8. juni selve dagen") == ["uge 20 pressemeddelelse", "8. juni selve dagen"]
+    assert split_list("uge 20 pressemeddelelse; 8. juni selve dagen") == ["uge 20 pressemeddelelse",
+                                                                            "8. juni selve dagen"]
     assert split_list("1. læsning\n2. skrivning") == ["læsning", "skrivning"]
 
 
@@ -1016,7 +1020,8 @@ def test_the_earlier_chat_in_lower_case_and_with_a_title_before_the_speaker(sett
     assert "bibliotek" not in proposals
     komm = load_template("kommunikationsplan", settings)
     proposals = {c.field_id: plain(c.value) for c in interview(komm, [
-        "Jeg er kommunikationsmedarbejder Signe Falk og står for al kommunikation (sifa@bogensebib.dk)."]).draft.prefill}
+        "Jeg er kommunikationsmedarbejder Signe Falk og står for al kommunikation (sifa@bogensebib.dk)."]
+    ).draft.prefill}
     assert proposals["ansvarlig"] == "Signe Falk, kommunikationsmedarbejder"
     proposals = {c.field_id: plain(c.value) for c in interview(schema, [
         "et samarbejde mellem Videbæk Bibliotek og Videbæk Kunstforening. Projektet hedder foreløbig \"Kunst på "

@@ -32,22 +32,17 @@ from assistant.templates.commands import (
 )
 from assistant.templates.draft import Candidate, Change, Draft, Source
 from assistant.templates.export import draft_markdown
-from assistant.templates.extraction import (
-    FREE_TEXT,
-    TYPED,
-    Extractor,
-    Found,
-    Routed,
+from assistant.templates.extraction import FREE_TEXT, TYPED, Extractor, Found, Routed, names_with_word
+from assistant.templates.fit import FieldFit, default_fit
+from assistant.templates.llm_extraction import default_extractor
+from assistant.templates.names import lexicon, organisation_word, person, phrase_re, starts_as_question
+from assistant.templates.reading import (
     is_question_sentence,
     names_party,
-    names_with_word,
     people_mentioned,
     sentences,
     whole_typed_value,
 )
-from assistant.templates.fit import FieldFit, default_fit
-from assistant.templates.llm_extraction import default_extractor
-from assistant.templates.names import lexicon, organisation_word, person, phrase_re, starts_as_question
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import find_day_months
 from assistant.templates.values import (

@@ -351,8 +351,9 @@ def organisation_noun_in(word: str) -> bool:
 
 def lower_organisation_at(text: str) -> str | None:
     """An organisation's name written in lower case at the start of ``text`` («struer ungdomsskole og …», «hurup
-    bibliotek», «Holmsland bibliotek»: the first word may have a capital): two to SHORT_NAME_WORDS words, none a function word or a plain adjective («det lokale bibliotek»),
-    the last an organisation's noun. Users on a phone write names this way; a single noun («skolen») is no name."""
+    bibliotek», «Holmsland bibliotek»: the first word may have a capital): two to SHORT_NAME_WORDS words, none a
+    function word or a plain adjective («det lokale bibliotek»), the last an organisation's noun. Users on a phone
+    write names this way; a single noun («skolen») is no name."""
     ws: list[str] = []
     for m in re.finditer(r"\S+", text):
         w = m.group(0)

@@ -16,9 +16,10 @@ MONTH_NAMES = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "au
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 # Days written as ordinal words before a month name («første februar 2027», «den femtende maj»).
 ORDINAL_DAYS: dict[str, int] = {w: i for i, w in enumerate(
-    "første anden tredje fjerde femte sjette syvende ottende niende tiende ellevte tolvte trettende fjortende "
-    "femtende sekstende syttende attende nittende tyvende enogtyvende toogtyvende treogtyvende fireogtyvende "
-    "femogtyvende seksogtyvende syvogtyvende otteogtyvende niogtyvende tredivte enogtredivte".split(), start=1)}
+    ["første", "anden", "tredje", "fjerde", "femte", "sjette", "syvende", "ottende", "niende", "tiende", "ellevte",
+     "tolvte", "trettende", "fjortende", "femtende", "sekstende", "syttende", "attende", "nittende", "tyvende",
+     "enogtyvende", "toogtyvende", "treogtyvende", "fireogtyvende", "femogtyvende", "seksogtyvende",
+     "syvogtyvende", "otteogtyvende", "niogtyvende", "tredivte", "enogtredivte"], start=1)}
 _DAY_RE = r"\d{1,2}|" + "|".join(sorted(ORDINAL_DAYS, key=len, reverse=True))
 
 # Each pattern yields groups (day, month, year) or (year, month, day) for ISO.
