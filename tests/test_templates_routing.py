@@ -1031,3 +1031,12 @@ def test_the_earlier_chat_in_lower_case_and_with_a_title_before_the_speaker(sett
     assert proposals["titel"] == "Kunst på hylden" and proposals["startdato"] == "2027-04-01"
     assert proposals["kontakt_partner_email"] == "birthe.lund@videbaekkunst.dk"
     assert proposals["kontakt_bibliotek"] == "Karin Vestergaard"
+
+
+def test_a_title_in_the_definite_form_and_an_amount_after_der_er(schema) -> None:
+    assert person("Bo Clausen, formanden")[0] == "Bo Clausen, formand"
+    assert person("Jens Kok, kokken")[0] == "Jens Kok, kok"
+    assert person("Ib Ravn, daglig leder")[0] == "Ib Ravn, daglig leder"
+    it = at(interview(schema), "maal")
+    it.handle("3 læsekredse hele sæsonen. Der er 12.000 kr. fra puljen til det hele.")
+    assert values(it)["budget"] == "12.000 kr."

@@ -437,7 +437,16 @@ def without_workplace(title: str) -> str:
     if len(ws) >= 3 and ws[-2].casefold() in lexicon().workplace_prepositions and workplace_word(ws[-1]) and \
             ws[-1] not in lexicon().workplace_prepositions:
         ws = ws[:-2]
-    return " ".join(ws)
+    return _indefinite(" ".join(ws))
+
+
+def _indefinite(title: str) -> str:
+    """A one-word title in the definite form reads as the title: «formanden» -> «formand», «lederen» -> «leder»,
+    «kokken» -> «kok» (a document names a role, «Bo Clausen, formand»)."""
+    if " " in title or not re.fullmatch(r"[a-zæøå]{4,}en", title):
+        return title
+    stem = title[:-2]
+    return stem[:-1] if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiouyæøå" else stem
 
 
 def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
