@@ -1040,3 +1040,23 @@ def test_a_title_in_the_definite_form_and_an_amount_after_der_er(schema) -> None
     it = at(interview(schema), "maal")
     it.handle("3 læsekredse hele sæsonen. Der er 12.000 kr. fra puljen til det hele.")
     assert values(it)["budget"] == "12.000 kr."
+
+
+def test_an_answer_that_corrects_itself_midway_and_a_title_in_the_next_sentence(schema) -> None:
+    from assistant.templates.reading import corrected_tail
+    assert corrected_tail("nej, ikke endnu") == "nej, ikke endnu"
+    it = at(interview(schema), "kontakt_bibliotek")
+    it.handle("Det var Hanne Skovgaard - nej vent, det bliver min kollega Mikkel Due, han er digital vejleder")
+    assert values(it)["kontakt_bibliotek"] == "Mikkel Due, digital vejleder"
+    assert person("Anne Holm. Jeg er glad for det")[0] == "Anne Holm"
+
+
+def test_an_organisation_named_after_its_noun_and_a_start_set_going(settings: Settings, schema) -> None:
+    assert org_name("e-sportsforeningen RKS Gaming") == "RKS Gaming"
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "Faaborg Bibliotek og Søfartsmuseet Faaborg: vi regner med at skyde det i gang 1. april 2027"]).draft.prefill}
+    assert proposals["startdato"] == "2027-04-01"
+    evaluation = load_template("evalueringsplan", settings)
+    proposals = {c.field_id: plain(c.value) for c in interview(evaluation, [
+        "Det er vores leder Bente Kirk, der skal sørge for at evalueringen bliver til noget."]).draft.prefill}
+    assert proposals["ansvarlig"] == "Bente Kirk, leder"

@@ -45,6 +45,7 @@ from assistant.templates.reading import (
     MAX_QUOTED_WORDS,
     capitalise,
     clean,
+    corrected_tail,
     cue_regex,
     is_question_sentence,
     name_at,
@@ -673,6 +674,7 @@ class _Message:
         rest = re.sub(r" ?\n[\s]*", "\n", rest).strip()
         if not rest or not re.search(r"[\wæøå]", rest):
             return
+        rest = corrected_tail(rest)  # «Hanne Skovgaard - nej vent, det bliver Mikkel Due»: the corrected value
         if self.routed.found:  # a lead-in to the value taken elsewhere is no answer («før jeg glemmer det: budgettet
             rest = _LEAD_IN.sub("", rest).strip()  # er …», «…. og så har jeg lige talt med Marianne: målet er …»)
         if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS:

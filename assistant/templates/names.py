@@ -251,6 +251,9 @@ def org_name(text: str) -> str | None:
     value = strip_fillers(text).strip(" ,?.!\"'«»")
     first = first_clause(value)
     first = strip_fillers(first).strip(" ,?.!\"'«»")
+    lead = re.match(rf"[a-zæøå][\wæøå-]+\s+(?=[{UPPER}])", first)  # «e-sportsforeningen RKS Gaming» -> «RKS Gaming»
+    if lead and _is_definite_noun(lead.group(0).strip()) and organisation_noun_in(lead.group(0).strip()):
+        first = first[lead.end():]
     if name_like(first):
         return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
     head = re.split(r"\s+og\s+(?=[a-zæøå])", first, maxsplit=1)[0]  # «Roskilde Bibliotekerne og aftalen er med …»
@@ -284,7 +287,7 @@ _TITLE_AFTER = (re.compile(r"\s*,\s*([^,()–—;]+)"), re.compile(r"\s*\(\s*([^
                 re.compile(r"\s+[–—-]\s+([^,()–—;]+)"), re.compile(r"\s+(?:som|der)\s+er\s+([^,()–—;]+)"),
                 # «… Holm. Jeg er bibliotekar og …», «Karen Juhl hun er bibliotekar»: one word as the whole sentence
                 # or before «og», so «Jeg er glad for det» gives no title
-                re.compile(r"\s*[.!,]?\s+(?:jeg|hun|han)\s+er\s+([\wæøå]+(?:-\s+og\s+[\wæøå]+)?)"
+                re.compile(r"\s*[.!,]?\s+(?:jeg|hun|han)\s+er\s+([\wæøå]+(?:-\s+og\s+[\wæøå]+|(?:\s+(?!(?:for|til|med|i|på|af|om|det|den|de|et|en|at|og|så)\b)[\wæøå]+){1,2}(?=\s*[.!]?\s*$))?)"
                            r"(?=\s*(?:[.!,;]|$)|\s+(?:og|men|så)\s)", re.IGNORECASE),
                 # «Dorthe Lykke bibliotekar, dl@vejen.dk»: one lower-case word that ends the clause
                 re.compile(r"\s+([a-zæøå][\wæøå-]{3,})(?=\s*(?:[,;]|$))"))

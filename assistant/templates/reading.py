@@ -219,3 +219,15 @@ def whole_typed_value(text: str) -> str | None:
         if len(name) >= 2 and all(w[:1].isupper() for w in name) and all(workplace_word(w) for w in said):
             return "person"  # nothing but the name and the title («elever i … i Hjørring Kommune» is no person)
     return None
+
+
+def corrected_tail(text: str) -> str:
+    """What an answer says after correcting itself midway («Det var Hanne Skovgaard - nej vent, det bliver min
+    kollega Mikkel Due» -> «min kollega Mikkel Due»); ``text`` itself without such a correction. A bare «nej» is no
+    marker here («nej, ikke endnu» is an answer)."""
+    markers = phrase_re(tuple(m for m in lexicon().correction_markers if m != "nej"))
+    leads = phrase_re(lexicon().correction_leads)
+    found = list(re.finditer(rf"[-–—,.;!]\s*(?:{markers})[\s,.!:–-]+(?:{leads}[\s,:]+)?", text, re.IGNORECASE))
+    if not found or not text[:found[-1].start()].strip():
+        return text
+    return text[found[-1].end():].strip() or text
