@@ -1060,3 +1060,12 @@ def test_an_organisation_named_after_its_noun_and_a_start_set_going(settings: Se
     proposals = {c.field_id: plain(c.value) for c in interview(evaluation, [
         "Det er vores leder Bente Kirk, der skal sørge for at evalueringen bliver til noget."]).draft.prefill}
     assert proposals["ansvarlig"] == "Bente Kirk, leder"
+
+
+def test_a_short_dotted_date_and_a_correction_that_ends_an_answer_is_about_that_answer(settings: Settings) -> None:
+    assert [d.isoformat() for _, _, d in find_dates("1.12.26")] == ["2026-12-01"]
+    komm = load_template("kommunikationsplan", settings)
+    it = at(interview(komm), "budskaber")
+    it.handle("Gaming er fællesskab; Alle kan være med")
+    it.handle("Instagram, TikTok, Discord og skolernes intra. Nej vent, ikke intra – Aula hedder det jo")
+    assert values(it)["budskaber"] == ["Gaming er fællesskab", "Alle kan være med"], "the previous answer stays"

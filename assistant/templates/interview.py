@@ -538,11 +538,13 @@ class Interview:
                      stored=list(stored), done=prompt is None)
 
     # --- «nej vent, det er 15. marts»: a correction of the previous answer -----------------------------------
-    def _amend(self, text: str, notes: list[str]) -> Reply | None:
+    def _amend(self, text: str, notes: list[str], *, same_message: bool = False) -> Reply | None:
         """Correct a filled field: the one the correction names («nej vent, startdatoen er 1. april»), the one a cue
         in it points to («nej vent, vi starter først 1. april»), else the field the previous turn filled, when the
         new value fits it. None when ``text`` is no correction or fits no such field: then it is an ordinary
-        message. What follows a corrected name or typed value is read as an ordinary answer (:func:`_correction`)."""
+        message. What follows a corrected name or typed value is read as an ordinary answer (:func:`_correction`).
+        ``same_message``: the correction ends an answer («…, Discord og skolernes intra. Nej vent, ikke intra …»), so
+        an unnamed one is about that answer, never about what the previous message stored."""
         amend = parse_amend(text)
         d = self.draft
         bare_no = _BARE_NO.match(text) if amend is None else None
@@ -570,7 +572,8 @@ class Interview:
                 if f.field_id in d.values]
         # an unnamed correction corrects what the previous message stored; when that message stored nothing
         # («en gang om året» was no partner), «nej vent, to gange om året» is an answer, not a change of an older turn
-        previous = [c.field_id for c in d.turns[-1] if c.after is not None] if self._previous_stored else []
+        previous = [c.field_id for c in d.turns[-1] if c.after is not None] \
+            if self._previous_stored and not same_message else []
         for field_id in dict.fromkeys([*cued, *previous]):
             field = self.schema.field(field_id)
             if amend.weak and field.type in FREE_TEXT and field.capture != "name":
@@ -627,7 +630,8 @@ class Interview:
             if not ((amend is not None and not amend.weak) or (command is not None and command.kind == "correct")):
                 continue
             turns = len(self.draft.turns)
-            first = self._amend(tail, notes) if amend is not None else self._command(command, field, notes)
+            first = self._amend(tail, notes, same_message=True) if amend is not None else \
+                self._command(command, field, notes)
             if first is None or not first.stored:
                 continue
             if self.next_field() != field:  # the correction filled a field asked before: the answer is unsure

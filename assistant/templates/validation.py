@@ -31,6 +31,7 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # a two-digit year after a month name or «d/m-»: «1. februar 27», «1/2-27» (this century)
     (re.compile(rf"\b({_DAY_RE})\.?\s*({_MONTH_RE})\.?\s+'?(\d{{2}})\b(?![\d.:])", re.IGNORECASE), "dMyy"),
     (re.compile(r"\b(\d{1,2})/(\d{1,2})-(\d{2})\b(?![\d/-]|\.\d)"), "dmyy"),  # «1/8-27.» ends a sentence
+    (re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})\b(?![\d.]\d)"), "dmyy"),  # «1.12.26»
 ]
 
 EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
