@@ -478,6 +478,7 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
         return (f"{name}, {title}" if title else name), offset + end
     bare = stripped.strip(" ,.!\"'«»")
     first = first_clause(bare).split(",")[0].strip()
+    first = re.split(r"\s+(?=(?:hun|han|jeg|der|som)\s+er\s)", first, maxsplit=1)[0]  # «sofie lund hun er …»
     ws = first.split()
     mixed = len({w[:1].isupper() for w in ws}) > 1  # «Ung scene», «Teatret betaler dramatikeren»: no one's name
     follows = stripped[stripped.find(first) + len(first):] if first else ""
