@@ -223,11 +223,22 @@ def whole_typed_value(text: str) -> str | None:
 
 def corrected_tail(text: str) -> str:
     """What an answer says after correcting itself midway («Det var Hanne Skovgaard - nej vent, det bliver min
-    kollega Mikkel Due» -> «min kollega Mikkel Due»); ``text`` itself without such a correction. A bare «nej» is no
-    marker here («nej, ikke endnu» is an answer)."""
+    kollega Mikkel Due» -> «min kollega Mikkel Due»; «… og skolernes intra. Nej vent, ikke intra – Aula» -> «… og
+    skolernes Aula»); ``text`` itself without such a correction. A bare «nej» is no marker here («nej, ikke endnu» is
+    an answer)."""
     markers = phrase_re(tuple(m for m in lexicon().correction_markers if m != "nej"))
     leads = phrase_re(lexicon().correction_leads)
     found = list(re.finditer(rf"[-–—,.;!]\s*(?:{markers})[\s,.!:–-]+(?:{leads}[\s,:]+)?", text, re.IGNORECASE))
     if not found or not text[:found[-1].start()].strip():
         return text
-    return text[found[-1].end():].strip() or text
+    before, tail = text[:found[-1].start()].strip(), text[found[-1].end():].strip()
+    swap = _SWAP.match(tail)  # «…, Discord og skolernes intra. Nej vent, ikke intra – Aula hedder det jo»
+    if swap and swap.group("old").casefold() in before.casefold():
+        at = before.casefold().rindex(swap.group("old").casefold())
+        return before[:at] + swap.group("new") + before[at + len(swap.group("old")):]
+    return tail or text
+
+
+# «ikke X – Y», «ikke X, men Y», «ikke X men Y hedder det»: replace X by Y in the answer the correction ends
+_SWAP = re.compile(r"^ikke\s+(?P<old>[^–—,;.-]+?)\s*(?:[–—-]|,\s*(?:men\s+)?|\s+men\s+)\s*(?P<new>[^,;.]+?)"
+                   r"(?:\s+(?:hedder|er)\s+det\b.*)?[.!]?$", re.IGNORECASE)
