@@ -1067,7 +1067,7 @@ def test_a_short_dotted_date_and_a_correction_that_ends_an_answer_is_about_that_
     komm = load_template("kommunikationsplan", settings)
     it = at(interview(komm), "budskaber")
     it.handle("Gaming er fællesskab; Alle kan være med")
-    it.handle("Instagram, TikTok, Discord og skolernes intra. Nej vent, ikke intra – Aula hedder det jo")
+    at(it, "kanaler").handle("Instagram, TikTok, Discord og skolernes intra. Nej vent, ikke intra – Aula hedder det jo")
     assert values(it)["budskaber"] == ["Gaming er fællesskab", "Alle kan være med"], "the previous answer stays"
     assert values(it)["kanaler"] == ["Instagram", "TikTok", "Discord", "Skolernes Aula"], "the item is swapped"
 
