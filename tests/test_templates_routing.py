@@ -1074,3 +1074,14 @@ def test_a_short_dotted_date_and_a_correction_that_ends_an_answer_is_about_that_
 
 def test_a_person_in_lower_case_with_the_title_in_a_clause() -> None:
     assert person("sofie lund hun er frivilligkoordinator")[0] == "sofie lund, frivilligkoordinator"
+
+
+def test_a_list_of_channels_given_for_the_messages_is_offered_as_channels(settings: Settings) -> None:
+    komm = load_template("kommunikationsplan", settings)
+    it = at(interview(komm), "budskaber")
+    reply = it.handle("facebook, lokalavisen, sparekassens nyhedsbrev, skærmene på biblioteket")
+    assert reply.awaiting == "clarify" and "Kanaler" in reply.message
+    assert "budskaber" not in values(it) and "kanaler" not in values(it), "stored nowhere until the user chooses"
+    it2 = at(interview(komm), "budskaber")
+    it2.handle("Historien bor her; Kom og fortæl din egen")
+    assert values(it2)["budskaber"] == ["Historien bor her", "Kom og fortæl din egen"]

@@ -386,6 +386,9 @@ class Interview:
         if field.accepts_questions and isinstance(answer.value, ListValue) and \
                 not any(i.rstrip().endswith("?") for i in answer.value.items):  # no question among the questions
             return self.fit.ranked(schema, evidence, empty, exclude=field.id)
+        marked = _marked_by(schema, answer.value, empty, asked=field)
+        if marked:
+            return [marked]
         rival = self.fit.rival(schema, field, evidence, empty, deferred=self.draft.deferred)
         return [rival] if rival else []
 
@@ -749,6 +752,21 @@ class Interview:
                 f"{msg.label(self.schema, k)}: {v}" for k, v in problems.items()) if problems else msg.DONE)
         return Reply(message="\n\n".join(texts), citations=citations, stored=list(stored), errors=dict(errors or {}),
                      prompt=prompt, done=prompt is None)
+
+
+def _marked_by(schema: TemplateSchema, value: object, empty: Sequence[str], *, asked: TemplateField) -> str | None:
+    """The empty list field whose ``marker_words`` every item of a list answer holds («Facebook; Lokalavisen;
+    Sparekassens nyhedsbrev» to the messages question is channels); None when the asked field's own words mark it."""
+    if not isinstance(value, ListValue) or not value.items:
+        return None
+
+    def marks(f: TemplateField) -> bool:
+        words = [w.casefold() for w in f.marker_words]
+        return bool(words) and all(any(w in item.casefold() for w in words) for item in value.items)
+
+    if marks(asked):
+        return None
+    return next((fid for fid in empty if schema.field(fid).type == "list" and marks(schema.field(fid))), None)
 
 
 def _titled_person(text: str, field: TemplateField) -> bool:

@@ -62,6 +62,9 @@ class TemplateField(BaseModel):
     affiliation_as_title: bool = Field(False, description=(
         "For a person: without a job title, the organisation written after the name is the title («Inge Bonde på "
         "Skjern Bibliotek» -> «Inge Bonde, Skjern Bibliotek»), for a field that asks for name and organisation."))
+    marker_words: list[str] = Field(default_factory=list, description=(
+        "Words that mark a list item as this field's: an answer to another list question whose every item holds one "
+        "of them is offered for this field while it is empty («facebook; lokalavisen; plakater» for the channels)."))
     vague_heads: list[str] = Field(default_factory=list, description=(
         "A value found after a hint whose first noun is one of these is too vague to propose («samarbejde med "
         "Faaborg Sejlklub om et projekt for børn» names no activity; «om et gamingprojekt» does)."))
