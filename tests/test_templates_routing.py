@@ -1086,3 +1086,22 @@ def test_a_list_of_channels_given_for_the_messages_is_offered_as_channels(settin
     it2 = at(interview(komm), "budskaber")
     it2.handle("Historien bor her; Kom og fortæl din egen")
     assert values(it2)["budskaber"] == ["Historien bor her", "Kom og fortæl din egen"]
+
+
+@pytest.mark.parametrize(("text", "who"), [
+    ("ok så det bliver nok mig.. morten kjær, bibliotekar", "morten kjær, bibliotekar"),
+    ("det må blive mig.. gitte nørgaard, formidler", "gitte nørgaard, formidler"),
+    ("forstander jens kirk", "jens kirk, forstander"), ("lektor i fysik ole bak", "ole bak, lektor i fysik"),
+    ("frivillige it-hjælpere", None), ("i dag ole bak", None)])
+def test_people_written_in_lower_case_with_fillers_or_a_title_first(text: str, who: str | None) -> None:
+    found = person(text)
+    assert (found[0] if found else None) == who
+
+
+def test_an_e_mail_goes_to_the_party_whose_name_its_domain_spells(schema) -> None:
+    it = interview(schema)
+    for answer in ("Hedeby Bibliotek", "Frivilligcenter Hedeby"):
+        it.handle(answer)
+    at(it, "kontakt_bibliotek").handle("Karsten Ulv, koordinator, kul@frivilligcenterhedeby.dk")
+    assert values(it).get("kontakt_partner_email") == "kul@frivilligcenterhedeby.dk"
+    assert "kontakt_bibliotek_email" not in values(it)

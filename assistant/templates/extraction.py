@@ -151,6 +151,13 @@ def _resolve(cue: str, known: Mapping[str, FieldValue], schema: TemplateSchema) 
 _NAME_AHEAD = re.compile(rf"\s*(?:[\"'«“]|(?:(?:en|et|den|det|de)\s+)?[\w-]*\s*[{UPPER}0-9])")
 
 
+def _ascii_spellings(name: str) -> set[str]:
+    """How a Danish name is written in an e-mail domain: «Søby» -> «soeby», «soby»; «Grønby» -> «groenby», «gronby»."""
+    low = name.casefold()
+    return {low.translate(str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})),
+            low.translate(str.maketrans({"æ": "e", "ø": "o", "å": "a"}))}
+
+
 def _vague(f: TemplateField, value: FieldValue) -> bool:
     """True when ``value`` starts with one of ``f.vague_heads`` after an article («et projekt for børn»)."""
     first = value[0] if isinstance(value, list) and value else value
@@ -537,6 +544,12 @@ class _Message:
             follower = next((f for f in fields if f.after == prev_field.id), None)
             if follower is not None:
                 return follower, start
+        if kind == "email":  # «ah@fjordbymuseum.dk»: the party whose name the address's domain spells
+            address = EMAIL_RE.match(self.text, start)
+            owner = self._party_of_domain(address.group(0)) if address else None
+            by_domain = next((f for f in fields if owner and f.group == owner and not self.routed.get(f.id)), None)
+            if by_domain is not None:
+                return by_domain, start
         if kind in {"email", "phone"}:
             group = self._person_named_in(window) or (  # «mortens mail er …», «sara har …»
                 prev_field.group if prev_field is not None and since == prev_end else None)  # «… og hans mobil …»
@@ -553,6 +566,26 @@ class _Message:
         if kind in {"email", "phone"} and len(fields) == 1:  # an amount without a cue stays in the answer
             return fields[0], start
         return None, start
+
+    def _party_of_domain(self, address: str) -> str | None:
+        """The party (``group``) whose name the e-mail domain spells as two or more of its words run together
+        («frivilligcenterhedeby.dk»: Frivilligcenter Hedeby, «fjordbymuseum.dk»: Fjordby Museum rather than Fjordby
+        Bibliotek); a town alone («faxe.dk») names no party. None on a tie or no match."""
+        label = address.rsplit("@", 1)[-1].split(".")[0].casefold()
+        scores: dict[str, int] = {}
+        for f in self.schema.fields:
+            value = self.known.get(f.id)
+            if f.capture != "name" or not f.group or not isinstance(value, TextValue):
+                continue
+            for spelt in _ascii_spellings(value.text):
+                parts = re.findall(r"[a-z0-9]+", spelt)
+                runs = ["".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)]
+                hits = [len(run) for run in runs if run in label]
+                scores[f.group] = max([scores.get(f.group, 0), *hits])
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        if not ranked or not ranked[0][1] or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+            return None
+        return ranked[0][0]
 
     def _person_named_in(self, window: str) -> str | None:
         """The party (``group``) of a person already in the draft whose first name ``window`` mentions («mortens

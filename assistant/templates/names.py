@@ -30,8 +30,8 @@ MAX_TITLE_WORDS = 6
 
 FILLER_RE = re.compile(
     r"^(?:ja[,.]?\s+|nej[,.]?\s+|ok[,.]?\s+|okay[,.]?\s+|øh[,.]?\s+|hmm[,.]?\s+)?"
-    r"(?:det\s+(?:er|bliver|skal være|må være)|den\s+hedder|de\s+hedder|hun\s+hedder|han\s+hedder|"
-    r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*[,:–-])\s*",
+    r"(?:det\s+(?:er|bliver|skal være|må være|må blive|skal blive)|den\s+hedder|de\s+hedder|hun\s+hedder|han\s+hedder|"
+    r"vi\s+tænker|jeg\s+tænker|navnet\s+er|svaret\s+er|(?:det\s+er\s+)?mig(?:\s+selv)?\s*(?:[,:–-]|\.{2,}))\s*",
     re.IGNORECASE,
 )
 _NAME_LEAD_RE = re.compile(r"^(?:vi\s+er|vi\s+hedder|vi\s+kommer\s+fra|jeg\s+er\s+fra|jeg\s+arbejder\s+(?:på|hos|i)|"
@@ -484,6 +484,13 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
     follows = stripped[stripped.find(first) + len(first):] if first else ""
     if re.match(r"\.?\s*\d", follows):  # «kr. 8.000,-», «uge 12»: a number follows, no one is named
         return None
+    lead = ""  # «forstander jens kirk»: a lower-case title before a first name
+    at = next((i for i, w in enumerate(ws[:MAX_TITLE_WORDS]) if w.casefold() in lexicon().first_names), None)
+    if at and at <= 3 and len(ws) - at <= 3 and not any(
+            (_is_function_word(w) and not (i and w in lexicon().title_prepositions)) or not w.isalpha()
+            for i, w in enumerate(ws[:at])):  # «lektor i fysik ole bak»
+        lead, ws = " ".join(ws[:at]), ws[at:]
+        first = " ".join(ws)
     if ws and ws[0].casefold() not in lexicon().first_names:  # «frivillige it-hjælpere» is no one
         return None
     if 1 <= len(ws) <= SHORT_NAME_WORDS and not mixed and all(
@@ -492,6 +499,7 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
         start = stripped.find(first)
         title, title_end = _title_after(stripped[start + len(first):])
         end = start + len(first) + (title_end if title else 0)
+        title = title or lead
         return (f"{first}, {title}" if title else first), offset + end
     return None
 

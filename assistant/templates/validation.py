@@ -197,7 +197,8 @@ _MAX_ITEM_WORDS = 8
 
 
 # A word that opens a message and says nothing («øh, unge voksne og pensionister»), also greetings («hej, det er …»).
-INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|tja|ja|jo|ok|okay|altså|nå|hej|hejsa|hallo|goddag|godmorgen)\b[,.!]*\s*",
+INTERJECTION_RE = re.compile(r"^(?:øh|øhm|hmm|tja|ja|jo|ok|okay|altså|nå|hej|hejsa|hallo|goddag|godmorgen)\b[,.!]*"
+                             r"(?:\s+så\b)?\s*",  # «ok så det bliver nok mig.. morten kjær»
                              re.IGNORECASE)
 
 
