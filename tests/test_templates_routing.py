@@ -1105,3 +1105,14 @@ def test_an_e_mail_goes_to_the_party_whose_name_its_domain_spells(schema) -> Non
     at(it, "kontakt_bibliotek").handle("Karsten Ulv, koordinator, kul@frivilligcenterhedeby.dk")
     assert values(it).get("kontakt_partner_email") == "kul@frivilligcenterhedeby.dk"
     assert "kontakt_bibliotek_email" not in values(it)
+
+
+def test_a_count_or_a_sentence_capital_is_no_organisation_and_a_colleague_of_theirs_is_theirs(schema) -> None:
+    assert org_name("To trænere fra foreningen og de sørger for turneringer") is None
+    assert org_name("Tre Musketerer Teater") == "Tre Musketerer Teater"
+    assert org_name("KØS, museum for kunst i det offentlige rum") == "KØS"
+    proposals = {c.field_id: plain(c.value) for c in interview(schema, [
+        "vi har aftalt, at deres dansklærer Sofie Hald bliver kontaktperson på gymnasiet."]).draft.prefill}
+    assert "kontakt_bibliotek" not in proposals and "titel" not in proposals
+    from assistant.templates.names import speaker
+    assert speaker("Hej. Jeg hedder Ida Brøndum og er projektleder på Struer Bibliotek.") == "Ida Brøndum, projektleder"

@@ -33,6 +33,7 @@ from assistant.templates.names import (
     negated,
     org_name,
     person,
+    person_shaped,
     project_name_at,
     speaker,
     starts_as_question,
@@ -50,6 +51,7 @@ from assistant.templates.reading import (
     is_question_sentence,
     name_at,
     name_error,
+    names_party,
     people_mentioned,
     quoted_text,
     sentences,
@@ -468,12 +470,26 @@ class _Message:
                 run_start = since + runs[-1].start()  # the person named last before the cue, from its clause on
                 breaks = [b.end() for b in _PERSON_CLAUSE.finditer(self.cue_text, since, run_start)]
                 start = max([since, *breaks])
+                if self._of_another_party(f, self.cue_text[start:run_start], self.cue_text[m.end():]):
+                    continue  # «deres dansklærer Sofie Hald bliver kontaktperson på gymnasiet» is the partner's
                 hit = person(self.cue_text[start:m.start()], affiliation=f.affiliation_as_title)
                 if hit is not None:
                     value, _ = parse_value(f, hit[0])
                     if value is not None:
                         self._add(f, value, (start, m.end()), "udsagn")
                         break
+
+    def _of_another_party(self, f: TemplateField, before: str, after: str) -> bool:
+        """True when a person before a trailing cue belongs to another party than ``f``'s: «deres» before them, or
+        the other party named right after the cue («… bliver kontaktperson på gymnasiet / hos dem»)."""
+        others = {o.group for o in self.schema.fields if o.group and o.group != f.group}
+        if not f.group or not others:
+            return False
+        named = re.sub(r"^\s*(?:på|hos|i|ved)\s+", "", after)
+        return bool(re.search(r"\bderes\b", before, re.IGNORECASE)) or any(
+            names_party(self.schema, named, group, self.known) or any(
+                re.match(rf"\s*{re.escape(pronoun)}\b", named) for pronoun in self.schema.pronouns.get(group, []))
+            for group in others)
 
     # --- e-mail, phone, date, amount ----------------------------------------------------------------------
     def _typed_values(self) -> None:
@@ -650,9 +666,9 @@ class _Message:
             for m in appositive_names(self.text):
                 name = project_name_at(self.text[m.start("name"):])
                 end = m.start("name") + len(name or "")
-                if not name or _overlaps(m.start(), end, self.consumed) or \
+                if not name or _overlaps(m.start(), end, self.consumed) or person_shaped(name) or \
                         any(names_organisation(o, name) for o in self.schema.fields if o.name_contains):
-                    continue
+                    continue  # «deres dansklærer Sofie Hald» is a person, «biblioteket Aarhus Hovedbibliotek» a party
                 value, _ = parse_value(f, name)
                 if value is not None:
                     source: Source = "svar" if self.current is not None and f.id == self.current.id else "udsagn"

@@ -35,7 +35,7 @@ from assistant.templates.export import draft_markdown
 from assistant.templates.extraction import FREE_TEXT, TYPED, Extractor, Found, Routed, names_with_word
 from assistant.templates.fit import FieldFit, default_fit
 from assistant.templates.llm_extraction import default_extractor
-from assistant.templates.names import lexicon, organisation_word, person, phrase_re, starts_as_question
+from assistant.templates.names import lexicon, person, person_shaped, phrase_re, starts_as_question
 from assistant.templates.reading import (
     is_question_sentence,
     names_party,
@@ -783,9 +783,7 @@ def _titled_person(text: str, field: TemplateField) -> bool:
     # «Emil Sejersen, Aars Bibliotek», «det er mig Morten Kvist»: a person (a common first name and a surname),
     # maybe with where they work
     hit = person(head) if title else (person(text) if whole_typed_value(text) == "person" else None)
-    ws = hit[0].split(",")[0].split() if hit else []
-    return 2 <= len(ws) <= 3 and ws[0].casefold() in lexicon().first_names and \
-        all(w[:1].isupper() for w in ws) and not any(organisation_word(w) for w in ws)
+    return bool(hit) and person_shaped(hit[0].split(",")[0])
 
 
 def _correction(text: str) -> tuple[str, str]:

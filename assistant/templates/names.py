@@ -77,6 +77,7 @@ class Lexicon:
     modal_verbs: tuple[str, ...]
     prepositions: frozenset[str]
     not_place_names: frozenset[str]
+    quantity_words: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -92,7 +93,7 @@ def lexicon() -> Lexicon:
                    frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
                    frozenset(raw["first_names"]), frozenset(raw["clause_openers"]),
                    tuple(raw["organisation_nouns"]), longest("modal_verbs"), frozenset(raw["prepositions"]),
-                   frozenset(raw["not_place_names"]))
+                   frozenset(raw["not_place_names"]), frozenset(raw["quantity_words"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -233,6 +234,8 @@ def name_like(text: str) -> bool:
         return False
     if len(ws) == 1 and _bare(ws[0]) in MONTHS:  # «august: plakater; september: …» is a plan, not a party
         return False
+    if _bare(ws[0]) in lexicon().quantity_words and any(w[:1].islower() for w in ws[1:]):
+        return False  # «To trænere fra foreningen», «Mindst 50 sangere» count people; «Tre Musketerer Teater» is a name
     # a capitalised first word and three lower-case words beside connectors and genitives is a sentence («Din tekst
     # fortjener en læser»); «Museum for moderne kunst», «Odense Kommunes skoletjeneste» are names
     lower = [w for i, w in enumerate(ws[1:], 1) if w[:1].islower() and len(w) >= 4 and not ws[i - 1].endswith("s")
@@ -260,7 +263,10 @@ def org_name(text: str) -> str | None:
     if head != first and name_like(head):
         return trim_name(head)
     runs = name_runs(first)
-    if len(runs) == 1 and name_like(runs[0].group(0)):
+    sentence_capital = bool(runs) and runs[0].start() == 0 and " " not in runs[0].group(0) and \
+        not runs[0].group(0).isupper() and re.match(r"\s+[a-zæøå]", first[runs[0].end():]) is not None
+    # «To trænere fra foreningen»: the capital starts a sentence; «KØS, museum for …» is a name
+    if len(runs) == 1 and name_like(runs[0].group(0)) and not sentence_capital:
         return trim_name(runs[0].group(0))
     return None
 
@@ -289,6 +295,8 @@ _TITLE_AFTER = (re.compile(r"\s*,\s*([^,()–—;]+)"), re.compile(r"\s*\(\s*([^
                 # or before «og», so «Jeg er glad for det» gives no title
                 re.compile(r"\s*[.!,]?\s+(?:jeg|hun|han)\s+er\s+([\wæøå]+(?:-\s+og\s+[\wæøå]+|(?:\s+(?!(?:for|til|med|i|på|af|om|det|den|de|et|en|at|og|så)\b)[\wæøå]+){1,2}(?=\s*[.!]?\s*$))?)"
                            r"(?=\s*(?:[.!,;]|$)|\s+(?:og|men|så)\s)", re.IGNORECASE),
+                # «Jeg hedder Ida Brøndum og er projektleder på Struer Bibliotek»
+                re.compile(r"\s+og\s+er\s+([a-zæøå][\wæøå-]+)(?=\s+(?:på|hos|i|ved)\s|\s*[.,;!]|\s*$)"),
                 # «Dorthe Lykke bibliotekar, dl@vejen.dk»: one lower-case word that ends the clause
                 re.compile(r"\s+([a-zæøå][\wæøå-]{3,})(?=\s*(?:[,;]|$))"))
 
@@ -350,6 +358,14 @@ def organisation_noun_in(word: str) -> bool:
     w = _bare(word)
     return any(w.endswith(org + end) for org in lexicon().organisation_nouns if len(org) >= 4
                for end in _ORGANISATION_ENDINGS) or organisation_word(w)
+
+
+def person_shaped(name: str) -> bool:
+    """A person's name: two or three capitalised words, the first a common first name, none an organisation's
+    noun («Sofie Hald», «Emil Sejersen»; not «Karen Blixen Museet»)."""
+    ws = name.split()
+    return 2 <= len(ws) <= 3 and ws[0].casefold() in lexicon().first_names and \
+        all(w[:1].isupper() for w in ws) and not any(organisation_word(w) for w in ws)
 
 
 def lower_organisation_at(text: str) -> str | None:
