@@ -1116,3 +1116,10 @@ def test_a_count_or_a_sentence_capital_is_no_organisation_and_a_colleague_of_the
     assert "kontakt_bibliotek" not in proposals and "titel" not in proposals
     from assistant.templates.names import speaker
     assert speaker("Hej. Jeg hedder Ida Brøndum og er projektleder på Struer Bibliotek.") == "Ida Brøndum, projektleder"
+
+
+def test_a_capitalised_title_before_a_first_name_and_a_list_of_activities_is_no_party() -> None:
+    assert person("Læsevejleder Birthe Kirkegaard")[0] == "Birthe Kirkegaard, læsevejleder"
+    assert person("Randers Freja Fodbold")[0] == "Randers Freja Fodbold"  # a club, not «Freja Fodbold, randers»
+    assert org_name("Læsekredse i frikvartererne, en forfatteraften og en afsluttende festivaldag") is None
+    assert org_name("KØS, museum for kunst i det offentlige rum") == "KØS"

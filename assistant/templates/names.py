@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.templates.validation import INTERJECTION_RE, MONTHS, find_dates
+from assistant.templates.validation import INTERJECTION_RE, MONTHS, find_dates, split_list
 from assistant.units import is_abbreviation, is_sentence_end
 
 UPPER = "A-ZÆØÅ"
@@ -78,6 +78,7 @@ class Lexicon:
     prepositions: frozenset[str]
     not_place_names: frozenset[str]
     quantity_words: frozenset[str]
+    title_endings: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -93,7 +94,8 @@ def lexicon() -> Lexicon:
                    frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
                    frozenset(raw["first_names"]), frozenset(raw["clause_openers"]),
                    tuple(raw["organisation_nouns"]), longest("modal_verbs"), frozenset(raw["prepositions"]),
-                   frozenset(raw["not_place_names"]), frozenset(raw["quantity_words"]))
+                   frozenset(raw["not_place_names"]), frozenset(raw["quantity_words"]),
+                   tuple(raw["title_endings"]))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> str:
@@ -257,6 +259,9 @@ def org_name(text: str) -> str | None:
     lead = re.match(rf"[a-zæøå][\wæøå-]+\s+(?=[{UPPER}])", first)  # «e-sportsforeningen RKS Gaming» -> «RKS Gaming»
     if lead and _is_definite_noun(lead.group(0).strip()) and organisation_noun_in(lead.group(0).strip()):
         first = first[lead.end():]
+    listed = split_list(first)  # «Læsekredse i frikvartererne, en forfatteraften og en festivaldag» lists activities
+    if len(listed) >= 3 and any(len(i.split()) > 1 and i == i.lower() for i in listed[1:]):
+        return None
     if name_like(first):
         return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
     head = re.split(r"\s+og\s+(?=[a-zæøå])", first, maxsplit=1)[0]  # «Roskilde Bibliotekerne og aftalen er med …»
@@ -488,6 +493,11 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
         if title:
             return f"{name}, {without_workplace(title)}", offset + (where.end() if where else end) + title_end
         title = without_workplace(_title_before(stripped[:run.start()]))
+        ws = name.split()  # «Læsevejleder Birthe Kirkegaard»: a capitalised title before a first name
+        if not title and len(ws) >= 3 and ws[1].casefold() in lexicon().first_names and \
+                ws[0].casefold() not in lexicon().first_names and not organisation_noun_in(ws[0]) and \
+                ws[0].casefold().endswith(lexicon().title_endings):  # not «Randers Freja Fodbold»
+            title, name = ws[0][:1].lower() + ws[0][1:], " ".join(ws[1:])
         org = _ORGANISATION_AFTER.match(stripped, end) if affiliation and not title else None
         if org is not None and org_name(org.group("org")):
             return f"{name}, {trim_name(org.group('org'))}", offset + org.end()
