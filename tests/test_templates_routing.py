@@ -1123,3 +1123,11 @@ def test_a_capitalised_title_before_a_first_name_and_a_list_of_activities_is_no_
     assert person("Randers Freja Fodbold")[0] == "Randers Freja Fodbold"  # a club, not «Freja Fodbold, randers»
     assert org_name("Læsekredse i frikvartererne, en forfatteraften og en afsluttende festivaldag") is None
     assert org_name("KØS, museum for kunst i det offentlige rum") == "KØS"
+
+
+def test_a_title_before_a_first_name_is_read_alike_in_lower_and_upper_case() -> None:
+    """One rule for «forstander jens kirk» and «Læsevejleder Birthe Kirkegaard»: the title's first word ends like a
+    title, so a club named after a place and a first name is no person in either case."""
+    assert person("randers freja fodbold") is None
+    assert person("Randers Freja Fodbold")[0] == "Randers Freja Fodbold"
+    assert person("koordinator karsten ulv")[0] == "karsten ulv, koordinator"

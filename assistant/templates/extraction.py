@@ -162,8 +162,7 @@ def _ascii_spellings(name: str) -> set[str]:
 
 def _vague(f: TemplateField, value: FieldValue) -> bool:
     """True when ``value`` starts with one of ``f.vague_heads`` after an article («et projekt for børn»)."""
-    first = value[0] if isinstance(value, list) and value else value
-    ws = [w.casefold() for w in words(format_value(f, first) if not isinstance(first, str) else first)]
+    ws = [w.casefold() for w in words(format_value(f, value))]
     ws = ws[1:] if ws and ws[0] in lexicon().indefinite_articles else ws
     return bool(ws) and ws[0] in {h.casefold() for h in f.vague_heads}
 
@@ -214,10 +213,11 @@ class RuleExtractor:
 def _first_cue(cues: Sequence[str], text: str) -> re.Match[str] | None:
     """The first self cue in a sentence where the user speaks («… og står for al kommunikation» after «jeg er …»;
     «Bogense Marina står for kommunikationen» is someone else)."""
+    spans = sentences(text)
     for cue in cues:
         for m in cue_regex(cue).finditer(text):
-            sentence = re.split(r"[.!?]\s", text[:m.start()])[-1]
-            if re.search(r"\bjeg\b", sentence + m.group(0), re.IGNORECASE):
+            start = max([s for s, _ in spans if s <= m.start()] + [0])
+            if re.search(r"\bjeg\b", text[start:m.end()], re.IGNORECASE):
                 return m
     return None
 

@@ -778,11 +778,12 @@ def _titled_person(text: str, field: TemplateField) -> bool:
         return False
     title = title.strip()
     definite = re.search(r"(?:en|et|ne)$", title.split()[-1]) if title else None  # «landdistriktspuljen»
-    if bool(title) and title[:1].islower() and not definite and whole_typed_value(text) == "person":
+    whole_person = whole_typed_value(text) == "person"
+    if bool(title) and title[:1].islower() and not definite and whole_person:
         return True
     # «Emil Sejersen, Aars Bibliotek», «det er mig Morten Kvist»: a person (a common first name and a surname),
     # maybe with where they work
-    hit = person(head) if title else (person(text) if whole_typed_value(text) == "person" else None)
+    hit = person(head) if title else (person(text) if whole_person else None)
     return bool(hit) and person_shaped(hit[0].split(",")[0])
 
 

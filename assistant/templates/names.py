@@ -354,8 +354,12 @@ def _definite_suffixes() -> tuple[str, ...]:
 def organisation_word(word: str) -> bool:
     """An organisation's noun as a whole word, in any form («Kommune», «Bibliotekerne», «Museum», «Teater»; not
     «Kirkegaard»): «Vordingborg Kommune» is no one's name."""
-    w = _bare(word)
-    return any(w == org + end for org in lexicon().organisation_nouns for end in _ORGANISATION_ENDINGS)
+    return _bare(word) in _organisation_words()
+
+
+@lru_cache(maxsize=1)
+def _organisation_words() -> frozenset[str]:
+    return frozenset(org + end for org in lexicon().organisation_nouns for end in _ORGANISATION_ENDINGS)
 
 
 def organisation_noun_in(word: str) -> bool:
@@ -482,11 +486,12 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
     offset = len(value) - len(value.lstrip())
     stripped = strip_fillers(value)
     offset = value.find(stripped) if stripped else offset
-    runs = [r for r in name_runs(stripped) if len(_PERSON_BREAK.sub("", r.group(0)).split()) >= 2
-            and not r.group(0)[0].isdigit() and not organisation_word(_PERSON_BREAK.sub("", r.group(0)).split()[-1])]
+    trimmed = [(r, _PERSON_BREAK.sub("", r.group(0))) for r in name_runs(stripped)]
+    runs = [(r, t) for r, t in trimmed if len(t.split()) >= 2 and not r.group(0)[0].isdigit()
+            and not organisation_word(t.split()[-1])]
     if runs:
-        run = runs[0]
-        name = trim_name(_PERSON_BREAK.sub("", run.group(0)))
+        run, name = runs[0]
+        name = trim_name(name)
         end = run.start() + len(name)
         where = _AFFILIATION_RE.match(stripped, end)  # «Trine Mølgaard fra museet, hun er formidlingschef»
         title, title_end = _title_after(stripped[where.end() if where else end:])
@@ -494,9 +499,7 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
             return f"{name}, {without_workplace(title)}", offset + (where.end() if where else end) + title_end
         title = without_workplace(_title_before(stripped[:run.start()]))
         ws = name.split()  # «Læsevejleder Birthe Kirkegaard»: a capitalised title before a first name
-        if not title and len(ws) >= 3 and ws[1].casefold() in lexicon().first_names and \
-                ws[0].casefold() not in lexicon().first_names and not organisation_noun_in(ws[0]) and \
-                ws[0].casefold().endswith(lexicon().title_endings):  # not «Randers Freja Fodbold»
+        if not title and len(ws) >= 3 and _title_words_before_first_name(ws, most=1) == 1:
             title, name = ws[0][:1].lower() + ws[0][1:], " ".join(ws[1:])
         org = _ORGANISATION_AFTER.match(stripped, end) if affiliation and not title else None
         if org is not None and org_name(org.group("org")):
@@ -510,11 +513,9 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
     follows = stripped[stripped.find(first) + len(first):] if first else ""
     if re.match(r"\.?\s*\d", follows):  # «kr. 8.000,-», «uge 12»: a number follows, no one is named
         return None
-    lead = ""  # «forstander jens kirk»: a lower-case title before a first name
-    at = next((i for i, w in enumerate(ws[:MAX_TITLE_WORDS]) if w.casefold() in lexicon().first_names), None)
-    if at and at <= 3 and len(ws) - at <= 3 and not any(
-            (_is_function_word(w) and not (i and w in lexicon().title_prepositions)) or not w.isalpha()
-            for i, w in enumerate(ws[:at])):  # «lektor i fysik ole bak»
+    lead = ""  # «forstander jens kirk», «lektor i fysik ole bak»: a lower-case title before a first name
+    at = _title_words_before_first_name(ws, most=3)
+    if at and len(ws) - at <= 3:
         lead, ws = " ".join(ws[:at]), ws[at:]
         first = " ".join(ws)
     if ws and ws[0].casefold() not in lexicon().first_names:  # «frivillige it-hjælpere» is no one
@@ -530,13 +531,28 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
     return None
 
 
-_INTRODUCTION = re.compile(r"\b(?:[Jj]eg\s+(?:hedder|er)|[Mm]it\s+navn\s+er)\s+(?:[a-zæøå-]+\s+)?(?=[A-ZÆØÅ])")
+_INTRODUCTION = re.compile(r"\b(?:[Jj]eg\s+(?:hedder|er)|[Mm]it\s+navn\s+er)\s+"
+                           r"(?P<said>(?:[a-zæøå-]+\s+)?)(?=[A-ZÆØÅ])")  # a title may come first
+
+
+def _title_words_before_first_name(ws: list[str], *, most: int) -> int:
+    """How many of ``ws`` (at most ``most``) are a job title written before a first name: the title's first word
+    ends like one (``title_endings``: «forstander», «lektor i fysik», «Læsevejleder») and holds no function word but a
+    title preposition; 0 when there is none («Randers Freja Fodbold», «i dag ole bak»)."""
+    lex = lexicon()
+    at = next((i for i, w in enumerate(ws[:most + 1]) if w.casefold() in lex.first_names), 0)
+    if not at or organisation_noun_in(ws[0]) or not ws[0].casefold().endswith(lex.title_endings):
+        return 0
+    if any((_is_function_word(w) and not (i and w in lex.title_prepositions)) or not w.isalpha()
+           for i, w in enumerate(ws[:at])):
+        return 0
+    return at
 
 
 def speaker(text: str) -> str | None:
     """The person who introduces themselves in ``text`` («jeg er Niels Brix, bibliotekschef»), as «name, title»."""
     for m in _INTRODUCTION.finditer(text):
-        hit = person(text[m.start():].split(None, 2)[-1])  # «jeg er kommunikationsmedarbejder Signe Falk»
+        hit = person(text[m.start("said"):])  # «jeg er kommunikationsmedarbejder Signe Falk»
         name = hit[0].split(",")[0] if hit else ""
         if hit is not None and text[m.end():].startswith(name) and len(name.split()) >= 2:
             return hit[0]
