@@ -174,6 +174,31 @@ def test_a_former_or_negated_partner_is_not_proposed(schema) -> None:
     assert proposals == {"partner": "Silkeborg Bad", "aktiviteter": ["En kunstudstilling"]}
 
 
+def test_a_considered_or_former_partner_is_proposed_only_when_no_other_is_named(schema) -> None:
+    """A plan or the past is no fact in an answer, but in the earlier chat the only partner named that way is the
+    likely one (the user confirms or rejects the proposal); a plain statement elsewhere in the chat wins."""
+    considered = interview(schema, ["jeg er fra Frederikssund Bibliotekerne. vi overvejer at lave noget med "
+                                    "Frederikssund Museum om vikinger"])
+    assert {c.field_id: plain(c.value) for c in considered.draft.prefill}["partner"] == "Frederikssund Museum"
+    former = interview(schema, ["Her på Lemvig Bibliotek havde vi sidste år en aftale med Lemvig Ungdomsskole.",
+                                "Kan du lave en ny samarbejdsaftale til mig?"])
+    assert {c.field_id: plain(c.value) for c in former.draft.prefill}["partner"] == "Lemvig Ungdomsskole"
+    replaced = interview(schema, ["Vi overvejede at samarbejde med Aarhus Teater, men det blev ikke til noget.",
+                                  "Vi er Aarhus Bibliotekerne og har nu et partnerskab med Bora Bora."])
+    assert {c.field_id: plain(c.value) for c in replaced.draft.prefill}["partner"] == "Bora Bora"
+
+
+def test_med_before_an_organisation_proposes_the_partner_but_not_before_a_person(settings, schema) -> None:
+    plan = load_template("kommunikationsplan", settings)
+    it = interview(plan, ["det er for projektet Fortællinger fra Havnen, som vi laver med Sømandsforeningen af 1892"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["partner"] == "Sømandsforeningen af 1892"
+    grown = interview(schema, ["vi er ved at starte noget op med Grønby Boligforening om læsefrø"])
+    assert {c.field_id: plain(c.value) for c in grown.draft.prefill}["partner"] == "Grønby Boligforening"
+    assert not interview(schema, ["vi har møde med Sofie Hald i morgen"]).draft.prefill
+    both = interview(schema, ["jeg skal i gang med et samarbejde mellem Nakskov Bibliotek og Lolland Ungdomsskole"])
+    assert {c.field_id: plain(c.value) for c in both.draft.prefill}["partner"] == "Lolland Ungdomsskole"
+
+
 def test_the_earlier_chat_names_the_project_after_a_hint_and_the_partner_beside_the_library(settings) -> None:
     plan = load_template("evalueringsplan", settings)
     it = interview(plan, ["Hørsholm Bibliotek og Rungsted Skole har kørt læseklubben Bogorme i et år nu"])

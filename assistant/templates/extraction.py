@@ -31,7 +31,9 @@ from assistant.templates.names import (
     lower_organisation_at,
     name_runs,
     negated,
+    not_yet_or_past,
     org_name,
+    organisation_noun_in,
     person,
     person_shaped,
     project_name_at,
@@ -179,6 +181,8 @@ class _Cue:
     hint: bool = False
     proper_name: bool = False  # only a capitalised proper name may follow (a hint far into a clause, a question)
     to_end: bool = False  # the value is the rest of the message («nå ja formålet. at nye borgere …»)
+    organisation: bool = False  # only an organisation's name may follow (``organisation_hints``)
+    tentative: bool = False  # after a plan or the past («vi overvejer at samarbejde med …»; earlier chat only)
 
 
 class RuleExtractor:
@@ -190,14 +194,19 @@ class RuleExtractor:
 
     def prefill(self, schema: TemplateSchema, texts: Sequence[str],
                 known: Mapping[str, FieldValue]) -> list[Found]:
-        """Proposals from earlier chat messages (oldest first); the first value per field wins. A person field's
+        """Proposals from earlier chat messages (oldest first); the first value per field wins, and one found after
+        a plan or the past («vi overvejede at samarbejde med …») only when no plain statement names it. A person field's
         ``self_cues`` («jeg er selv ansvarlig») take the person who introduced themselves («jeg er Niels Brix,
         bibliotekschef»)."""
         state = dict(known)
         out: list[Found] = []
+        weaker: list[Found] = []  # after a plan or the past: proposed only when nothing plain names the field
         me: str | None = None
         for text in texts:
-            found = _Message(schema, text, None, dict(state), prefill=True).run().found
+            message = _Message(schema, text, None, dict(state), prefill=True)
+            found = message.run().found
+            weaker += [item for item in found if item.field_id in message.tentative]
+            found = [item for item in found if item.field_id not in message.tentative]
             me = speaker(text) or me
             if me is not None:
                 found += [Found(f.id, value, "udsagn", m.group(0)) for f in schema.fields if f.self_cues
@@ -207,6 +216,10 @@ class RuleExtractor:
                 if item.field_id not in state:
                     state[item.field_id] = item.value
                     out.append(item)
+        for item in weaker:  # «vi overvejede Aarhus Teater …, nu har vi et partnerskab med Bora Bora»
+            if item.field_id not in state:
+                state[item.field_id] = item.value
+                out.append(item)
         return out
 
 
@@ -236,6 +249,7 @@ class _Message:
     later: list[tuple[int, int, str]] = field(default_factory=list)  # e-mails/phones without a field yet
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # field id -> where its value was found
     hinted: set[str] = field(default_factory=set)  # fields whose value came after a hint
+    tentative: set[str] = field(default_factory=set)  # fields whose value came after a plan or the past
 
     def __post_init__(self) -> None:
         keep_questions = self.current is not None and self.current.accepts_questions
@@ -343,20 +357,29 @@ class _Message:
         for f in self.schema.fields:
             if f.type in TYPED:
                 continue  # their cues are context words before a typed value
-            for phrases, hint in ((f.cues, False), (f.hints if self.use_hints else [], True)):
+            hints = f.hints if self.use_hints else []
+            organisations = f.organisation_hints if self.use_hints else []
+            for phrases, hint, organisation in ((f.cues, False, False), (hints, True, False),
+                                                (organisations, True, True)):
                 for cue in phrases:
                     for m in (m for resolved in _resolve(cue, self.known, self.schema)
                               for m in cue_regex(resolved, tenses=not hint).finditer(self.cue_text)):
                         before = self.cue_text[self._clause_start(m.start()):m.start()]
                         if negated(before, self.cue_text[m.end():]):
-                            continue  # "vi har tidligere prøvet at samarbejde med …", "partneren er ikke …"
+                            continue  # "partneren er ikke …"
+                        tentative = not_yet_or_past(before)
+                        if tentative and not self.prefill:
+                            continue  # "vi har tidligere prøvet at samarbejde med …" states no fact
                         kind = self._cue_kind(f, m.start(), hint)
+                        rest = self.cue_text[m.end():]
+                        if organisation and not (re.match(rf"\s*[{UPPER}]", rest) or lower_organisation_at(rest)):
+                            continue  # «med et samarbejde mellem …»: an organisation's name right after it, or none
                         if kind is not None and kind.proper_name and hint and not _NAME_AHEAD.match(
                                 self.cue_text, m.end()) and (f.capture != "name" or not lower_organisation_at(
                                     self.cue_text[m.end():])):
                             continue  # «… og vi laver plakater»: a hint without a name after it cuts no other value
                         if kind is not None:
-                            kind.end = m.end()
+                            kind.end, kind.organisation, kind.tentative = m.end(), organisation, tentative
                             raw.append(kind)
         raw += self._label_cues()
         raw.sort(key=lambda m: (-(m.end - m.start), m.start))  # overlapping cues: the longest wins
@@ -397,11 +420,16 @@ class _Message:
                 value, used = self._capture(m.field, self.cue_text[m.end:stop], proper_name=m.proper_name)
                 if value is not None and m.hint and _vague(m.field, value):
                     continue
+                if value is not None and m.organisation and not any(
+                        organisation_noun_in(w) for w in words(format_value(m.field, value))):
+                    continue  # «møde med Sofie Hald» names no organisation
                 if value is not None:
                     source: Source = "svar" if self.current is not None and m.field.id == self.current.id else "udsagn"
                     self._add(m.field, value, (m.start, m.end + used), source)
                     if m.hint:
                         self.hinted.add(m.field.id)
+                    if m.tentative:
+                        self.tentative.add(m.field.id)
 
     def _capture(self, f: TemplateField, region: str, *, proper_name: bool = False) -> tuple[FieldValue | None, int]:
         """The value after a cue (cut at the field's ``until`` words), and how much of ``region`` it used; a

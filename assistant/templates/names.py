@@ -61,6 +61,7 @@ class Lexicon:
     not_title_start: frozenset[str]
     hedges: tuple[str, ...]
     negations: tuple[str, ...]
+    not_yet_or_past: tuple[str, ...]
     correction_markers: tuple[str, ...]
     correction_leads: tuple[str, ...]
     correction_contrasts: tuple[str, ...]
@@ -86,7 +87,8 @@ def lexicon() -> Lexicon:
     raw = yaml.safe_load(Path(__file__).with_name("danish.yaml").read_text(encoding="utf-8"))
     longest = lambda key: tuple(sorted(raw[key], key=len, reverse=True))  # noqa: E731
     return Lexicon(frozenset(raw["sentence_words"]), frozenset(raw["not_title"]), frozenset(raw["not_title_start"]),
-                   longest("hedges"), longest("negations"), longest("correction_markers"),
+                   longest("hedges"), longest("negations"), longest("not_yet_or_past"),
+                   longest("correction_markers"),
                    longest("correction_leads"), longest("correction_contrasts"), frozenset(raw["question_verbs"]),
                    frozenset(raw["question_subjects"]), longest("wrong_answer"),
                    frozenset(raw["indefinite_articles"]),
@@ -564,6 +566,11 @@ def negated(before: str, after: str) -> bool:
     negs = phrase_re(lexicon().negations)
     return bool(re.search(rf"(?<![\wæøå]){negs}", before, re.IGNORECASE)
                 or re.match(rf"\s*{negs}", after, re.IGNORECASE))
+
+
+def not_yet_or_past(before: str) -> bool:
+    """True when a cue's clause before it states a plan or the past ("vi overvejer at samarbejde med …")."""
+    return bool(re.search(rf"(?<![\wæøå]){phrase_re(lexicon().not_yet_or_past)}", before, re.IGNORECASE))
 
 
 _QUESTION_WORD = re.compile(r"^(?:hvad|hvordan|hvorfor|hvem|hvornår|hvilke[nt]?|hvor(?:mange|meget|når)?)\b",

@@ -48,6 +48,9 @@ class TemplateField(BaseModel):
         "Weaker phrases that usually introduce this field's value ('vi står for', 'samarbejde med'). A hint only "
         "splits a message: it never takes the whole answer away from the question just asked, reaches a filled "
         "field only as a question, and is ignored while the field is filled and nothing else answers the question."))
+    organisation_hints: list[str] = Field(default_factory=list, description=(
+        "Hints that take only an organisation's name, one with an organisation's noun ('med' in «vi starter noget op "
+        "med Grønby Boligforening», not in «møde med Sofie Hald»); otherwise as ``hints``."))
     until: list[str] = Field(default_factory=list, description="Words that end a value captured after a cue.")
     aliases: list[str] = Field(default_factory=list, description="Other names used in «ret <felt>».")
     capture: Literal["auto", "name", "clause"] = "auto"
