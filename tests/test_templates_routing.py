@@ -199,6 +199,29 @@ def test_med_before_an_organisation_proposes_the_partner_but_not_before_a_person
     assert {c.field_id: plain(c.value) for c in both.draft.prefill}["partner"] == "Lolland Ungdomsskole"
 
 
+def test_role_cues_come_from_role_nouns_and_the_parties_places(schema) -> None:
+    """«<role> <place> er/hedder» and «<owner> <role> er» are made from the schema's declared words, in any
+    combination a user writes, and a person in lower case follows them."""
+    assert "kontakten derovre hedder" in schema.field("kontakt_partner").cues
+    assert "deres kontaktperson er" in schema.field("kontakt_partner").cues
+    assert "underskriver for biblioteket er" in schema.field("underskriver_bibliotek").cues
+    it = interview(schema, ["Vi skal lave en aftale med Frivilligcenter Hedeby om en lektiecafé.",
+                            "min kontakt derovre hedder karsten ulv, han er koordinator"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["kontakt_partner"] == "karsten ulv, koordinator"
+    museum = interview(schema, ["Vi skal lave en aftale med Søby Museum. Kontaktpersonen på museet bliver Ida Holm."])
+    assert {c.field_id: plain(c.value) for c in museum.draft.prefill}["kontakt_partner"] == "Ida Holm"
+    me = interview(schema, ["skal lave en samarbejdsaftale med Østerlund Gymnasium. jeg er selv kontaktperson: "
+                            "henrik dahl, it-bibliotekar"])
+    assert {c.field_id: plain(c.value) for c in me.draft.prefill}["kontakt_bibliotek"] == "henrik dahl, it-bibliotekar"
+
+
+def test_a_lower_case_person_after_the_verb_that_names_them() -> None:
+    assert person("til daglig er det ole bak, lektor i fysik") == ("ole bak, lektor i fysik", 41)
+    assert person("i det daglige bliver det mette holm")[0] == "mette holm"
+    assert person("til daglig er det skolen") is None
+    assert person("vi er glade for det") is None
+
+
 def test_the_earlier_chat_names_the_project_after_a_hint_and_the_partner_beside_the_library(settings) -> None:
     plan = load_template("evalueringsplan", settings)
     it = interview(plan, ["Hørsholm Bibliotek og Rungsted Skole har kørt læseklubben Bogorme i et år nu"])

@@ -169,6 +169,14 @@ def _vague(f: TemplateField, value: FieldValue) -> bool:
     return bool(ws) and ws[0] in {h.casefold() for h in f.vague_heads}
 
 
+def _may_occur(cue: str, lowered: str) -> bool:
+    """A cheap test before a cue's patterns are run: its first word (unless a placeholder) is in the text. A
+    schema has hundreds of cues (the role cues alone), and most messages hold few of their words."""
+    first = cue.split(maxsplit=1)[0].casefold().rstrip(",")
+    stem = first[:-1] if first.endswith("er") else first  # «kalder» is also read as «vil kalde» (cue_regex)
+    return first.startswith("{") or stem in lowered
+
+
 def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
@@ -266,6 +274,7 @@ class _Message:
         starts = {0} | {m.end() for m in _CLAUSE_BREAK.finditer(self.cue_text)} | {s for s, _ in self.sentences}
         self.clause_starts = sorted(starts)
         self.initial = set(self.known)
+        self.lowered = self.cue_text.casefold()
 
     # --- driver ---------------------------------------------------------------------------------------------
     def run(self) -> Routed:
@@ -362,6 +371,8 @@ class _Message:
             for phrases, hint, organisation in ((f.cues, False, False), (hints, True, False),
                                                 (organisations, True, True)):
                 for cue in phrases:
+                    if not _may_occur(cue, self.lowered):
+                        continue
                     for m in (m for resolved in _resolve(cue, self.known, self.schema)
                               for m in cue_regex(resolved, tenses=not hint).finditer(self.cue_text)):
                         before = self.cue_text[self._clause_start(m.start()):m.start()]
@@ -375,8 +386,7 @@ class _Message:
                         if organisation and not (re.match(rf"\s*[{UPPER}]", rest) or lower_organisation_at(rest)):
                             continue  # «med et samarbejde mellem …»: an organisation's name right after it, or none
                         if kind is not None and kind.proper_name and hint and not _NAME_AHEAD.match(
-                                self.cue_text, m.end()) and (f.capture != "name" or not lower_organisation_at(
-                                    self.cue_text[m.end():])):
+                                self.cue_text, m.end()) and not self._lower_name_at(f, m.end()):
                             continue  # «… og vi laver plakater»: a hint without a name after it cuts no other value
                         if kind is not None:
                             kind.end, kind.organisation, kind.tentative = m.end(), organisation, tentative
@@ -388,6 +398,14 @@ class _Message:
             if not _overlaps(m.start, m.end, [(k.start, k.end) for k in kept]):
                 kept.append(m)
         return sorted(kept, key=lambda m: m.start)
+
+    def _lower_name_at(self, f: TemplateField, pos: int) -> bool:
+        """A name written in lower case right after ``pos`` that ``f`` takes: an organisation («struer
+        ungdomsskole») for a name field, a person («: henrik dahl, it-bibliotekar») for a person field."""
+        rest = self.cue_text[pos:]
+        if f.capture == "name":
+            return lower_organisation_at(rest) is not None
+        return f.type == "person" and person(rest.lstrip(" :")) is not None
 
     def _label_cues(self) -> list[_Cue]:
         """A field's own name at the start of a clause, before a colon, is a cue for that field («formål: …», «ok
@@ -446,11 +464,12 @@ class _Message:
             if m and region[:m.start()].strip():
                 region = region[:m.start()]
         if f.type == "person":
-            hit = person(region, affiliation=f.affiliation_as_title)
+            named = region.lstrip(" :")  # «jeg er selv kontaktperson: henrik dahl, it-bibliotekar»
+            hit = person(named, affiliation=f.affiliation_as_title)
             if hit is None:
                 return None, 0
             value, _ = parse_value(f, hit[0])
-            return value, hit[1]
+            return value, len(region) - len(named) + hit[1]
         if f.capture == "name" or proper_name:
             hit = name_at(region)
             if hit:

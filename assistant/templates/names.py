@@ -510,6 +510,9 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
     bare = stripped.strip(" ,.!\"'«»")
     first = first_clause(bare).split(",")[0].strip()
     first = re.split(r"\s+(?=(?:hun|han|jeg|der|som)\s+er\s)", first, maxsplit=1)[0]  # «sofie lund hun er …»
+    said = _SAID_PERSON.search(first) if first[:1].islower() else None  # «til daglig er det ole bak, lektor»
+    if said is not None and said.group("first").casefold() in lexicon().first_names:
+        first = first[said.start("first"):]
     ws = first.split()
     mixed = len({w[:1].isupper() for w in ws}) > 1  # «Ung scene», «Teatret betaler dramatikeren»: no one's name
     follows = stripped[stripped.find(first) + len(first):] if first else ""
@@ -531,6 +534,10 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
         title = title or lead
         return (f"{first}, {title}" if title else first), offset + end
     return None
+
+
+# a lower-case person after the verb that names them, anywhere in the clause («til daglig er det ole bak»)
+_SAID_PERSON = re.compile(r"(?<![\wæøå])(?:er|bliver|hedder)(?:\s+det)?\s+(?P<first>[a-zæøå]+)(?=\s+[a-zæøå])")
 
 
 _INTRODUCTION = re.compile(r"\b(?:[Jj]eg\s+(?:hedder|er)|[Mm]it\s+navn\s+er)\s+"

@@ -21,6 +21,9 @@ class TemplateError(Exception):
     """A template is missing or invalid (message in Danish)."""
 
 
+ROLE_VERBS = ("er", "hedder")  # how a role cue names its person («kontakten derovre hedder Karsten Ulv»)
+
+
 class TemplateField(BaseModel):
     """One field of a template: what to ask, how to validate it, where it goes in the document."""
 
@@ -56,6 +59,10 @@ class TemplateField(BaseModel):
     capture: Literal["auto", "name", "clause"] = "auto"
     name_contains: list[str] = Field(default_factory=list, description=(
         "A proper name in the earlier chat containing one of these words is proposed for this field."))
+    role_nouns: list[str] = Field(default_factory=list, description=(
+        "For a person of a party (``group``): the role's nouns in the forms users write («kontakt», «kontakten»). "
+        "With the schema's ``party_places`` and ``party_owners`` they make cues («kontakten derovre hedder», "
+        "«kontaktpersonen på museet er», «deres kontaktperson er»), so no field lists those combinations."))
     trailing_cues: list[str] = Field(default_factory=list, description=(
         "For a person: phrases written right after the person's name that make them this field's («Ane Poulsen, "
         "uddannelsesleder, der har ansvaret»)."))
@@ -117,6 +124,11 @@ class TemplateSchema(BaseModel):
     pronouns: dict[str, list[str]] = Field(default_factory=dict, description=(
         "Party group -> words a message uses for the party besides its name, read for a {placeholder} of that "
         "party's name field in a cue («en aftale med dem om motion» with «{partner}»: «dem»)."))
+    party_places: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Party group -> words that place a person at the party («hos os», «derovre», «på {partner}»); see "
+        "``TemplateField.role_nouns``."))
+    party_owners: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Party group -> possessives that make a role the party's («vores», «deres», «{partner}s»)."))
     sections: list[TemplateSection]
     fields: list[TemplateField]
 
@@ -139,6 +151,21 @@ class TemplateSchema(BaseModel):
                 raise ValueError(f"field {f.id}: unknown counterpart {f.counterpart}")
         if self.title_field and self.title_field not in field_ids:
             raise ValueError(f"unknown title_field {self.title_field}")
+        return self
+
+    @model_validator(mode="after")
+    def _add_role_cues(self) -> TemplateSchema:
+        """Each ``role_nouns`` field gets the cues its party's places and owners make with them: «<noun> <place>
+        <verb>» and «<owner> <noun> <verb>» («min kontakt derovre hedder …»: an owner before a place needs no cue
+        of its own, the cue is found inside). The verb «er» also reads «bliver», «skal være» (``cue_regex``)."""
+        for f in self.fields:
+            if not f.role_nouns or not f.group:
+                continue
+            made = [f"{noun} {place} {verb}" for noun in f.role_nouns for place in self.party_places.get(f.group, [])
+                    for verb in ROLE_VERBS]
+            made += [f"{owner} {noun} {verb}" for owner in self.party_owners.get(f.group, []) for noun in f.role_nouns
+                     for verb in ROLE_VERBS]
+            f.cues = [*f.cues, *(c for c in dict.fromkeys(made) if c not in f.cues)]
         return self
 
     def field(self, field_id: str) -> TemplateField:
