@@ -215,6 +215,27 @@ def test_role_cues_come_from_role_nouns_and_the_parties_places(schema) -> None:
     assert {c.field_id: plain(c.value) for c in me.draft.prefill}["kontakt_bibliotek"] == "henrik dahl, it-bibliotekar"
 
 
+def test_role_words_after_the_person_and_a_party_named_before_them(schema) -> None:
+    """«Skolebibliotekar Bente Holm er vores kontakt derude» (trailing role cue made from the same declared words),
+    «Her fra Herning Bibliotekerne er det Jakob Lassen …» (the library's person), «… der er deres person på det»."""
+    it = interview(schema, ["Vi har fået puljemidler sammen med Lind Skole. Skolebibliotekar Bente Holm er vores "
+                            "kontakt derude.", "Her fra Herning Bibliotekerne er det Jakob Lassen der er tovholder."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["kontakt_partner"] == "Bente Holm, skolebibliotekar"
+    assert found["kontakt_bibliotek"] == "Jakob Lassen, tovholder"
+    museum = interview(schema, ["Vi laver en udstilling med Museum Sønderjylland. Det er museumsinspektør Karin "
+                                "Lauridsen, der er deres person på det."])
+    assert {c.field_id: plain(c.value) for c in museum.draft.prefill}["kontakt_partner"] == \
+        "Karin Lauridsen, museumsinspektør"
+
+
+def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
+    from assistant.templates.reading import clean
+
+    assert clean("1 gang pr. md.") == "1 gang pr. md."
+    assert clean("Bøger og spil.") == "Bøger og spil"
+
+
 def test_a_lower_case_person_after_the_verb_that_names_them() -> None:
     assert person("til daglig er det ole bak, lektor i fysik") == ("ole bak, lektor i fysik", 41)
     assert person("i det daglige bliver det mette holm")[0] == "mette holm"

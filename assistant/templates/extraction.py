@@ -36,6 +36,7 @@ from assistant.templates.names import (
     organisation_noun_in,
     person,
     person_shaped,
+    phrase_re,
     project_name_at,
     speaker,
     starts_as_question,
@@ -170,11 +171,16 @@ def _vague(f: TemplateField, value: FieldValue) -> bool:
 
 
 def _may_occur(cue: str, lowered: str) -> bool:
-    """A cheap test before a cue's patterns are run: its first word (unless a placeholder) is in the text. A
+    """A cheap test before a cue's patterns run: each of its longer words (not a placeholder) is in the text. A
     schema has hundreds of cues (the role cues alone), and most messages hold few of their words."""
-    first = cue.split(maxsplit=1)[0].casefold().rstrip(",")
-    stem = first[:-1] if first.endswith("er") else first  # «kalder» is also read as «vil kalde» (cue_regex)
-    return first.startswith("{") or stem in lowered
+    for word in cue.casefold().split():
+        word = word.strip(",")
+        if len(word) < 4 or "{" in word:
+            continue
+        stem = word[:-1] if word.endswith("er") else word  # «kalder» is also read as «vil kalde» (cue_regex)
+        if stem not in lowered:
+            return False
+    return True
 
 
 def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
@@ -507,7 +513,8 @@ class _Message:
         for f in self.schema.fields:
             if f.type != "person" or not f.trailing_cues or self.routed.get(f.id) or f.id in self.known:
                 continue
-            for m in (m for cue in f.trailing_cues for m in cue_regex(cue).finditer(self.cue_text)):
+            cues = [cue for cue in f.trailing_cues if _may_occur(cue, self.lowered)]
+            for m in (m for cue in cues for m in cue_regex(cue).finditer(self.cue_text)):
                 if _overlaps(m.start(), m.end(), self.consumed):
                     continue
                 since = max([s for s, _ in self.sentences if s <= m.start()] + [0])
@@ -533,7 +540,8 @@ class _Message:
         if not f.group or not others:
             return False
         named = re.sub(r"^\s*(?:på|hos|i|ved)\s+", "", after)
-        return bool(re.search(r"\bderes\b", before, re.IGNORECASE)) or any(
+        owners = [o for group in others for o in self.schema.party_owners.get(group, []) if "{" not in o]
+        return bool(owners and re.search(rf"(?<![\wæøå]){phrase_re(tuple(owners))}", before, re.IGNORECASE)) or any(
             names_party(self.schema, named, group, self.known) or any(
                 re.match(rf"\s*{re.escape(pronoun)}\b", named) for pronoun in self.schema.pronouns.get(group, []))
             for group in others)

@@ -26,7 +26,7 @@ from assistant.templates.names import (
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import EMAIL_RE, find_dates, find_phones
 from assistant.templates.values import FieldValue, TextValue
-from assistant.units import is_sentence_end
+from assistant.units import is_abbreviation, is_sentence_end
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\?(?=;)|[.!?]\s*$|\n+")  # «Nåede vi nye brugere?; Hvad fik …?»
 
@@ -113,12 +113,16 @@ def is_question_sentence(sentence: str) -> bool:
 
 
 def clean(value: str) -> str:
+    """A captured value without quotes, leading dashes, trailing fillers and a final full stop (an abbreviation
+    keeps its own: «1 gang pr. md.», «bøger, spil osv.»)."""
     value = value.strip().strip("\"'«»“”")
     value = value.lstrip(":– -").strip()
     prev = None
     while prev != value:
         prev = value
-        value = _TRAIL_RE.sub("", value).rstrip(".").strip()
+        value = _TRAIL_RE.sub("", value).strip()
+        if value.endswith(".") and not is_abbreviation(value.split()[-1]):
+            value = value.rstrip(".").strip()
     return value
 
 

@@ -157,7 +157,9 @@ class TemplateSchema(BaseModel):
     def _add_role_cues(self) -> TemplateSchema:
         """Each ``role_nouns`` field gets the cues its party's places and owners make with them: «<noun> <place>
         <verb>» and «<owner> <noun> <verb>» («min kontakt derovre hedder …»: an owner before a place needs no cue
-        of its own, the cue is found inside). The verb «er» also reads «bliver», «skal være» (``cue_regex``)."""
+        of its own, the cue is found inside). The verb «er» also reads «bliver», «skal være» (``cue_regex``). The
+        same words after a person make trailing cues («er vores kontakt derude»); a placeholder there would need
+        the party's name before the person is read, so only plain places and owners are used."""
         for f in self.fields:
             if not f.role_nouns or not f.group:
                 continue
@@ -166,6 +168,12 @@ class TemplateSchema(BaseModel):
             made += [f"{owner} {noun} {verb}" for owner in self.party_owners.get(f.group, []) for noun in f.role_nouns
                      for verb in ROLE_VERBS]
             f.cues = [*f.cues, *(c for c in dict.fromkeys(made) if c not in f.cues)]
+            # the same words after the person: «Bente Holm er vores kontakt derude», «… der er deres kontaktperson»
+            after = [f"er {mine}{noun} {place}" for mine in ("", "min ", "vores ") for noun in f.role_nouns
+                     for place in self.party_places.get(f.group, []) if "{" not in place]
+            after += [f"er {owner} {noun}" for owner in self.party_owners.get(f.group, []) if "{" not in owner
+                      for noun in f.role_nouns]
+            f.trailing_cues = [*f.trailing_cues, *(c for c in dict.fromkeys(after) if c not in f.trailing_cues)]
         return self
 
     def field(self, field_id: str) -> TemplateField:
