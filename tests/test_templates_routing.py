@@ -229,6 +229,14 @@ def test_role_words_after_the_person_and_a_party_named_before_them(schema) -> No
         "Karin Lauridsen, museumsinspektør"
 
 
+def test_a_persons_workplace_still_names_the_library(settings) -> None:
+    komm = load_template("kommunikationsplan", settings)
+    it = interview(komm, ["Jeg er Mette Bang fra Kolding Bibliotekerne, og jeg står for kommunikationen."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["bibliotek"] == "Kolding Bibliotekerne"
+    assert found["ansvarlig"].startswith("Mette Bang")
+
+
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
     from assistant.templates.reading import clean
 

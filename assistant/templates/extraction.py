@@ -740,8 +740,11 @@ class _Message:
                 continue
             if only_empty and self.current is not None and f.id == self.current.id:
                 continue
+            # a person's workplace stays readable («Jeg er Mette Bang fra Kolding Bibliotekerne, og jeg står for …»)
+            people = {span for fid, span in self.spans.items() if self.schema.field(fid).type == "person"}
+            taken = [span for span in self.consumed if span not in people]
             for m in name_runs(self.text):  # «Vi på Rebild Bibliotekerne» -> «Rebild Bibliotekerne»
-                if _overlaps(m.start(), m.end(), self.consumed):
+                if _overlaps(m.start(), m.end(), taken):
                     continue
                 name = trim_name(m.group(0))
                 # two names joined by «og» («Randers Bibliotek og Sundhedsplejen»): the one with the word; a
