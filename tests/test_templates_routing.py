@@ -237,6 +237,20 @@ def test_a_persons_workplace_still_names_the_library(settings) -> None:
     assert found["ansvarlig"].startswith("Mette Bang")
 
 
+def test_library_compounds_greetings_and_titles_after_som_er(settings, schema) -> None:
+    it = interview(schema, ["Sprogcenter Østjylland vil låne lokaler hos os på Aarhus Hovedbibliotek.",
+                            "Vores kontakt derovre er Fatima Ali, som er studievejleder."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["bibliotek"] == "Aarhus Hovedbibliotek"
+    assert found["kontakt_partner"] == "Fatima Ali, studievejleder"
+    komm = load_template("kommunikationsplan", settings)
+    hello = interview(komm, ["Hej. Tønder Bibliotek her. Vi har en aftale med Tønder Ungdomsskole."])
+    assert {c.field_id: plain(c.value) for c in hello.draft.prefill}["bibliotek"] == "Tønder Bibliotek"
+    project = interview(komm, ["Jeg skal lave en kommunikationsplan for projektet Naturbiblioteket"])
+    assert {c.field_id: plain(c.value) for c in project.draft.prefill} == {"partnerskab": "Naturbiblioteket"}
+    assert person("Anders Kirkegaard, der er leder derude, er vores kontakt")[0] == "Anders Kirkegaard, leder"
+
+
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
     from assistant.templates.reading import clean
 

@@ -26,6 +26,7 @@ from assistant.templates.names import (
     FILLER_RE,
     UPPER,
     appositive_names,
+    compound_ends_in,
     definite_forms,
     lexicon,
     lower_organisation_at,
@@ -109,8 +110,15 @@ class Routed:
 
 def names_with_word(field: TemplateField, text: str) -> bool:
     """True when a word of ``text`` starts with one of ``field.name_contains`` («Viborg Bibliotekerne» for the
-    library)."""
-    return any(w.casefold().startswith(tuple(field.name_contains)) for w in text.split())
+    library), or ends with it as a compound inside a longer name («Aarhus Hovedbibliotek»; not the project
+    «Naturbiblioteket»)."""
+    ws = text.split()
+    return any(w.casefold().startswith(tuple(field.name_contains)) or (len(ws) > 1 and _compound_of(field, w))
+               for w in ws)
+
+
+def _compound_of(field: TemplateField, word: str) -> bool:
+    return any(compound_ends_in(word, c) for c in field.name_contains)
 
 
 def names_organisation(field: TemplateField, name: str) -> bool:
@@ -118,7 +126,8 @@ def names_organisation(field: TemplateField, name: str) -> bool:
     names something held at a library (its ``name_contains`` word comes after a preposition)."""
     words = name.split()
     return names_with_word(field, name) and not any(
-        names_with_word(field, w) and words[i - 1] in _PLACE_PREPOSITIONS for i, w in enumerate(words) if i)
+        (names_with_word(field, w) or _compound_of(field, w)) and words[i - 1] in _PLACE_PREPOSITIONS
+        for i, w in enumerate(words) if i)
 
 
 class Extractor(Protocol):

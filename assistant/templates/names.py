@@ -167,12 +167,12 @@ _SENTENCE_STOP = re.compile(r"(?<=\w)[.!?](?=\s)")
 
 def _sentence_end_in(name: str) -> int | None:
     """Where a sentence ends inside a name run («Bibliotekerne. Sidste …», «Jens Lau. Han er …»); an initial
-    («Jens P. Hansen») or an abbreviation does not end it, nor a short word before a name («Skt. Knud»)."""
+    («Jens P. Hansen») or an abbreviation does not end it («Skt. Knud»; «Hej. Tønder Bibliotek» is two sentences)."""
     for m in _SENTENCE_STOP.finditer(name):
         if not is_sentence_end(name, m.start()):  # the project's splitter: abbreviations, initials, dates
             continue
         word, following = name[:m.start()].split()[-1], name[m.end():].split()[0]
-        if m.group(0) != "." or len(word) >= 4 or _is_function_word(following):  # a short word: «Skt. Knud»
+        if m.group(0) != "." or not is_abbreviation(word) or _is_function_word(following):  # «Skt. Knud», not «Hej.»
             return m.start()
     return None
 
@@ -326,8 +326,8 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
     stop = re.search(r"[.!?](?=\s|$)|\s-\s", cand)  # «filialleder - hun har mailen …»
     cand, end = (cand[:stop.start()], m.start(1) + stop.start()) if stop else (cand, m.end(1))
     cand = cand.strip()
-    said = re.match(r"^(?:jeg|hun|han)\s+er\s+(.+?)(?:\s+(?:her|hos\s+os|på\s+biblioteket))?[.!]?$", cand,
-                    re.IGNORECASE)
+    said = re.match(r"^(?:jeg|hun|han|som|der)\s+er\s+(.+?)(?:\s+(?:her|derude|derovre|hos\s+(?:os|dem)|"
+                    r"på\s+biblioteket))?[.!]?$", cand, re.IGNORECASE)  # «Fatima Ali, som er studievejleder»
     if said:
         cand = said.group(1)
     elif cand.split() and _bare(cand.split()[0]) in lexicon().not_title_start:
@@ -362,6 +362,13 @@ def organisation_word(word: str) -> bool:
 @lru_cache(maxsize=1)
 def _organisation_words() -> frozenset[str]:
     return frozenset(org + end for org in lexicon().organisation_nouns for end in _ORGANISATION_ENDINGS)
+
+
+def compound_ends_in(word: str, noun: str) -> bool:
+    """``word`` is a compound whose last part is ``noun`` in one of an organisation noun's forms
+    («Hovedbiblioteket», «Folkebibliotek» for «bibliotek»; not «Skolebibliotekar»)."""
+    w = _bare(word)
+    return any(w.endswith(noun + end) for end in _ORGANISATION_ENDINGS)
 
 
 def organisation_noun_in(word: str) -> bool:
