@@ -251,6 +251,14 @@ def test_library_compounds_greetings_and_titles_after_som_er(settings, schema) -
     assert person("Anders Kirkegaard, der er leder derude, er vores kontakt")[0] == "Anders Kirkegaard, leder"
 
 
+def test_a_sentence_is_no_organisation_and_a_title_after_er() -> None:
+    assert org_name("Gymnasiet giver lærertimer og lokaler på skolen") is None  # a subject and its verb
+    assert org_name("Elever på 1.g og 2.g.") is None  # only the sentence's first capital, no organisation's noun
+    assert org_name("Museet for Samtidskunst") == "Museet for Samtidskunst"
+    assert org_name("kfum-spejderne skovbo trop") == "kfum-spejderne skovbo trop"  # typed in lower case
+    assert person("Mette Vinther, er projektmedarbejder, og jeg bliver")[0] == "Mette Vinther, projektmedarbejder"
+
+
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
     from assistant.templates.reading import clean
 

@@ -246,6 +246,12 @@ def name_like(text: str) -> bool:
              and not re.fullmatch(_CONNECT, w)]
     if ws[0][:1].isupper() and len(lower) >= 3:
         return False
+    if len(ws) > 1 and ws[0][:1].isupper() and _is_definite_noun(ws[0].casefold()) and ws[1][:1].islower() and \
+            not re.fullmatch(_CONNECT, ws[1]) and not organisation_noun_in(ws[1]):
+        return False  # a subject and its verb: «Gymnasiet giver lærertimer»; «Museet for Samtidskunst» is a name
+    if len(ws) >= 3 and ws[0][:1].isupper() and not any(w[:1].isupper() for w in ws[1:]) and \
+            not any(organisation_noun_in(w) for w in ws):
+        return False  # only a sentence's first capital and no organisation's noun: «Elever på 1.g og 2.g»
     if all(w.islower() and is_abbreviation(w) for w in ws):  # «ca. 50 unge …» names no one
         return False
     if re.fullmatch(r"\d+[.,]?", ws[0]) and not any(re.match(rf"[{UPPER}]", w) for w in ws):
@@ -326,7 +332,7 @@ def _title_in(m: re.Match[str]) -> tuple[str, int]:
     stop = re.search(r"[.!?](?=\s|$)|\s-\s", cand)  # «filialleder - hun har mailen …»
     cand, end = (cand[:stop.start()], m.start(1) + stop.start()) if stop else (cand, m.end(1))
     cand = cand.strip()
-    said = re.match(r"^(?:jeg|hun|han|som|der)\s+er\s+(.+?)(?:\s+(?:her|derude|derovre|hos\s+(?:os|dem)|"
+    said = re.match(r"^(?:(?:jeg|hun|han|som|der)\s+)?er\s+(.+?)(?:\s+(?:her|derude|derovre|hos\s+(?:os|dem)|"
                     r"på\s+biblioteket))?[.!]?$", cand, re.IGNORECASE)  # «Fatima Ali, som er studievejleder»
     if said:
         cand = said.group(1)
