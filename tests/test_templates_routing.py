@@ -259,6 +259,16 @@ def test_a_sentence_is_no_organisation_and_a_title_after_er() -> None:
     assert person("Mette Vinther, er projektmedarbejder, og jeg bliver")[0] == "Mette Vinther, projektmedarbejder"
 
 
+def test_a_date_after_an_activity_hint_is_no_activity_and_a_first_name_no_project(settings, schema) -> None:
+    found = RuleExtractor().extract(schema, "vi starter først 1. april", current=schema.field("startdato"), known={})
+    assert found.get("aktiviteter") is None  # «vi starter» hints at an activity, but only a date follows
+    listed = RuleExtractor().extract(schema, "vi starter en læseklub 1. april", current=None, known={})
+    assert plain(listed.get("aktiviteter").value) == ["En læseklub 1. april"]
+    komm = load_template("kommunikationsplan", settings)
+    it = interview(komm, ["Vi skal i gang med Byens Bogfestival, og boghandleren Jan booker forfattere."])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["partnerskab"] == "Byens Bogfestival"
+
+
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
     from assistant.templates.reading import clean
 

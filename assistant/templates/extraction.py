@@ -61,7 +61,14 @@ from assistant.templates.reading import (
     sentences,
 )
 from assistant.templates.schema import TemplateField, TemplateSchema
-from assistant.templates.validation import EMAIL_RE, find_amounts, find_dates, find_phones, split_list
+from assistant.templates.validation import (
+    EMAIL_RE,
+    find_amounts,
+    find_dates,
+    find_phones,
+    split_list,
+    without_dates,
+)
 from assistant.templates.values import FieldValue, TextValue, format_value, parse_value
 
 _CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s[–—-]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
@@ -190,6 +197,14 @@ def _may_occur(cue: str, lowered: str) -> bool:
         if stem not in lowered:
             return False
     return True
+
+
+def _only_a_date(f: TemplateField, value: FieldValue) -> bool:
+    """True when a text or list value found after a hint is a date and at most one more word («vi starter først
+    1. april» names a start, not an activity)."""
+    text = format_value(f, value)
+    rest = without_dates(text)
+    return f.type in ("list", "longtext") and rest != " ".join(text.split()) and len(words(rest)) <= 1
 
 
 def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
@@ -451,7 +466,7 @@ class _Message:
                 stop = min([end] + [n.start for n in matches[i + 1:] if n.start >= m.end]
                            + [b for b in self.typed_bounds if b > m.end])
                 value, used = self._capture(m.field, self.cue_text[m.end:stop], proper_name=m.proper_name)
-                if value is not None and m.hint and _vague(m.field, value):
+                if value is not None and m.hint and (_vague(m.field, value) or _only_a_date(m.field, value)):
                     continue
                 if value is not None and m.organisation and not any(
                         organisation_noun_in(w) for w in words(format_value(m.field, value))):
@@ -731,8 +746,10 @@ class _Message:
                 name = project_name_at(self.text[m.start("name"):])
                 end = m.start("name") + len(name or "")
                 if not name or _overlaps(m.start(), end, self.consumed) or person_shaped(name) or \
+                        name.casefold() in lexicon().first_names or \
                         any(names_organisation(o, name) for o in self.schema.fields if o.name_contains):
-                    continue  # «deres dansklærer Sofie Hald» is a person, «biblioteket Aarhus Hovedbibliotek» a party
+                    continue  # «deres dansklærer Sofie Hald», «boghandleren Jan» are people, «biblioteket Aarhus
+                    # Hovedbibliotek» a party
                 value, _ = parse_value(f, name)
                 if value is not None:
                     source: Source = "svar" if self.current is not None and f.id == self.current.id else "udsagn"

@@ -93,6 +93,16 @@ def find_day_months(text: str) -> list[tuple[int, int]]:
     return found
 
 
+def without_dates(text: str) -> str:
+    """``text`` without its dates, also those written without a year («vi starter først 1. april» -> «vi starter
+    først»)."""
+    for start, end, _ in sorted(find_dates(text), reverse=True):
+        text = text[:start] + " " + text[end:]
+    for pattern, _ in _DAY_MONTH_RES:
+        text = pattern.sub(" ", text)
+    return " ".join(text.split())
+
+
 def parse_date(text: str) -> date | None:
     """The single date in ``text`` (Danish formats or ISO), or None."""
     dates = [d for _, _, d in find_dates(text) if d is not None]
