@@ -11,7 +11,7 @@ from conftest import make_settings
 
 from assistant.settings import Settings
 from assistant.templates import Interview, RuleExtractor, load_template
-from assistant.templates.commands import parse_amend, parse_command
+from assistant.templates.commands import parse_amend, parse_command, parse_decision
 from assistant.templates.interview import question_in
 from assistant.templates.names import org_name, person, project_name_at
 from assistant.templates.validation import find_amounts, find_dates, find_day_months, split_list
@@ -267,6 +267,30 @@ def test_a_date_after_an_activity_hint_is_no_activity_and_a_first_name_no_projec
     komm = load_template("kommunikationsplan", settings)
     it = interview(komm, ["Vi skal i gang med Byens Bogfestival, og boghandleren Jan booker forfattere."])
     assert {c.field_id: plain(c.value) for c in it.draft.prefill}["partnerskab"] == "Byens Bogfestival"
+
+
+def test_the_proposals_take_a_reason_and_an_ordinary_answer_moves_on(schema) -> None:
+    """«nej, det er en anden aftale» rejects the list; an answer that is neither «ja» nor «nej» uses nothing from
+    the chat and is read as the answer to the first question (the interview never stays stuck on the list)."""
+    history = ["Jeg skriver til Frederikssund Teater om en oplæsningsaften. Jeg er fra Frederikssund Bibliotek."]
+    rejected = interview(schema, history)
+    rejected.handle("nej, det er en anden aftale")
+    assert rejected.draft.values == {} and not rejected.draft.prefill
+    moved_on = interview(schema, history)
+    reply = moved_on.handle("Frederikssund Bibliotek")
+    assert values(moved_on) == {"bibliotek": "Frederikssund Bibliotek"}
+    assert "Jeg bruger ikke noget fra samtalen." in reply.message
+    assert parse_decision("nej, det er Lene Dam") is None  # elsewhere a reason may be the new value
+
+
+def test_a_first_name_before_a_dash_and_the_library_inside_an_activity(settings, schema) -> None:
+    komm = load_template("kommunikationsplan", settings)
+    found = RuleExtractor().extract(komm, "Bjarne – bjth@thisted.dk", current=komm.field("ansvarlig"), known={})
+    assert plain(found.get("ansvarlig").value) == "Bjarne"
+    it = interview(schema, ["jeg skal lave en samarbejdsaftale med Ungdomsskolen i Skive om gaming for unge her "
+                            "på Skive Bibliotek"])
+    proposals = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert proposals["bibliotek"] == "Skive Bibliotek" and proposals["aktiviteter"] == ["Gaming for unge"]
 
 
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:

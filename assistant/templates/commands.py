@@ -77,6 +77,8 @@ _NO_RE = re.compile(r"^(?:nej|nej\s+tak|nope|ingen\s+af\s+dem|brug\s+ingen|drop\
                     r"nej\s+til\s+alle)[\s.!]*$", re.IGNORECASE)
 _PICK_RE = re.compile(r"(?P<verb>ja|behold|brug|nej|fjern|drop|ikke)\s*(?:til\s+)?(?:nr\.?\s*)?"
                       r"(?P<nums>\d+(?:\s*(?:,|og|\+|&)\s*\d+)*)", re.IGNORECASE)
+_ANSWER_WITH_REASON_RE = re.compile(r"^(?P<answer>ja|nej)(?:\s+tak)?\s*[,.!–—-]\s*(?P<reason>[^\d]*[a-zæøå][^\d]*)$",
+                                    re.IGNORECASE)
 _REASON_RE = re.compile(r"\s+[–—-]\s+\S|[.!;:]\s+\S")  # numbered picks, then a dash or a full stop and why
 _CLEAR_RE = re.compile(r"^(?:slet|fjern|nulstil)\s+(?P<target>.+?)[\s.!]*$", re.IGNORECASE)
 _ARTICLE_RE = re.compile(r"^(?:den|det|de|en|et|vores|jeres|feltet)\s+", re.IGNORECASE)
@@ -146,13 +148,16 @@ def match_field(target: str, schema: TemplateSchema, *, cutoff: float = 0.78) ->
     return best[2] if best else None
 
 
-def parse_decision(text: str) -> Decision | None:
-    """«ja» / «nej» / «ja til 1 og 3, nej til 2» as a :class:`Decision`; None when it is something else. Numbered
-    picks may be followed by a reason after a dash or a full stop («nej til 2 – den er forkert»)."""
+def parse_decision(text: str, *, with_reason: bool = False) -> Decision | None:
+    """«ja» / «nej» / «ja til 1 og 3, nej til 2» as a :class:`Decision`; None when it is something else. With
+    ``with_reason`` (the pre-fill list, where nothing else is asked) a whole «ja» or «nej» may be followed by a reason
+    without numbers, which is not read («nej, det er en anden aftale»); numbered picks may be followed by one after
+    a dash or a full stop («nej til 2 – den er forkert»)."""
     stripped = text.strip()
-    if _YES_RE.match(stripped):
+    said = _ANSWER_WITH_REASON_RE.match(stripped) if with_reason else None  # «nej, det er en anden aftale»
+    if _YES_RE.match(stripped) or (said is not None and said.group("answer").lower().startswith("ja")):
         return Decision(accept_all=True)
-    if _NO_RE.match(stripped):
+    if _NO_RE.match(stripped) or said is not None:
         return Decision(reject_all=True)
     picks = list(_PICK_RE.finditer(stripped))
     head, reason = (stripped[:picks[-1].end()], stripped[picks[-1].end():]) if picks else (stripped, "")

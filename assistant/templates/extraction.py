@@ -766,9 +766,11 @@ class _Message:
                 continue
             if only_empty and self.current is not None and f.id == self.current.id:
                 continue
-            # a person's workplace stays readable («Jeg er Mette Bang fra Kolding Bibliotekerne, og jeg står for …»)
-            people = {span for fid, span in self.spans.items() if self.schema.field(fid).type == "person"}
-            taken = [span for span in self.consumed if span not in people]
+            # a person's workplace stays readable («Jeg er Mette Bang fra Kolding Bibliotekerne, og jeg står for …»),
+            # and so does a name inside loose text after a hint («… om gaming for unge her på Skive Bibliotek»)
+            loose = {span for fid, span in self.spans.items() if self.schema.field(fid).type == "person" or (
+                fid in self.hinted and self.schema.field(fid).type in ("list", "longtext"))}
+            taken = [span for span in self.consumed if span not in loose]
             for m in name_runs(self.text):  # «Vi på Rebild Bibliotekerne» -> «Rebild Bibliotekerne»
                 if _overlaps(m.start(), m.end(), taken):
                     continue
@@ -810,8 +812,8 @@ class _Message:
         rest = corrected_tail(rest)  # «Hanne Skovgaard - nej vent, det bliver Mikkel Due»: the corrected value
         if self.routed.found:  # a lead-in to the value taken elsewhere is no answer («før jeg glemmer det: budgettet
             rest = _LEAD_IN.sub("", rest).strip()  # er …», «…. og så har jeg lige talt med Marianne: målet er …»)
-        if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS:
-            return
+        if self.routed.found and _words(clean(rest)) < MIN_REST_WORDS and not (f.type == "person" and person(rest)):
+            return  # a word left beside a value taken elsewhere is no answer, unless it is a first name («Bjarne – …»)
         if f.type == "person" or f.capture == "name":
             self._name_answer(f, rest)
             return

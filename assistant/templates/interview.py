@@ -217,9 +217,13 @@ class Interview:
         field = self.next_field()
         if not text:
             return self._reply([msg.EMPTY_ANSWER])
-        if self.draft.prefill:
-            return self._prefill_turn(text)
         notes: list[str] = []
+        if self.draft.prefill:
+            turn = self._prefill_turn(text)
+            if turn is not None:
+                return turn
+            self.draft.prefill = []  # neither «ja» nor «nej»: the user went on, so nothing from the chat is used
+            notes.append(msg.PREFILL_UNUSED)
         unstored = False  # «under A eller B?» with nothing stored: «fortryd» drops that answer, not an earlier turn
         if self.draft.overwrite:
             pending, self.draft.overwrite = self.draft.overwrite, []
@@ -459,15 +463,17 @@ class Interview:
         return parts, changes, errors
 
     # --- proposals: pre-fill and overwrites ---------------------------------------------------------------
-    def _prefill_turn(self, text: str) -> Reply:
-        decision = parse_decision(text)
+    def _prefill_turn(self, text: str) -> Reply | None:
+        """The answer to the list of proposals: a decision, or a side question (the list is shown again); None
+        for anything else (the message is an ordinary answer, and the proposals are not used)."""
+        decision = parse_decision(text, with_reason=True)
         if decision is not None:
             pending, self.draft.prefill = self.draft.prefill, []
             return self._decide(pending, decision, kind="prefill")
         question = question_in(text, None)
         if question is not None:
             return self._side(question, None, [], tail=msg.prefill_list(self.schema, self.draft.prefill))
-        return Reply(message=msg.prefill_list(self.schema, self.draft.prefill), awaiting="prefill")
+        return None
 
     def _decide(self, pending: list[Candidate], decision: Decision, *, kind: str) -> Reply:
         chosen = _chosen(pending, decision)
@@ -488,7 +494,7 @@ class Interview:
         if kind == "overwrite" and rejected:
             parts.append(msg.overwrite_kept(self.schema, rejected))
         if kind == "prefill" and not changes:
-            parts.append("Jeg bruger ikke noget fra samtalen.")
+            parts.append(msg.PREFILL_UNUSED)
         return self._reply(parts, stored=changes)
 
     def _move(self, pending: list[Candidate], chosen: list[Candidate]) -> Reply:

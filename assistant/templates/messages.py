@@ -65,6 +65,9 @@ def undone(schema: TemplateSchema, changes: Sequence[Change]) -> str:
     return "Fortrudt. Felterne er sat tilbage til:\n" + "\n".join(rows)
 
 
+PREFILL_UNUSED = "Jeg bruger ikke noget fra samtalen."
+
+
 def prefill_list(schema: TemplateSchema, candidates: Sequence[Candidate]) -> str:
     rows = [f"{i}. **{label(schema, c.field_id)}:** {shown(schema, c.field_id, c.value)}"
             + (f" _(du skrev: «{c.evidence}»)_" if c.evidence else "")

@@ -521,7 +521,7 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
             return f"{name}, {trim_name(org.group('org'))}", offset + org.end()
         return (f"{name}, {title}" if title else name), offset + end
     bare = stripped.strip(" ,.!\"'«»")
-    first = first_clause(bare).split(",")[0].strip()
+    first = first_clause(bare).split(",")[0].strip(" –—-")  # «Bjarne – bjth@thisted.dk»
     first = re.split(r"\s+(?=(?:hun|han|jeg|der|som)\s+er\s)", first, maxsplit=1)[0]  # «sofie lund hun er …»
     said = _SAID_PERSON.search(first) if first[:1].islower() else None  # «til daglig er det ole bak, lektor»
     if said is not None and said.group("first").casefold() in lexicon().first_names:
