@@ -293,6 +293,21 @@ def test_a_first_name_before_a_dash_and_the_library_inside_an_activity(settings,
     assert proposals["bibliotek"] == "Skive Bibliotek" and proposals["aktiviteter"] == ["Gaming for unge"]
 
 
+def test_danish_quotes_a_contacting_partner_and_a_first_time(settings, schema) -> None:
+    it = interview(schema, ["Jeg er filialleder på Ry Bibliotek, og vi er blevet kontaktet af Naturstyrelsen "
+                            "Søhøjlandet. Projektet har fået arbejdstitlen »Ud i skoven med en bog«."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["partner"] == "Naturstyrelsen Søhøjlandet" and found["titel"] == "Ud i skoven med en bog"
+    lower = interview(schema, ["vi har fået en henvendelse fra plejecenter aaparken om at lave noget sammen"])
+    assert {c.field_id: plain(c.value) for c in lower.draft.prefill}["partner"] == "plejecenter aaparken"
+    told = interview(schema, ["Vi har talt med Sundhedshuset Vordingborg.", "Deres konsulent er Malene Kjær, og hun "
+                              "bliver kontaktperson hos dem."])
+    assert {c.field_id: plain(c.value) for c in told.draft.prefill}["kontakt_partner"] == "Malene Kjær"
+    plan = load_template("evalueringsplan", settings)
+    first = interview(plan, ["Vi har aftalt, at vi skal evaluere det første gang den 3. februar 2027."])
+    assert {c.field_id: plain(c.value) for c in first.draft.prefill}["foerste_evaluering"] == "2027-02-03"
+
+
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
     from assistant.templates.reading import clean
 

@@ -48,6 +48,7 @@ from assistant.templates.names import (
 from assistant.templates.reading import (
     _QUOTED,
     MAX_QUOTED_WORDS,
+    OPENING_QUOTES,
     capitalise,
     clean,
     corrected_tail,
@@ -169,7 +170,7 @@ def _resolve(cue: str, known: Mapping[str, FieldValue], schema: TemplateSchema) 
     return variants
 
 
-_NAME_AHEAD = re.compile(rf"\s*(?:[\"'«“]|(?:(?:en|et|den|det|de)\s+)?[\w-]*\s*[{UPPER}0-9])")
+_NAME_AHEAD = re.compile(rf"\s*(?:[{OPENING_QUOTES}]|(?:(?:en|et|den|det|de)\s+)?[\w-]*\s*[{UPPER}0-9])")
 
 
 def _ascii_spellings(name: str) -> set[str]:

@@ -37,7 +37,10 @@ _TRAIL_RE = re.compile(r"[\s,;:–-]*(?:\b(?:og|samt|men|mens)\b)?[\s,;:–-]*$"
 MAX_QUOTED_WORDS = 6  # a quoted project name; a longer quotation is a sentence
 
 
-_QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«(?P<c>[^»\n]+)»|“(?P<d>[^”\n]+)”)")
+# the quotation marks users type: '…', "…", «…», “…” and the Danish »…«
+_QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«(?P<c>[^»\n]+)»|“(?P<d>[^”\n]+)”|"
+                     r"»(?P<e>[^«\n]+)«)")
+OPENING_QUOTES = "\"'«“»"
 
 
 def quoted_text(match: re.Match[str]) -> str:
@@ -115,7 +118,7 @@ def is_question_sentence(sentence: str) -> bool:
 def clean(value: str) -> str:
     """A captured value without quotes, leading dashes, trailing fillers and a final full stop (an abbreviation
     keeps its own: «1 gang pr. md.», «bøger, spil osv.»)."""
-    value = value.strip().strip("\"'«»“”")
+    value = value.strip().strip("\"'«»“”")  # both directions of « »
     value = value.lstrip(":– -").strip()
     prev = None
     while prev != value:
@@ -134,10 +137,10 @@ def name_at(text: str, *, project: bool = False) -> tuple[str, int] | None:
     """A proper name at the start of ``text`` (after "er", "hedder", …), plus where it ends; with ``project`` a
     project's name, which may hold lower-case words (:func:`~assistant.templates.names.project_name_at`)."""
     hedges = phrase_re(lexicon().hedges)  # «partneren er faktisk Nyborg Gymnasium og HF»
-    lead = re.match(rf"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?(?:{hedges}\s+)?[\"'«“]?", text,
+    lead = re.match(rf"\s*(?:er\s+|hedder\s+|bliver\s+|:\s*|det\s+er\s+)?(?:{hedges}\s+)?[{OPENING_QUOTES}]?", text,
                     re.IGNORECASE)
     offset = lead.end() if lead else 0
-    quoted = _QUOTED.match(text, offset - 1) if offset and text[offset - 1] in "\"'«“" else None
+    quoted = _QUOTED.match(text, offset - 1) if offset and text[offset - 1] in OPENING_QUOTES else None
     if quoted and len(quoted_text(quoted).split()) <= MAX_QUOTED_WORDS:  # «evaluere 'Små naturforskere'»
         return quoted_text(quoted), quoted.end()
     if project:

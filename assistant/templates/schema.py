@@ -22,6 +22,7 @@ class TemplateError(Exception):
 
 
 ROLE_VERBS = ("er", "hedder")  # how a role cue names its person («kontakten derovre hedder Karsten Ulv»)
+TRAILING_ROLE_VERBS = ("er", "bliver", "skal være")  # after the person: «Malene Kjær … bliver kontaktperson hos dem»
 
 
 class TemplateField(BaseModel):
@@ -169,10 +170,10 @@ class TemplateSchema(BaseModel):
                      for verb in ROLE_VERBS]
             f.cues = [*f.cues, *(c for c in dict.fromkeys(made) if c not in f.cues)]
             # the same words after the person: «Bente Holm er vores kontakt derude», «… der er deres kontaktperson»
-            after = [f"er {mine}{noun} {place}" for mine in ("", "min ", "vores ") for noun in f.role_nouns
-                     for place in self.party_places.get(f.group, []) if "{" not in place]
-            after += [f"er {owner} {noun}" for owner in self.party_owners.get(f.group, []) if "{" not in owner
-                      for noun in f.role_nouns]
+            after = [f"{verb} {mine}{noun} {place}" for verb in TRAILING_ROLE_VERBS for mine in ("", "min ", "vores ")
+                     for noun in f.role_nouns for place in self.party_places.get(f.group, []) if "{" not in place]
+            after += [f"{verb} {owner} {noun}" for verb in TRAILING_ROLE_VERBS
+                      for owner in self.party_owners.get(f.group, []) if "{" not in owner for noun in f.role_nouns]
             f.trailing_cues = [*f.trailing_cues, *(c for c in dict.fromkeys(after) if c not in f.trailing_cues)]
         return self
 
