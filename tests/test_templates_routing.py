@@ -308,6 +308,16 @@ def test_danish_quotes_a_contacting_partner_and_a_first_time(settings, schema) -
     assert {c.field_id: plain(c.value) for c in first.draft.prefill}["foerste_evaluering"] == "2027-02-03"
 
 
+def test_a_renamed_partner_in_a_correction_and_a_title_ending_in_og_nu(schema) -> None:
+    it = interview(schema)
+    it.handle("Skive Bibliotek")
+    it.handle("Skive Handelsskole")
+    it.handle("nej vent, det hedder Skive College nu")  # «nu» is a hedge after the name, not part of it
+    assert values(it)["partner"] == "Skive College" and "formaal" not in it.draft.values
+    assert project_name_at("Tønder før og nu. Det er et samarbejde") == "Tønder før og nu"
+    assert org_name("Skive College nu") == "Skive College"
+
+
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
     from assistant.templates.reading import clean
 

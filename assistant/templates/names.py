@@ -117,7 +117,7 @@ def strip_fillers(text: str) -> str:
     """Without lead-ins ("det er", "vi er", "mig selv –"), interjections ("øh") and hedges ("vist", "vel")."""
     hedges = phrase_re(lexicon().hedges)
     lead_hedge = re.compile(rf"^{hedges}[,]?\s*", re.IGNORECASE)
-    tail_hedge = re.compile(rf"[\s,]+{hedges}\s*[.?!]*$", re.IGNORECASE)
+    tail_hedge = re.compile(rf"(?<!\sog)[\s,]+{hedges}\s*[.?!]*$", re.IGNORECASE)  # «… før og nu» is a title
     prev = None
     value = text.strip()
     while prev != value:
@@ -448,7 +448,7 @@ def project_name_at(text: str) -> str | None:
         rest = " ".join(_bare(w) for w in ws[i:])
         if i and ((bare in lex.sentence_words and bare not in _OBJECT_PRONOUNS) or bare in lex.indefinite_articles
                   or bare in MONTHS or bare == "sammen" or ands > 1
-                  or any(rest == h or rest.startswith(h + " ") for h in lex.hedges)):
+                  or (_bare(ws[i - 1]) != "og" and any(rest == h or rest.startswith(h + " ") for h in lex.hedges))):
             break
         kept.append(word)
     name = _NAME_TAIL.sub("", " ".join(kept)).strip(" .")
