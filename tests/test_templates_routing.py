@@ -318,6 +318,11 @@ def test_a_renamed_partner_in_a_correction_and_a_title_ending_in_og_nu(schema) -
     assert org_name("Skive College nu") == "Skive College"
 
 
+def test_a_person_from_a_party_is_no_organisation_and_a_place_word_no_title() -> None:
+    assert org_name("Ole fra biblioteket, museumsinspektør Lene Thygesen") is None
+    assert person("Yasmin Ali, projektleder her")[0] == "Yasmin Ali, projektleder"
+
+
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:
     from assistant.templates.reading import clean
 

@@ -72,6 +72,7 @@ class Lexicon:
     definite_endings: dict[str, tuple[str, ...]]
     title_prepositions: frozenset[str]
     workplace_prepositions: frozenset[str]
+    place_adverbs: frozenset[str]
     first_names: frozenset[str]
     clause_openers: frozenset[str]
     organisation_nouns: tuple[str, ...]
@@ -94,6 +95,7 @@ def lexicon() -> Lexicon:
                    frozenset(raw["indefinite_articles"]),
                    {k: tuple(v) for k, v in sorted(raw["definite_endings"].items(), key=lambda kv: -len(kv[0]))},
                    frozenset(raw["title_prepositions"]), frozenset(raw["workplace_prepositions"]),
+                   frozenset(raw["place_adverbs"]),
                    frozenset(raw["first_names"]), frozenset(raw["clause_openers"]),
                    tuple(raw["organisation_nouns"]), longest("modal_verbs"), frozenset(raw["prepositions"]),
                    frozenset(raw["not_place_names"]), frozenset(raw["quantity_words"]),
@@ -233,6 +235,10 @@ def name_like(text: str) -> bool:
             _bare(ws[0]) in lexicon().sentence_words:  # a capitalised «Vi» inside a name is part of it
         return False
     if ws[0] in lexicon().indefinite_articles:  # «et plejehjem» is some party, not a name
+        return False
+    if len(ws) >= 2 and ws[0].casefold() in lexicon().first_names and \
+            ws[1] in lexicon().workplace_prepositions | {"fra"}:
+        return False  # «Ole fra biblioteket» is a person
         return False
     if _bare(ws[0]) in lexicon().clause_openers:  # «Om fortællevandringerne når nye brugere» is a sentence
         return False
@@ -477,6 +483,8 @@ def without_workplace(title: str) -> str:
     to a document; a proper name («frivilligkoordinator i Ældre Sagen»), a subject («lektor i dansk») or a genitive
     before the title («foreningens formand») stays."""
     ws = title.split()
+    if len(ws) >= 2 and ws[-1].casefold() in lexicon().place_adverbs:  # «projektleder her»
+        ws = ws[:-1]
     if len(ws) >= 3 and ws[-2].casefold() in lexicon().workplace_prepositions and workplace_word(ws[-1]) and \
             ws[-1] not in lexicon().workplace_prepositions:
         ws = ws[:-2]
