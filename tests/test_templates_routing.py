@@ -281,6 +281,9 @@ def test_the_proposals_take_a_reason_and_an_ordinary_answer_moves_on(schema) -> 
     assert values(moved_on) == {"bibliotek": "Frederikssund Bibliotek"}
     assert "Jeg bruger ikke noget fra samtalen." in reply.message
     assert parse_decision("nej, det er Lene Dam") is None  # elsewhere a reason may be the new value
+    assert parse_decision("ja, men ikke partneren", with_reason=True) is None  # only some: no whole «ja»
+    some = interview(schema, history)
+    assert some.handle("ja, men ikke partneren").awaiting == "prefill" and some.draft.prefill  # pick by number
 
 
 def test_a_first_name_before_a_dash_and_the_library_inside_an_activity(settings, schema) -> None:

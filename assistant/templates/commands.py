@@ -79,6 +79,7 @@ _PICK_RE = re.compile(r"(?P<verb>ja|behold|brug|nej|fjern|drop|ikke)\s*(?:til\s+
                       r"(?P<nums>\d+(?:\s*(?:,|og|\+|&)\s*\d+)*)", re.IGNORECASE)
 _ANSWER_WITH_REASON_RE = re.compile(r"^(?P<answer>ja|nej)(?:\s+tak)?\s*[,.!–—-]\s*(?P<reason>[^\d]*[a-zæøå][^\d]*)$",
                                     re.IGNORECASE)
+_EXCEPT_RE = re.compile(r"\b(?:men|ikke|undtagen|bortset|kun)\b", re.IGNORECASE)  # «ja, men ikke partneren»
 _REASON_RE = re.compile(r"\s+[–—-]\s+\S|[.!;:]\s+\S")  # numbered picks, then a dash or a full stop and why
 _CLEAR_RE = re.compile(r"^(?:slet|fjern|nulstil)\s+(?P<target>.+?)[\s.!]*$", re.IGNORECASE)
 _ARTICLE_RE = re.compile(r"^(?:den|det|de|en|et|vores|jeres|feltet)\s+", re.IGNORECASE)
@@ -155,7 +156,9 @@ def parse_decision(text: str, *, with_reason: bool = False) -> Decision | None:
     a dash or a full stop («nej til 2 – den er forkert»)."""
     stripped = text.strip()
     said = _ANSWER_WITH_REASON_RE.match(stripped) if with_reason else None  # «nej, det er en anden aftale»
-    if _YES_RE.match(stripped) or (said is not None and said.group("answer").lower().startswith("ja")):
+    if said is not None and said.group("answer").lower() == "ja" and _EXCEPT_RE.search(said.group("reason")):
+        return None  # «ja, men ikke partneren» accepts only some: not a whole «ja»
+    if _YES_RE.match(stripped) or (said is not None and said.group("answer").lower() == "ja"):
         return Decision(accept_all=True)
     if _NO_RE.match(stripped) or said is not None:
         return Decision(reject_all=True)

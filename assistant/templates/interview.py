@@ -58,6 +58,7 @@ from assistant.units import is_sentence_end
 
 log = logging.getLogger(__name__)
 
+_DECISION_ATTEMPT = re.compile(r"^(?:ja|nej)\b", re.IGNORECASE)
 _ABOUT_GUIDE = re.compile(r"\b(?:hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden|ifølge\s+guiden|"
                           r"står\s+der\s+i\s+guiden|spørg\s+guiden)\b", re.IGNORECASE)
 _GENERIC_GUIDE = re.compile(r"^(?:og\s+)?hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden(?:\s+om\s+det)?\s*\??$",
@@ -464,8 +465,9 @@ class Interview:
 
     # --- proposals: pre-fill and overwrites ---------------------------------------------------------------
     def _prefill_turn(self, text: str) -> Reply | None:
-        """The answer to the list of proposals: a decision, or a side question (the list is shown again); None
-        for anything else (the message is an ordinary answer, and the proposals are not used)."""
+        """The answer to the list of proposals: a decision, or a side question or an unclear «ja, men …» (the list
+        is shown again); None for anything else (the message is an ordinary answer, and the proposals are not
+        used)."""
         decision = parse_decision(text, with_reason=True)
         if decision is not None:
             pending, self.draft.prefill = self.draft.prefill, []
@@ -473,6 +475,8 @@ class Interview:
         question = question_in(text, None)
         if question is not None:
             return self._side(question, None, [], tail=msg.prefill_list(self.schema, self.draft.prefill))
+        if _DECISION_ATTEMPT.match(text):  # «ja, men ikke partneren»: the list again, to pick by number
+            return Reply(message=msg.prefill_list(self.schema, self.draft.prefill), awaiting="prefill")
         return None
 
     def _decide(self, pending: list[Candidate], decision: Decision, *, kind: str) -> Reply:

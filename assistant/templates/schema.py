@@ -129,7 +129,8 @@ class TemplateSchema(BaseModel):
         "Party group -> words that place a person at the party («hos os», «derovre», «på {partner}»); see "
         "``TemplateField.role_nouns``."))
     party_owners: dict[str, list[str]] = Field(default_factory=dict, description=(
-        "Party group -> possessives that make a role the party's («vores», «deres», «{partner}s»)."))
+        "Party group -> possessives that make a role the party's («bibliotekets», «deres», «{partner}s»); also what "
+        "says whose a person is («deres dansklærer Sofie Hald»)."))
     sections: list[TemplateSection]
     fields: list[TemplateField]
 
