@@ -222,7 +222,7 @@ def test_role_words_after_the_person_and_a_party_named_before_them(schema) -> No
                             "kontakt derude.", "Her fra Herning Bibliotekerne er det Jakob Lassen der er tovholder."])
     found = {c.field_id: plain(c.value) for c in it.draft.prefill}
     assert found["kontakt_partner"] == "Bente Holm, skolebibliotekar"
-    assert found["kontakt_bibliotek"] == "Jakob Lassen, tovholder"
+    assert found["kontakt_bibliotek"] == "Jakob Lassen"  # «tovholder» is the role, not a job title
     museum = interview(schema, ["Vi laver en udstilling med Museum Sønderjylland. Det er museumsinspektør Karin "
                                 "Lauridsen, der er deres person på det."])
     assert {c.field_id: plain(c.value) for c in museum.draft.prefill}["kontakt_partner"] == \
@@ -324,6 +324,21 @@ def test_a_renamed_partner_in_a_correction_and_a_title_ending_in_og_nu(schema) -
 def test_a_person_from_a_party_is_no_organisation_and_a_place_word_no_title() -> None:
     assert org_name("Ole fra biblioteket, museumsinspektør Lene Thygesen") is None
     assert person("Yasmin Ali, projektleder her")[0] == "Yasmin Ali, projektleder"
+
+
+def test_the_users_own_contact_details_follow_a_self_cue_and_projects_are_not_libraries(settings, schema) -> None:
+    it = interview(schema, ["Jeg hedder Camilla Rønne og er filialleder på Jægerspris Bibliotek. Vi skal have et "
+                            "samarbejde i gang med Jægerspris Brugsforening.",
+                            "Jeg er selv kontaktperson på det, ring på 61 22 33 48 eller skriv til caro@frdbib.dk."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["partner"] == "Jægerspris Brugsforening" and "titel" not in found
+    assert found["kontakt_bibliotek_email"] == "caro@frdbib.dk"
+    assert found["kontakt_bibliotek_telefon"] == "61 22 33 48"
+    komm = load_template("kommunikationsplan", settings)
+    asked = interview(komm)
+    asked.handle("Strandbiblioteket 2027")  # the project asked for, though it ends like a library's name
+    assert values(asked) == {"partnerskab": "Strandbiblioteket 2027"}
+    assert person("det er min kollega Ditte Hvid der er ansvarlig, hun er bibliotekar")[0] != "Ditte Hvid, ansvarlig"
 
 
 def test_a_value_keeps_the_full_stop_of_a_final_abbreviation() -> None:

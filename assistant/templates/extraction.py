@@ -118,11 +118,11 @@ class Routed:
 
 def names_with_word(field: TemplateField, text: str) -> bool:
     """True when a word of ``text`` starts with one of ``field.name_contains`` («Viborg Bibliotekerne» for the
-    library), or ends with it as a compound inside a longer name («Aarhus Hovedbibliotek»; not the project
-    «Naturbiblioteket»)."""
+    library), or a longer name ends with it as a compound («Aarhus Hovedbibliotek»; not the projects
+    «Naturbiblioteket», «Strandbiblioteket 2027»)."""
     ws = text.split()
-    return any(w.casefold().startswith(tuple(field.name_contains)) or (len(ws) > 1 and _compound_of(field, w))
-               for w in ws)
+    return any(w.casefold().startswith(tuple(field.name_contains)) for w in ws) or (
+        len(ws) > 1 and _compound_of(field, ws[-1]))  # the compound ends the name: not «Strandbiblioteket 2027»
 
 
 def _compound_of(field: TemplateField, word: str) -> bool:
@@ -243,14 +243,15 @@ class RuleExtractor:
         me: str | None = None
         for text in texts:
             message = _Message(schema, text, None, dict(state), prefill=True)
-            found = message.run().found
-            weaker += [item for item in found if item.field_id in message.tentative]
-            found = [item for item in found if item.field_id not in message.tentative]
+            routed = message.run()
+            found = [item for item in routed.found if item.field_id not in message.tentative]
+            weaker += [item for item in routed.found if item.field_id in message.tentative]
             me = speaker(text) or me
             if me is not None:
-                found += [Found(f.id, value, "udsagn", m.group(0)) for f in schema.fields if f.self_cues
-                          for m in [_first_cue(f.self_cues, text)] if m is not None
-                          for value in [parse_value(f, me)[0]] if value is not None]
+                mine = [Found(f.id, value, "udsagn", m.group(0)) for f in schema.fields if f.self_cues
+                        for m in [_first_cue(f.self_cues, text)] if m is not None
+                        for value in [parse_value(f, me)[0]] if value is not None]
+                found += mine + _own_contact_details(schema, mine, routed.unplaced)
             for item in found:
                 if item.field_id not in state:
                     state[item.field_id] = item.value
@@ -260,6 +261,20 @@ class RuleExtractor:
                 state[item.field_id] = item.value
                 out.append(item)
         return out
+
+
+def _own_contact_details(schema: TemplateSchema, people: Sequence[Found], unplaced: Sequence[str]) -> list[Found]:
+    """The e-mail and phone number left unplaced in a message where a self cue named the user («Jeg er selv
+    kontaktperson på det, ring på 61 22 33 48 eller skriv til caro@frdbib.dk»): the user's party's."""
+    groups = [g for p in people if (g := schema.field(p.field_id).group)]
+    out: list[Found] = []
+    for raw in unplaced if len(set(groups)) == 1 else []:
+        for f in (f for f in schema.fields if f.type in ("email", "phone") and f.group == groups[0]):
+            value, _ = parse_value(f, raw)
+            if value is not None and all(o.field_id != f.id for o in out):
+                out.append(Found(f.id, value, "typet", raw))
+                break
+    return out
 
 
 def _first_cue(cues: Sequence[str], text: str) -> re.Match[str] | None:
