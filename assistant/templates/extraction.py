@@ -579,7 +579,7 @@ class _Message:
         others = {o.group for o in self.schema.fields if o.group and o.group != f.group}
         if not f.group or not others:
             return False
-        named = re.sub(r"^\s*(?:på|hos|i|ved)\s+", "", after)
+        named = re.sub(rf"^\s*{phrase_re(tuple(lexicon().workplace_prepositions))}\s+", "", after)
         owners = [o for group in others for o in self.schema.party_owners.get(group, []) if "{" not in o]
         return bool(owners and re.search(rf"(?<![\wæøå]){phrase_re(tuple(owners))}", before, re.IGNORECASE)) or any(
             names_party(self.schema, named, group, self.known) or any(

@@ -239,7 +239,6 @@ def name_like(text: str) -> bool:
     if len(ws) >= 2 and ws[0].casefold() in lexicon().first_names and \
             ws[1] in lexicon().workplace_prepositions | {"fra"}:
         return False  # «Ole fra biblioteket» is a person
-        return False
     if _bare(ws[0]) in lexicon().clause_openers:  # «Om fortællevandringerne når nye brugere» is a sentence
         return False
     if len(ws) == 1 and _bare(ws[0]) in MONTHS:  # «august: plakater; september: …» is a plan, not a party
@@ -385,9 +384,8 @@ def compound_ends_in(word: str, noun: str) -> bool:
 
 def organisation_noun_in(word: str) -> bool:
     """An organisation's noun, also as the end of a compound («ungdomsskole», «lokalbibliotek», «friskolen»)."""
-    w = _bare(word)
-    return any(w.endswith(org + end) for org in lexicon().organisation_nouns if len(org) >= 4
-               for end in _ORGANISATION_ENDINGS) or organisation_word(w)
+    return any(compound_ends_in(word, org) for org in lexicon().organisation_nouns if len(org) >= 4) or \
+        organisation_word(word)
 
 
 def person_shaped(name: str) -> bool:

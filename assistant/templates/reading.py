@@ -53,8 +53,6 @@ _COPULAS = r"(?:er|bliver|vil\s+være|skal\s+være)"  # «vores kontaktperson er
 
 
 @lru_cache(maxsize=4096)  # the same schema cues are compiled for every message
-
-
 def cue_regex(cue: str, *, tenses: bool = True) -> re.Pattern[str]:
     """A cue as a pattern: any spacing, any case; a cue ending in «er» also reads «bliver», «skal være»; with
     ``tenses`` a verb in the present tense also reads as a modal verb and its infinitive («vi kalder det» -> «vi
