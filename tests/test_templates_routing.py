@@ -629,6 +629,18 @@ def test_a_required_field_the_user_cannot_answer_yet_is_asked_again_later(schema
     assert values(it)["partner"] == "Kastrup Sejlklub" and not it.draft.required_missing(schema)
 
 
+def test_the_last_required_field_promises_no_later_turn(schema) -> None:
+    """«ved ikke» on the only required field left: asked again at once, so the reply promises nothing later."""
+    it = interview(schema)
+    for text in ["Tårnby Bibliotek", "Kastrup Sejlklub", "at bruge havnen", "500 gæster", "havnedag", "oplæsning",
+                 "sejlture", "Pernille Dahl", "Jens Kragh"]:
+        it.handle(text)
+    assert it.next_field().id == "startdato"
+    reply = it.handle("ved ikke")
+    assert reply.prompt.field.id == "startdato" and "vente med det" not in reply.message
+    assert "parkere udkastet" in reply.message
+
+
 def test_skip_phrases_with_endnu(schema) -> None:
     for text in ["ved ikke endnu", "det er ikke besluttet endnu", "ikke endnu", "det aftaler vi senere"]:
         assert parse_command(text, schema).kind == "skip", text
@@ -1312,3 +1324,35 @@ def test_a_title_before_a_first_name_is_read_alike_in_lower_and_upper_case() -> 
     assert person("randers freja fodbold") is None
     assert person("Randers Freja Fodbold")[0] == "Randers Freja Fodbold"
     assert person("koordinator karsten ulv")[0] == "karsten ulv, koordinator"
+
+
+# --- a town after a complete name; the partner named by its leading noun; an approver ---------------------------
+@pytest.mark.parametrize(("run", "name"), [
+    ("Viby Bibliotek i Aarhus", "Viby Bibliotek"),
+    ("Aakirkeby Bibliotek på Bornholm", "Aakirkeby Bibliotek"),
+    ("Ungdomsskolen i Lemvig", "Ungdomsskolen i Lemvig"),  # the name needs its town
+    ("Foreningen Norden i Vejle", "Foreningen Norden i Vejle"),  # no organisation's noun before the town
+    ("Skoletjenesten i Hjørring Kommune", "Skoletjenesten i Hjørring Kommune"),  # the tail is an organisation
+    ("Det Nationalhistoriske Museum på Frederiksborg Slot", "Det Nationalhistoriske Museum på Frederiksborg Slot"),
+])
+def test_a_town_after_a_complete_name_is_no_part_of_it(run: str, name: str) -> None:
+    from assistant.templates.names import trim_name
+
+    assert trim_name(run) == name
+
+
+def test_a_partner_named_by_its_leading_noun_places_its_contact(schema) -> None:
+    it = interview(schema, ["Hej. Jeg sidder på Viby Bibliotek i Aarhus, og vi er ved at lave et samarbejde med "
+                            "Foreningen Lektiecafé Viby.",
+                            "Min kontaktperson i foreningen er Sara Haddad, koordinator."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["bibliotek"] == "Viby Bibliotek" and found["partner"] == "Foreningen Lektiecafé Viby"
+    assert found["kontakt_partner"] == "Sara Haddad, koordinator" and "kontakt_bibliotek" not in found
+
+
+def test_the_person_who_approves_is_the_communication_lead(settings) -> None:
+    plan = load_template("kommunikationsplan", settings)
+    it = interview(plan, ["Det er vores kommunikationskonsulent Emil Skov, der skal godkende alt – "
+                          "emil.skov@holstebro.dk."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found == {"ansvarlig": "Emil Skov, kommunikationskonsulent", "ansvarlig_email": "emil.skov@holstebro.dk"}

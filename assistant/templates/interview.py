@@ -703,10 +703,14 @@ class Interview:
                 return self._reply([*parts, "Der er ikke noget spørgsmål at springe over."])
             if field.required:
                 problem = f"«{field.label}» skal udfyldes og kan ikke springes over. Et kort svar er nok."
-                if field.id not in d.deferred:  # «ved ikke» the first time: ask the other fields first
+                others = [f for f in d.required_missing(schema) if f != field.id]
+                if field.id not in d.deferred and others:  # «ved ikke» the first time: the other required first
                     d.deferred.append(field.id)
                     problem = (f"«{field.label}» skal udfyldes og kan ikke springes over, men vi kan vente med "
-                               "det: jeg spørger igen, når de andre felter er besvaret.")
+                               "det: jeg spørger igen, når de andre påkrævede felter er besvaret.")
+                elif not others:  # nothing else to ask first: no promise to come back later
+                    problem = (f"«{field.label}» skal udfyldes og kan ikke springes over. Et kort svar er nok; ellers "
+                               "kan du parkere udkastet og vende tilbage til det senere.")
                 d.editing = False
                 return self._reply([*parts, problem], errors={field.id: problem})
             if command.kind == "none" and field.type in {"text", "longtext", "list"}:

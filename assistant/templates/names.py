@@ -180,12 +180,32 @@ def _sentence_end_in(name: str) -> int | None:
 
 
 def trim_name(name: str) -> str:
-    """A name run without what follows a sentence end inside it, nor a trailing connector or full stop."""
+    """A name run without what follows a sentence end inside it, nor a trailing connector or full stop, nor the
+    town after a complete name («Viby Bibliotek i Aarhus» -> «Viby Bibliotek»)."""
     cut = _sentence_end_in(name)
     name = name[:cut] if cut is not None else name
     prev = None
     while prev != name:  # «Samsø Bibliotek, og» -> «Samsø Bibliotek»
         prev, name = name, _CONNECT_END.sub("", name.rstrip(".-–—,;: ")).strip()
+    return _without_location(name)
+
+
+_LOCATION_TAIL = re.compile(rf"\s+(?:i|på)\s+{_NAME_WORD}$")
+
+
+def _without_location(name: str) -> str:
+    """A name that is complete before «i/på <Place>» — a proper name and its organisation's noun, «Hurup Bibliotek
+    i Thy», «Aakirkeby Bibliotek på Bornholm» — without the place. A name that needs its place keeps it
+    («Ungdomsskolen i Lemvig», «Foreningen Norden i Vejle»), and so does one whose tail is an organisation
+    («Skoletjenesten i Hjørring Kommune»)."""
+    m = _LOCATION_TAIL.search(name)
+    if m is None:
+        return name
+    head = name[:m.start()].split()
+    tail = m.group(0).split()[1:]
+    if len(head) >= 2 and organisation_noun_in(head[-1]) and not organisation_noun_in(head[0]) and \
+            not any(organisation_noun_in(w) for w in tail):
+        return name[:m.start()]
     return name
 
 
@@ -210,6 +230,8 @@ def definite_forms(name: str) -> set[str]:
     m = re.match(r"^\s*([\wæøåÆØÅ-]+)\s+(?:i|på|ved|for)\s", name)
     if m:
         heads.append(m.group(1))
+    elif ws and organisation_noun_in(ws[0]) and ws[0].casefold() not in {h.casefold() for h in heads}:
+        heads.append(ws[0])  # «Foreningen Lektiecafé Viby» -> «foreningen»
     # a compound's organisation noun names it too: «Vejen Kunstmuseum» -> «museet», «Lillebælt Naturskole» -> «skolen»
     heads += [h[i:] for h in heads for org in lexicon().organisation_nouns
               if len(org) >= 4 and (i := h.casefold().find(org)) > 0]
