@@ -1356,3 +1356,14 @@ def test_the_person_who_approves_is_the_communication_lead(settings) -> None:
                           "emil.skov@holstebro.dk."])
     found = {c.field_id: plain(c.value) for c in it.draft.prefill}
     assert found == {"ansvarlig": "Emil Skov, kommunikationskonsulent", "ansvarlig_email": "emil.skov@holstebro.dk"}
+
+
+def test_a_contact_title_drops_its_own_party_but_not_another(schema) -> None:
+    it = interview(schema)
+    for text in ["Brande Bibliotek", "FOF Midtjylland", "sprog", "12 deltagere", "sprogcafé", "lokaler", "undervisere",
+                 "Sofie Kragh, bibliotekar"]:
+        it.handle(text)
+    it.handle("Det er Henrik Dam, han er afdelingsleder hos FOF")
+    assert values(it)["kontakt_partner"] == "Henrik Dam, afdelingsleder"
+    it.handle("ret partnerens kontaktperson til Henrik Dam, frivilligkoordinator i Ældre Sagen")
+    assert values(it)["kontakt_partner"] == "Henrik Dam, frivilligkoordinator i Ældre Sagen"

@@ -43,6 +43,7 @@ from assistant.templates.names import (
     starts_as_question,
     strip_fillers,
     trim_name,
+    without_party,
     words,
 )
 from assistant.templates.reading import (
@@ -70,7 +71,7 @@ from assistant.templates.validation import (
     split_list,
     without_dates,
 )
-from assistant.templates.values import FieldValue, TextValue, format_value, parse_value
+from assistant.templates.values import FieldValue, PersonValue, TextValue, format_value, parse_value
 
 _CLAUSE_BREAK = re.compile(r"[;:,\n]|[.!?]\s|\s[–—-]\s|\s(?:og|men|samt|mens|så)\s", re.IGNORECASE)
 MAX_LABEL_WORDS = 3  # «bibliotekets kontaktperson:»; a longer head before a colon is a sentence, not a field's name
@@ -362,7 +363,17 @@ class _Message:
             redo.clarify = [answer, *open_fields]
         return redo
 
+    def _own_party_dropped(self, f: TemplateField, value: FieldValue) -> FieldValue:
+        """A party's person without the party's own name in the title («Henrik Dam, afdelingsleder hos FOF» as
+        FOF's contact); a field that takes the organisation as its title keeps it."""
+        party = self.known.get(f.group or "")
+        if isinstance(value, PersonValue) and value.title and isinstance(party, TextValue) and \
+                not f.affiliation_as_title:
+            return value.model_copy(update={"title": without_party(value.title, party.text)})
+        return value
+
     def _add(self, f: TemplateField, value: FieldValue, span: tuple[int, int], source: Source) -> None:
+        value = self._own_party_dropped(f, value)
         self.routed.found.append(Found(f.id, value, source, self.raw[span[0]:span[1]].strip()))
         self.consumed.append(span)
         self.spans[f.id] = span
@@ -896,7 +907,7 @@ class _Message:
             self.routed.errors[f.id] = errors[0]
 
     def _add_answer(self, f: TemplateField, value: FieldValue, evidence: str) -> None:
-        self.routed.found.append(Found(f.id, value, "svar", evidence))
+        self.routed.found.append(Found(f.id, self._own_party_dropped(f, value), "svar", evidence))
 
 
 def describe(schema: TemplateSchema, found: Found) -> str:

@@ -511,6 +511,18 @@ def without_workplace(title: str) -> str:
     return _indefinite(" ".join(ws))
 
 
+def without_party(title: str, party: str) -> str:
+    """A title without its party's own name after a workplace preposition: «afdelingsleder hos FOF» as the contact
+    of «FOF Midtjylland» is «afdelingsleder» (the document states whose person it is); another organisation's name
+    stays."""
+    ws = party.split()
+    refs = tuple(sorted({" ".join(ws[:n]) for n in range(1, len(ws) + 1)} | definite_forms(party), key=len,
+                        reverse=True))  # «FOF Midtjylland» is also «FOF»; «Hurup Skole» is also «skolen»
+    m = re.search(rf"\s+{phrase_re(tuple(lexicon().workplace_prepositions))}\s+{phrase_re(refs)}$", title,
+                  re.IGNORECASE)
+    return title[:m.start()].strip() if m and m.start() > 0 else title
+
+
 def _indefinite(title: str) -> str:
     """A one-word title in the definite form reads as the title: «formanden» -> «formand», «lederen» -> «leder»,
     «kokken» -> «kok» (a document names a role, «Bo Clausen, formand»)."""
