@@ -1367,3 +1367,19 @@ def test_a_contact_title_drops_its_own_party_but_not_another(schema) -> None:
     assert values(it)["kontakt_partner"] == "Henrik Dam, afdelingsleder"
     it.handle("ret partnerens kontaktperson til Henrik Dam, frivilligkoordinator i Ældre Sagen")
     assert values(it)["kontakt_partner"] == "Henrik Dam, frivilligkoordinator i Ældre Sagen"
+
+
+def test_a_person_placed_at_the_other_party_takes_that_partys_role(schema) -> None:
+    it = interview(schema, ["vi skal lave musikstuer for babyer sammen med Rytmeværket fra januar. jeg snakkede med "
+                            "Sara Kjeldsen derovre, hun er musikpædagog og bliver kontaktperson og skal køre holdene, "
+                            "og vores leder Bo Lindberg skriver under for os når aftalen er klar"])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["kontakt_partner"] == "Sara Kjeldsen, musikpædagog" and "kontakt_bibliotek" not in found
+    assert found["underskriver_bibliotek"] == "Bo Lindberg, leder"
+
+
+def test_the_project_before_med_names_the_partner_also_in_quotes(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan, ["vi har kørt 'Bøger på bænken' med Strandlyst siden marts"])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found == {"partnerskab": "Bøger på bænken", "partner": "Strandlyst"}

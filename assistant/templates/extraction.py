@@ -575,13 +575,19 @@ class _Message:
                 run_start = since + runs[-1].start()  # the person named last before the cue, from its clause on
                 breaks = [b.end() for b in _PERSON_CLAUSE.finditer(self.cue_text, since, run_start)]
                 start = max([since, *breaks])
+                target: TemplateField | None = f
                 if self._of_another_party(f, self.cue_text[start:run_start], self.cue_text[m.end():]):
                     continue  # «deres dansklærer Sofie Hald bliver kontaktperson på gymnasiet» is the partner's
-                hit = person(self.cue_text[start:m.start()], affiliation=f.affiliation_as_title)
+                placed = self._placed_at_another_party(f, self.cue_text[run_start:m.start()])
+                if placed is not None:  # «Sara Kjeldsen derovre, hun … bliver kontaktperson»: the same role there
+                    target = self._same_role(f, placed)
+                    if target is None or self.routed.get(target.id) or target.id in self.known:
+                        continue
+                hit = person(self.cue_text[start:m.start()], affiliation=target.affiliation_as_title)
                 if hit is not None:
-                    value, _ = parse_value(f, hit[0])
+                    value, _ = parse_value(target, hit[0])
                     if value is not None:
-                        self._add(f, value, (start, m.end()), "udsagn")
+                        self._add(target, value, (start, m.end()), "udsagn")
                         break
 
     def _of_another_party(self, f: TemplateField, before: str, after: str) -> bool:
@@ -596,6 +602,21 @@ class _Message:
             names_party(self.schema, named, group, self.known) or any(
                 re.match(rf"\s*{re.escape(pronoun)}\b", named) for pronoun in self.schema.pronouns.get(group, []))
             for group in others)
+
+    def _placed_at_another_party(self, f: TemplateField, between: str) -> str | None:
+        """The other party whose plain place words («derovre», «hos dem») follow the person before ``f``'s
+        trailing cue, or None."""
+        for group, places in self.schema.party_places.items():
+            plain = tuple(p for p in places if "{" not in p)
+            if f.group and group != f.group and plain and \
+                    re.search(rf"(?<![\wæøå]){phrase_re(plain)}", between, re.IGNORECASE):
+                return group
+        return None
+
+    def _same_role(self, f: TemplateField, group: str) -> TemplateField | None:
+        """The person field of ``group`` with ``f``'s role (the partner's contact for the library's contact)."""
+        return next((o for o in self.schema.fields if o.group == group and o.type == "person" and o.role_nouns
+                     and o.role_nouns == f.role_nouns), None)
 
     # --- e-mail, phone, date, amount ----------------------------------------------------------------------
     def _typed_values(self) -> None:

@@ -549,6 +549,8 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
         name = trim_name(name)
         end = run.start() + len(name)
         where = _AFFILIATION_RE.match(stripped, end)  # «Trine Mølgaard fra museet, hun er formidlingschef»
+        where = where or re.compile(rf"\s+{phrase_re(tuple(lexicon().place_adverbs))}", re.IGNORECASE).match(
+            stripped, end)  # «Sara Kjeldsen derovre, hun er musikpædagog»: a place is no title
         title, title_end = _title_after(stripped[where.end() if where else end:])
         if title:
             return f"{name}, {without_workplace(title)}", offset + (where.end() if where else end) + title_end

@@ -41,6 +41,9 @@ MAX_QUOTED_WORDS = 6  # a quoted project name; a longer quotation is a sentence
 _QUOTED = re.compile(r"(?<![\wæøå])(?:'(?P<a>[^'\n]+)'|\"(?P<b>[^\"\n]+)\"|«(?P<c>[^»\n]+)»|“(?P<d>[^”\n]+)”|"
                      r"»(?P<e>[^«\n]+)«)")
 OPENING_QUOTES = "\"'«“»"
+# between a cue's words: spaces, and a quotation mark that closes or opens a name the cue holds («'Bøger på bænken'
+# med Strandlyst» for the hint «{partnerskab} med»)
+_BETWEEN_WORDS = r"[\s\"'«»“”]*\s[\s\"'«»“”]*"
 
 
 def quoted_text(match: re.Match[str]) -> str:
@@ -54,14 +57,14 @@ _COPULAS = r"(?:er|bliver|vil\s+være|skal\s+være)"  # «vores kontaktperson er
 
 @lru_cache(maxsize=4096)  # the same schema cues are compiled for every message
 def cue_regex(cue: str, *, tenses: bool = True) -> re.Pattern[str]:
-    """A cue as a pattern: any spacing, any case; a cue ending in «er» also reads «bliver», «skal være»; with
+    """A cue as a pattern: any spacing (and quotation marks) between words, any case; a cue ending in «er» also reads «bliver», «skal være»; with
     ``tenses`` a verb in the present tense also reads as a modal verb and its infinitive («vi kalder det» -> «vi
     vil kalde det», «projektet hedder» -> «projektet kommer til at hedde»). Hints keep their tense: «vi evaluerer»
     (when) is not «vi skal evaluere Læsefrø» (which project)."""
     ws = cue.split()
     parts = [_COPULAS if (i == len(ws) - 1 and i > 0 and w == "er")
              else _present_or_modal(w) if tenses else re.escape(w) for i, w in enumerate(ws)]
-    body = r"\s+".join(parts)
+    body = _BETWEEN_WORDS.join(parts)
     return re.compile(rf"(?<![\wæøåÆØÅ@]){body}(?![\wæøåÆØÅ])", re.IGNORECASE)
 
 

@@ -64,6 +64,10 @@ class TemplateField(BaseModel):
         "For a person of a party (``group``): the role's nouns in the forms users write («kontakt», «kontakten»). "
         "With the schema's ``party_places`` and ``party_owners`` they make cues («kontakten derovre hedder», "
         "«kontaktpersonen på museet er», «deres kontaktperson er»), so no field lists those combinations."))
+    role_verbs: list[str] = Field(default_factory=list, description=(
+        "For a person of a party: what the role does, in the present tense («skriver under»). After the person and "
+        "before one of the party's plain ``party_places`` they make trailing cues («Bo Lindberg skriver under for "
+        "os»; also «skal skrive under for os», see ``cue_regex``)."))
     trailing_cues: list[str] = Field(default_factory=list, description=(
         "For a person: phrases written right after the person's name that make them this field's («Ane Poulsen, "
         "uddannelsesleder, der har ansvaret»)."))
@@ -163,7 +167,7 @@ class TemplateSchema(BaseModel):
         same words after a person make trailing cues («er vores kontakt derude»); a placeholder there would need
         the party's name before the person is read, so only plain places and owners are used."""
         for f in self.fields:
-            if not f.role_nouns or not f.group:
+            if not (f.role_nouns or f.role_verbs) or not f.group:
                 continue
             made = [f"{noun} {place} {verb}" for noun in f.role_nouns for place in self.party_places.get(f.group, [])
                     for verb in ROLE_VERBS]
@@ -175,6 +179,8 @@ class TemplateSchema(BaseModel):
                      for noun in f.role_nouns for place in self.party_places.get(f.group, []) if "{" not in place]
             after += [f"{verb} {owner} {noun}" for verb in TRAILING_ROLE_VERBS
                       for owner in self.party_owners.get(f.group, []) if "{" not in owner for noun in f.role_nouns]
+            after += [f"{verb} {place}" for verb in f.role_verbs for place in self.party_places.get(f.group, [])
+                      if "{" not in place]
             f.trailing_cues = [*f.trailing_cues, *(c for c in dict.fromkeys(after) if c not in f.trailing_cues)]
         return self
 
