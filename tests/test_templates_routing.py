@@ -1383,3 +1383,29 @@ def test_the_project_before_med_names_the_partner_also_in_quotes(settings) -> No
     it = interview(plan, ["vi har kørt 'Bøger på bænken' med Strandlyst siden marts"])
     found = {c.field_id: plain(c.value) for c in it.draft.prefill}
     assert found == {"partnerskab": "Bøger på bænken", "partner": "Strandlyst"}
+
+
+def test_an_acronym_after_med_is_an_organisation_and_its_contact_keeps_project_and_e_mail(schema) -> None:
+    it = interview(schema, ["hej! vi har møde med SVAN på torsdag om naboskabsprojektet 'Bog i opgangen' – deres "
+                            "koordinator Lise Brodersen (lise@svan.dk) har sendt et udkast, og hun er vores kontakt "
+                            "derovre"])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found == {"partner": "SVAN", "titel": "Bog i opgangen", "kontakt_partner": "Lise Brodersen, koordinator",
+                     "kontakt_partner_email": "lise@svan.dk"}
+    assert "partner" not in {c.field_id for c in interview(schema, ["vi har møde med Sofie Hald"]).draft.prefill}
+
+
+def test_a_name_signed_after_a_self_cue_is_the_user(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan, ["vi skal lave en ordentlig evaluering", "jeg står selv for den – Kirsten Holm"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}.get("ansvarlig") == "Kirsten Holm"
+
+
+def test_a_list_of_people_is_no_answer_to_one_person(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan)
+    for text in ["Strik og snak", "Lemvig Bibliotek", "Sølvtråden", "om vi skal fortsætte", "15 deltagere",
+                 "hvad virkede", "en snak", "i maj"]:
+        it.handle(text)
+    reply = it.handle("Birthe Kjær; to af deltagerne; Kirsten Holm")
+    assert "ansvarlig" not in it.draft.values and "flere personer" in reply.message

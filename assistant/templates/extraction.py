@@ -61,6 +61,7 @@ from assistant.templates.reading import (
     people_mentioned,
     quoted_text,
     sentences,
+    several_people_error,
 )
 from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import (
@@ -84,7 +85,7 @@ FREE_TEXT = ("text", "longtext", "list")
 # Kalundborg, et samarbejde mellem …»), a dash or a sentence end; «Sund krop, sundt sind» stays one name
 _NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor|et|en|det|den|vi|jeg|de|hun|han|altså)\s|\s+[–—-]\s+|"
                               r"(?<!\d)[.!?]\s+", re.IGNORECASE)
-_PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s(?:og|men)\s", re.IGNORECASE)  # where the clause naming a person begins
+_PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s[–—-]\s|\s(?:og|men)\s", re.IGNORECASE)  # where the clause naming a person begins
 _PLACE_PREPOSITIONS = {"på", "i", "til", "fra", "om"}  # «Folk på Biblioteket» is held at a library
 _LEAD_IN = re.compile(r"(?:^|(?<=[.!?])\s+|\n)[^.!?\n]*:\s*$")  # the last sentence, when it ends in a colon
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
@@ -147,6 +148,11 @@ class Extractor(Protocol):
 
     def prefill(self, schema: TemplateSchema, texts: Sequence[str],
                 known: Mapping[str, FieldValue]) -> list[Found]: ...
+
+
+def _acronym(word: str) -> bool:
+    """An organisation's acronym («SVAN», «FOF», «KULT»): three or more capitals; no person is written so."""
+    return len(word) >= 3 and word.isalpha() and word.isupper()
 
 
 def _words(text: str) -> int:
@@ -248,11 +254,11 @@ class RuleExtractor:
             found = [item for item in routed.found if item.field_id not in message.tentative]
             weaker += [item for item in routed.found if item.field_id in message.tentative]
             me = speaker(text) or me
-            if me is not None:
-                mine = [Found(f.id, value, "udsagn", m.group(0)) for f in schema.fields if f.self_cues
-                        for m in [_first_cue(f.self_cues, text)] if m is not None
-                        for value in [parse_value(f, me)[0]] if value is not None]
-                found += mine + _own_contact_details(schema, mine, routed.unplaced)
+            mine = [Found(f.id, value, "udsagn", m.group(0)) for f in schema.fields if f.self_cues
+                    for m in [_first_cue(f.self_cues, text)] if m is not None
+                    for who in [me or _signed_after(text, m.end())] if who is not None
+                    for value in [parse_value(f, who)[0]] if value is not None]
+            found += mine + _own_contact_details(schema, mine, routed.unplaced)
             for item in found:
                 if item.field_id not in state:
                     state[item.field_id] = item.value
@@ -262,6 +268,14 @@ class RuleExtractor:
                 state[item.field_id] = item.value
                 out.append(item)
         return out
+
+
+def _signed_after(text: str, end: int) -> str | None:
+    """The user's name signed right after their self cue, after a dash or a colon («jeg står selv for den – Kirsten
+    Holm, Lemvig Bibliotek»), or None."""
+    sign = re.match(r"\s*[–—:-]\s*", text[end:])
+    hit = person(text[end + sign.end():]) if sign else None
+    return hit[0] if hit and len(hit[0].split(",")[0].split()) >= 2 else None
 
 
 def _own_contact_details(schema: TemplateSchema, people: Sequence[Found], unplaced: Sequence[str]) -> list[Found]:
@@ -496,8 +510,8 @@ class _Message:
                 if value is not None and m.hint and (_vague(m.field, value) or _only_a_date(m.field, value)):
                     continue
                 if value is not None and m.organisation and not any(
-                        organisation_noun_in(w) for w in words(format_value(m.field, value))):
-                    continue  # «møde med Sofie Hald» names no organisation
+                        organisation_noun_in(w) or _acronym(w) for w in words(format_value(m.field, value))):
+                    continue  # «møde med Sofie Hald» names no organisation; «møde med SVAN» does
                 if value is not None:
                     source: Source = "svar" if self.current is not None and m.field.id == self.current.id else "udsagn"
                     self._add(m.field, value, (m.start, m.end + used), source)
@@ -713,7 +727,8 @@ class _Message:
     def _party_of_domain(self, address: str) -> str | None:
         """The party (``group``) whose name the e-mail domain spells as two or more of its words run together
         («frivilligcenterhedeby.dk»: Frivilligcenter Hedeby, «fjordbymuseum.dk»: Fjordby Museum rather than Fjordby
-        Bibliotek); a town alone («faxe.dk») names no party. None on a tie or no match."""
+        Bibliotek) or as the whole of a one-word name («svan.dk»: SVAN); a town alone in a longer name («faxe.dk»
+        for Faxe Bibliotek) names no party. None on a tie or no match."""
         label = address.rsplit("@", 1)[-1].split(".")[0].casefold()
         scores: dict[str, int] = {}
         for f in self.schema.fields:
@@ -723,6 +738,7 @@ class _Message:
             for spelt in _ascii_spellings(value.text):
                 parts = re.findall(r"[a-z0-9]+", spelt)
                 runs = ["".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)]
+                runs += parts if len(parts) == 1 else []  # a one-word name spelt whole («lise@svan.dk»: SVAN)
                 hits = [len(run) for run in runs if run in label]
                 scores[f.group] = max([scores.get(f.group, 0), *hits])
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
@@ -742,13 +758,16 @@ class _Message:
         ``final``: what finds no one yet waits for the earlier chat's second pass («Min kontaktperson i
         kunstforeningen er …» once the partner is known)."""
         waiting = []
+        people_spans = {span for fid, span in self.spans.items() if self.schema.field(fid).type == "person"}
+        taken = [span for span in self.consumed if span not in people_spans]  # «Lise Brodersen (lise@svan.dk) …
+        # og hun er vores kontakt derovre»: the person's span holds their own e-mail
         for start, end, kind in self.later:
             sentence = max([s for s, _ in self.sentences if s <= start] + [0])
-            people = [(span[1], self.schema.field(fid).group) for fid, span in self.spans.items()
-                      if self.schema.field(fid).type == "person" and sentence <= span[1] <= start]
+            people = [(span[0], self.schema.field(fid).group) for fid, span in self.spans.items()
+                      if self.schema.field(fid).type == "person" and sentence <= span[0] <= start]
             group = max(people, key=lambda p: p[0])[1] if people else None
             target = next((f for f in self.schema.fields if f.type == kind and group and f.group == group), None)
-            if target is None or self.routed.get(target.id) or _overlaps(start, end, self.consumed):
+            if target is None or self.routed.get(target.id) or _overlaps(start, end, taken):
                 if not final:
                     waiting.append((start, end, kind))
                 elif self.current is None or self.current.type in TYPED or self.current.type == "person":
@@ -911,6 +930,10 @@ class _Message:
         if clean(rest).casefold().rstrip("!.") in _NOT_ANSWERS:
             return
         if f.type == "person":
+            listed = [i for i in re.split(r"[;\n]", rest) if person(i) is not None]
+            if len(listed) >= 2:  # «Birthe Kjær; to af deltagerne; Kirsten Holm» lists people, not the one asked
+                self.routed.errors[f.id] = several_people_error(f)
+                return
             hit = person(rest, affiliation=f.affiliation_as_title)
             name = hit[0] if hit else None
         else:

@@ -161,6 +161,10 @@ def name_error(f: TemplateField) -> str:
     return f"Jeg kunne ikke finde et navn i svaret. Skriv {what}" + (f", fx «{example}»." if example else ".")
 
 
+def several_people_error(f: TemplateField) -> str:
+    return f"Svaret nævner flere personer. Skriv den ene person, der skal stå under «{f.label}»."
+
+
 def people_mentioned(schema: TemplateSchema, known: Mapping[str, FieldValue], text: str, *,
                      ignore_case: bool = True) -> list[tuple[TemplateField, re.Match[str]]]:
     """The filled person fields whose first name ``text`` mentions («mortens mail er», «… ikke Kasper der er
