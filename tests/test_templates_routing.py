@@ -1409,3 +1409,22 @@ def test_a_list_of_people_is_no_answer_to_one_person(settings) -> None:
         it.handle(text)
     reply = it.handle("Birthe Kjær; to af deltagerne; Kirsten Holm")
     assert "ansvarlig" not in it.draft.values and "flere personer" in reply.message
+
+
+def test_m_dot_is_med_and_a_quoted_name_in_an_activity_is_the_projects(schema) -> None:
+    it = interview(schema, ["skal lave aftale m. Kalundborg Gymnasium om skrivekonkurrencen 'Ord i Vestsjælland', "
+                            "start 1. feb. 2027"])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found == {"partner": "Kalundborg Gymnasium", "titel": "Ord i Vestsjælland", "startdato": "2027-02-01"}
+
+
+def test_a_long_lower_case_sentence_is_no_project_name_and_vi_koerer_names_one(settings) -> None:
+    plan = load_template("kommunikationsplan", settings)
+    it = interview(plan)
+    reply = it.handle("øge kendskabet til læseklubberne og få ca. 100 nye medlemmer")
+    assert "partnerskab" not in it.draft.values and reply.prompt.field.id == "partnerskab"
+    it = interview(plan, ["ok så vi kører Sydhavslæsning med KULT her i Nykøbing F. – min kollega Jesper Lind, som "
+                          "normalt laver vores presse, tager kommunikationen (jeli@guldborgsund.dk)"])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found == {"partnerskab": "Sydhavslæsning", "partner": "KULT", "ansvarlig": "Jesper Lind",
+                     "ansvarlig_email": "jeli@guldborgsund.dk"}

@@ -562,8 +562,8 @@ class _Message:
         if len(text) < 2:
             return None, 0
         if f.type == "list":
-            if _QUOTED.fullmatch(region.strip(" ,.")):
-                return None, 0  # «vi skal lave 'Naturdetektiverne' sammen med …» names the project, not an activity
+            if _QUOTED.search(region):  # «vi skal lave 'Naturdetektiverne' sammen med …», «om skrivekonkurrencen
+                return None, 0  # 'Ord i Vestsjælland'» name the project, not an activity
             items = [capitalise(clean(i)) for i in split_list(region.lstrip().removeprefix(":")) if clean(i)]
             items = [i for i in items if not all(w.casefold() in lexicon().indefinite_articles for w in i.split())]
             if not items:
@@ -914,8 +914,10 @@ class _Message:
             items = split_list(rest)  # «Lectio, bibliotekets Instagram og plakater»; not «Læs, leg og lær»
             listed = re.search(r"[;\n]", rest) is not None or (
                 len(items) >= 3 and any(len(i.split()) > 1 for i in items))
-            if not quoted and ws and (ws[0].casefold() in lexicon().clause_openers or count or listed):
-                # a sentence («at skabe kendskab …»), a count («15 faste børn i klubben») or a list is no project name
+            sentence = len(ws) > MAX_QUOTED_WORDS and not any(w[:1].isupper() for w in ws[1:])
+            if not quoted and ws and (ws[0].casefold() in lexicon().clause_openers or count or listed or sentence):
+                # a sentence («at skabe kendskab …», «øge kendskabet til læseklubberne og få ca. 100 nye medlemmer»),
+                # a count («15 faste børn i klubben») or a list is no project name
                 self.routed.errors[f.id] = name_error(f)
                 return
         raw = capitalise(clean(rest)) if f.type == "longtext" else clean(rest).rstrip("?")

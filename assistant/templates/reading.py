@@ -62,10 +62,17 @@ def cue_regex(cue: str, *, tenses: bool = True) -> re.Pattern[str]:
     vil kalde det», «projektet hedder» -> «projektet kommer til at hedde»). Hints keep their tense: «vi evaluerer»
     (when) is not «vi skal evaluere Læsefrø» (which project)."""
     ws = cue.split()
-    parts = [_COPULAS if (i == len(ws) - 1 and i > 0 and w == "er")
-             else _present_or_modal(w) if tenses else re.escape(w) for i, w in enumerate(ws)]
+    parts = [_COPULAS if (i == len(ws) - 1 and i > 0 and w == "er") else _cue_word(w, tenses)
+             for i, w in enumerate(ws)]
     body = _BETWEEN_WORDS.join(parts)
     return re.compile(rf"(?<![\wæøåÆØÅ@]){body}(?![\wæøåÆØÅ])", re.IGNORECASE)
+
+
+def _cue_word(word: str, tenses: bool) -> str:
+    """One word of a cue as a pattern: «med» also as its abbreviation «m.» («aftale m. Kalundborg Gymnasium»)."""
+    if word == "med":
+        return r"(?:med|m\.)"
+    return _present_or_modal(word) if tenses else re.escape(word)
 
 
 def _present_or_modal(word: str) -> str:
