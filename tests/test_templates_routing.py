@@ -1428,3 +1428,24 @@ def test_a_long_lower_case_sentence_is_no_project_name_and_vi_koerer_names_one(s
     found = {c.field_id: plain(c.value) for c in it.draft.prefill}
     assert found == {"partnerskab": "Sydhavslæsning", "partner": "KULT", "ansvarlig": "Jesper Lind",
                      "ansvarlig_email": "jeli@guldborgsund.dk"}
+
+
+@pytest.mark.parametrize(("history", "expected"), [
+    (["Jeg skal lave en samarbejdsaftale med Børneafdelingen på Sygehus Vendsyssel.",
+      "Hos os bliver bibliotekar Anders Bruun kontaktperson, og afdelingens kontaktperson er afdelingssygeplejerske "
+      "Tina Overgaard."],
+     {"kontakt_bibliotek": "Anders Bruun, bibliotekar", "kontakt_partner": "Tina Overgaard, afdelingssygeplejerske"}),
+    (["et samarbejde mellem Ringkøbing-Skjern Bibliotekerne og Boligforeningen Vestbo",
+      "Kontaktpersoner bliver områdeleder Marianne Lykke fra os og boligsocial medarbejder Jonas Brix fra Vestbo."],
+     {"kontakt_bibliotek": "Marianne Lykke, områdeleder", "kontakt_partner": "Jonas Brix, boligsocial medarbejder"}),
+    (["Thisted Bibliotek og DSF Thy skal lave en aftale.",
+      "Jeg har talt med formand Grethe Bak fra DSF Thy, og hun bliver foreningens kontaktperson. Hos os bliver det "
+      "udviklingsbibliotekar Mikkel Dahl."],
+     {"kontakt_bibliotek": "Mikkel Dahl, udviklingsbibliotekar", "kontakt_partner": "Grethe Bak, formand"}),
+    (["Thisted Bibliotek og DSF Thy skal lave en aftale.",
+      "Jeg har talt med formand Grethe Bak fra DSF Thy, og vores kontaktperson bliver Mikkel."],
+     {"kontakt_bibliotek": "Mikkel"}),  # Grethe Bak is only someone the user talked to
+])
+def test_a_role_sentence_gives_the_role_to_the_person_of_each_party(schema, history, expected) -> None:
+    found = {c.field_id: plain(c.value) for c in interview(schema, history).draft.prefill}
+    assert {k: v for k, v in found.items() if k.startswith("kontakt_") and "@" not in v} == expected

@@ -85,6 +85,8 @@ FREE_TEXT = ("text", "longtext", "list")
 # Kalundborg, et samarbejde mellem …»), a dash or a sentence end; «Sund krop, sundt sind» stays one name
 _NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor|et|en|det|den|vi|jeg|de|hun|han|altså)\s|\s+[–—-]\s+|"
                               r"(?<!\d)[.!?]\s+", re.IGNORECASE)
+_ROLE_CLAUSE = re.compile(r"(?:[^,;]|,(?!\s*og\s)|(?<=-)\s+og\s)+?(?=,\s*og\s|(?<!-)\s+og\s+(?!\s*$)|;|$)",
+                          re.IGNORECASE)  # a sentence's clauses joined by «og», «, og», «;» («børne- og» joins words)
 _PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s[–—-]\s|\s(?:og|men)\s", re.IGNORECASE)  # where the clause naming a person begins
 _PLACE_PREPOSITIONS = {"på", "i", "til", "fra", "om"}  # «Folk på Biblioteket» is held at a library
 _LEAD_IN = re.compile(r"(?:^|(?<=[.!?])\s+|\n)[^.!?\n]*:\s*$")  # the last sentence, when it ends in a colon
@@ -348,6 +350,7 @@ class _Message:
             self._appositive_projects()
             self._proper_names()
             self._cued_phrases()  # cues with a placeholder the names just found («mellem {bibliotek} og …»)
+            self._people_in_role_sentences()
             self._contact_details_of_named_people()  # … and the e-mail of the person such a cue named
         elif self.current is not None:
             if self.current.capture == "name" or self.current.quoted_name:  # naming the parties or the project:
@@ -572,6 +575,62 @@ class _Message:
             return value, len(region)
         value, _ = parse_value(f, capitalise(text) if f.type == "longtext" else text)
         return value, len(region)
+
+    # --- «Hos os bliver bibliotekar Anders Bruun kontaktperson»: a role, a person and a party in one clause ------
+    def _people_in_role_sentences(self) -> None:
+        """A sentence in the earlier chat that names a role («kontaktperson») gives it to each person of a clause
+        that also names the role and exactly one party by its place or owner words («hos os», «fra Vestbo»,
+        «foreningens»). A clause without the role counts when the next one says it of the person by pronoun
+        («formand Grethe Bak fra DSF Thy, og hun bliver foreningens kontaktperson»), and so does every clause of a
+        sentence that gives the role to people of both parties («Kontaktpersoner bliver Marianne Lykke fra os og
+        Jonas Brix fra Vestbo»). Word order does not matter here, unlike for cues."""
+        roles = [f for f in self.schema.fields if f.type == "person" and f.group and f.role_nouns]
+        if not roles:
+            return
+        nouns = phrase_re(tuple(sorted({n for f in roles for n in f.role_nouns}, key=len, reverse=True)))
+        for start, end in self.sentences:
+            if re.search(rf"(?<![\wæøå]){nouns}", self.cue_text[start:end], re.IGNORECASE) is None:
+                continue
+            clauses = [(start + m.start(), start + m.end()) for m in _ROLE_CLAUSE.finditer(self.cue_text[start:end])]
+            read = [self._role_clause(a, b, nouns) for a, b in clauses]
+            both = len({group for _, _, group, _ in read if group}) >= 2
+            for i, (who, has_role, group, span) in enumerate(read):
+                if who is None or group is None:
+                    continue
+                follow = read[i + 1] if i + 1 < len(read) else None
+                by_pronoun = follow is not None and follow[0] is None and follow[1] and re.match(
+                    r"\s*(?:og\s+)?(?:hun|han)\b", self.cue_text[follow[3][0]:follow[3][1]], re.IGNORECASE)
+                if by_pronoun and follow[2] not in (None, group):
+                    continue
+                if not (has_role or by_pronoun or both):
+                    continue
+                target = next((f for f in roles if f.group == group), None)
+                if target is None or self.routed.get(target.id) or target.id in self.known:
+                    continue
+                value, _ = parse_value(target, who)
+                if value is not None:
+                    self._add(target, value, span, "udsagn")
+
+    def _role_clause(self, start: int, end: int, nouns: str) -> tuple[str | None, bool, str | None,
+                                                                            tuple[int, int]]:
+        """One clause of a role sentence: its person («Name, title») if one, whether it names the role, the one
+        party it places someone at (None for none or two), and its span."""
+        text = self.cue_text[start:end]
+        hit = person(text)
+        who = hit[0] if hit and person_shaped(hit[0].split(",")[0]) else None
+        if who is not None and _overlaps(start, end, [sp for fid, sp in self.spans.items()
+                                                      if self.schema.field(fid).type == "person"]):
+            who = None  # already someone's
+        has_role = re.search(rf"(?<![\wæøå]){nouns}", text, re.IGNORECASE) is not None
+        groups = {group for group in self.schema.party_places if self._names_party_place(group, text)}
+        return who, has_role, (groups.pop() if len(groups) == 1 else None), (start, end)
+
+    def _names_party_place(self, group: str, text: str) -> bool:
+        """True when ``text`` places someone at ``group``'s party: its places or owners, placeholders filled."""
+        words_ = [w for p in self.schema.party_places.get(group, []) + self.schema.party_owners.get(group, [])
+                  for w in _resolve(p, self.known, self.schema)]
+        return bool(words_) and re.search(rf"(?<![\wæøå]){phrase_re(tuple(sorted(set(words_), key=len, reverse=True)))}",
+                                          text, re.IGNORECASE) is not None
 
     # --- «Ane Poulsen, uddannelsesleder, der har ansvaret»: a person before a field's trailing cue ------------
     def _people_before_trailing_cues(self) -> None:

@@ -57,13 +57,13 @@ _COPULAS = r"(?:er|bliver|vil\s+være|skal\s+være)"  # «vores kontaktperson er
 
 @lru_cache(maxsize=4096)  # the same schema cues are compiled for every message
 def cue_regex(cue: str, *, tenses: bool = True) -> re.Pattern[str]:
-    """A cue as a pattern: any spacing (and quotation marks) between words, any case; a cue ending in «er» also reads «bliver», «skal være»; with
+    """A cue as a pattern: any spacing (and quotation marks) between words, any case; «er» after a cue's first word
+    also reads «bliver», «skal være» («hos os er det» -> «hos os bliver det»); with
     ``tenses`` a verb in the present tense also reads as a modal verb and its infinitive («vi kalder det» -> «vi
     vil kalde det», «projektet hedder» -> «projektet kommer til at hedde»). Hints keep their tense: «vi evaluerer»
     (when) is not «vi skal evaluere Læsefrø» (which project)."""
     ws = cue.split()
-    parts = [_COPULAS if (i == len(ws) - 1 and i > 0 and w == "er") else _cue_word(w, tenses)
-             for i, w in enumerate(ws)]
+    parts = [_COPULAS if (i > 0 and w == "er") else _cue_word(w, tenses) for i, w in enumerate(ws)]
     body = _BETWEEN_WORDS.join(parts)
     return re.compile(rf"(?<![\wæøåÆØÅ@]){body}(?![\wæøåÆØÅ])", re.IGNORECASE)
 
