@@ -1449,3 +1449,35 @@ def test_a_long_lower_case_sentence_is_no_project_name_and_vi_koerer_names_one(s
 def test_a_role_sentence_gives_the_role_to_the_person_of_each_party(schema, history, expected) -> None:
     found = {c.field_id: plain(c.value) for c in interview(schema, history).draft.prefill}
     assert {k: v for k, v in found.items() if k.startswith("kontakt_") and "@" not in v} == expected
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Brdr. Lind Maskinfabrik A/S.", "Brdr. Lind Maskinfabrik A/S"),
+    ("vi samarbejder med Ikast Stålindustri A/S om læsning", "Ikast Stålindustri A/S"),
+    ("Nybagte forældre på Lolland; sundhedsplejersker og dagplejere; lokalpressen", None),
+])
+def test_firm_names_keep_brdr_and_a_s_and_a_list_of_audiences_is_no_party(text: str, name: str | None) -> None:
+    assert org_name(text) == name
+
+
+def test_the_initials_of_a_firm_do_not_spell_an_e_mail_domain(schema) -> None:
+    it = interview(schema)
+    for text in ["Assens Bibliotekerne", "Brdr. Lind Maskinfabrik A/S", "læsning", "50 lånere", "kurser",
+                 "bøger", "kantinen", "Kirsten Mølgaard", "Bettina Winther, bw@brdrlind.dk", "1/3-2027", "Læs i pausen",
+                 "medarbejderne", "spring over"]:
+        it.handle(text)
+    it.handle("kmo@assens.dk")
+    assert values(it)["kontakt_bibliotek_email"] == "kmo@assens.dk"
+
+
+@pytest.mark.parametrize(("answer", "stored"), [
+    ("Det drejer sig om vores skrivekurser, Skriv ved havet", "Skriv ved havet"),
+    ("Det står Mette Kofoed for, hun er bibliotekar hos os.", None),
+])
+def test_a_clause_answering_the_project_question_gives_the_name_inside_it(settings, answer, stored) -> None:
+    plan = load_template("kommunikationsplan", settings)
+    it = interview(plan)
+    it.handle(answer)
+    assert values(it).get("partnerskab") == stored
+    found = interview(plan, ["Bornholms Biblioteker og Nexø Erhvervsforening har aftalt at lave Læs på Havnen"])
+    assert {c.field_id: plain(c.value) for c in found.draft.prefill}["partnerskab"] == "Læs på Havnen"

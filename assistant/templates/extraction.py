@@ -152,6 +152,13 @@ class Extractor(Protocol):
                 known: Mapping[str, FieldValue]) -> list[Found]: ...
 
 
+def _finite_clause(ws: list[str]) -> bool:
+    """«Det står Mette Kofoed for», «Den handler om …»: a pronoun and a verb in the present tense (Danish puts the
+    verb second) make a sentence, not a project's name («Det gode liv» has no verb)."""
+    return len(ws) >= 3 and ws[0].casefold() in {"det", "den", "der", "de"} and \
+        re.fullmatch(r"[a-zæøå]{2,}r", ws[1]) is not None
+
+
 def _acronym(word: str) -> bool:
     """An organisation's acronym («SVAN», «FOF», «KULT»): three or more capitals; no person is written so."""
     return len(word) >= 3 and word.isalpha() and word.isupper()
@@ -795,7 +802,7 @@ class _Message:
             if f.capture != "name" or not f.group or not isinstance(value, TextValue):
                 continue
             for spelt in _ascii_spellings(value.text):
-                parts = re.findall(r"[a-z0-9]+", spelt)
+                parts = [p for p in re.findall(r"[a-z0-9]+", spelt) if len(p) >= 2]  # not the «a», «s» of «A/S»
                 runs = ["".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)]
                 runs += parts if len(parts) == 1 else []  # a one-word name spelt whole («lise@svan.dk»: SVAN)
                 hits = [len(run) for run in runs if run in label]
@@ -973,8 +980,13 @@ class _Message:
             items = split_list(rest)  # «Lectio, bibliotekets Instagram og plakater»; not «Læs, leg og lær»
             listed = re.search(r"[;\n]", rest) is not None or (
                 len(items) >= 3 and any(len(i.split()) > 1 for i in items))
-            sentence = len(ws) > MAX_QUOTED_WORDS and not any(w[:1].isupper() for w in ws[1:])
-            if not quoted and ws and (ws[0].casefold() in lexicon().clause_openers or count or listed or sentence):
+            if not quoted and _finite_clause(ws):  # «Det drejer sig om Bogens Dag i Grenaa»: the name inside it
+                named = [re.split(r"[,;:!?]\s|[.!?]?$", rest[m.start():], maxsplit=1)[0] for m in name_runs(rest)[:1]
+                         if not person_shaped(m.group(0))]  # to the end of its clause: «…, Skriv ved havet»
+                rest = named[0].strip() if named else ""
+                ws = rest.split()
+            sentence = not ws or (len(ws) > MAX_QUOTED_WORDS and not any(w[:1].isupper() for w in ws[1:]))
+            if not quoted and (sentence or ws[0].casefold() in lexicon().clause_openers or count or listed):
                 # a sentence («at skabe kendskab …», «øge kendskabet til læseklubberne og få ca. 100 nye medlemmer»),
                 # a count («15 faste børn i klubben») or a list is no project name
                 self.routed.errors[f.id] = name_error(f)

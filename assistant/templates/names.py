@@ -20,7 +20,7 @@ from assistant.templates.validation import INTERJECTION_RE, MONTHS, find_dates, 
 from assistant.units import is_abbreviation, is_sentence_end
 
 UPPER = "A-ZÆØÅ"
-_NAME_WORD = rf"(?:[{UPPER}0-9][\wæøåÆØÅ&'’.-]*)"
+_NAME_WORD = rf"(?:[{UPPER}0-9][\wæøåÆØÅ&'’.-]*(?:/[{UPPER}][\wæøåÆØÅ]*)?)"  # «A/S», «I/S» end a firm's name
 _CONNECT = r"(?:for|i|på|af|og|de|du|til|ved|&|-)"
 NAME_RE = re.compile(rf"{_NAME_WORD}(?:\s+(?:{_CONNECT}\s+)?{_NAME_WORD})*")
 _CONNECT_END = re.compile(rf"\s+{_CONNECT}$")
@@ -294,8 +294,10 @@ def org_name(text: str) -> str | None:
     lead = re.match(rf"[a-zæøå][\wæøå-]+\s+(?=[{UPPER}])", first)  # «e-sportsforeningen RKS Gaming» -> «RKS Gaming»
     if lead and _is_definite_noun(lead.group(0).strip()) and organisation_noun_in(lead.group(0).strip()):
         first = first[lead.end():]
-    listed = split_list(first)  # «Læsekredse i frikvartererne, en forfatteraften og en festivaldag» lists activities
-    if len(listed) >= 3 and any(len(i.split()) > 1 and i == i.lower() for i in listed[1:]):
+    # «Læsekredse i frikvartererne, en forfatteraften og en festivaldag», «Nybagte forældre på Lolland; sundheds-
+    # plejersker og dagplejere; lokalpressen» list activities or audiences, not a party
+    if any(len(listed) >= 3 and any(len(i.split()) > 1 and i == i.lower() for i in listed[1:])
+           for listed in (split_list(first), split_list(value))):
         return None
     if name_like(first):
         return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
