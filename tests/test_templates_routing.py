@@ -1481,3 +1481,44 @@ def test_a_clause_answering_the_project_question_gives_the_name_inside_it(settin
     assert values(it).get("partnerskab") == stored
     found = interview(plan, ["Bornholms Biblioteker og Nexø Erhvervsforening har aftalt at lave Læs på Havnen"])
     assert {c.field_id: plain(c.value) for c in found.draft.prefill}["partnerskab"] == "Læs på Havnen"
+
+
+@pytest.mark.parametrize(("raw", "items"), [
+    ("1. bogkasser i klubhuset 2. forfatterbesøg med en sportsjournalist 3. læseudfordring",
+     ["bogkasser i klubhuset", "forfatterbesøg med en sportsjournalist", "læseudfordring"]),
+    ("plakater 1. marts, nyhedsbrev 2. april", ["plakater 1. marts", "nyhedsbrev 2. april"]),
+])
+def test_an_inline_numbered_list_is_split_but_dates_are_not_numbers(raw: str, items: list[str]) -> None:
+    assert split_list(raw) == items
+
+
+def test_a_colleague_and_an_appositive_introduction_name_the_librarys_people(schema, settings) -> None:
+    it = interview(schema, ["Juelsminde Bibliotek og Jobcenter Hedensted vil gerne lave noget sammen. Min kollega Tina "
+                            "Brandt (digital vejleder) er vores kontakt, og hos jobcentret er det Morten Friis, "
+                            "konsulent."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["kontakt_bibliotek"] == "Tina Brandt, digital vejleder"
+    assert found["kontakt_partner"] == "Morten Friis, konsulent"
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan, ["Det startede 1. marts 2026, og jeg, Henrik Vinther, kulturmedarbejder, er ansvarlig for "
+                          "evalueringen."])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["ansvarlig"] == "Henrik Vinther, kulturmedarbejder"
+    assert org_name("Nykøbing Sj. Bibliotek") == "Nykøbing Sj. Bibliotek"
+
+
+def test_names_are_no_evaluation_questions_and_asking_for_an_example_is_a_side_question(settings) -> None:
+    plan = load_template("evalueringsplan", settings)
+    assert question_in("hvad er et godt evalueringsspørgsmål egentlig?", plan.field("spoergsmaal"))
+    assert question_in("Nåede vi målene; hvad kan vi gøre bedre", plan.field("spoergsmaal")) is None
+    it = interview(plan)
+    for text in ["Lektiecafé", "Frederiksværk Bibliotek", "Røde Kors Halsnæs", "om børnene lærer noget",
+                 "fremmøde"]:
+        it.handle(text)
+    assert it.next_field().id == "spoergsmaal"
+    it.handle("Jannie, to frivillige og et par forældre")
+    assert "spoergsmaal" not in it.draft.values
+    it = interview(plan)
+    for text in ["Lektiecafé", "Frederiksværk Bibliotek", "Røde Kors Halsnæs", "om børnene lærer noget",
+                 "fremmøde", "Er arbejdsdelingen fair; hvad får vi hver især ud af det"]:
+        it.handle(text)
+    assert values(it)["spoergsmaal"] == ["Er arbejdsdelingen fair", "Hvad får vi hver især ud af det?"]

@@ -35,10 +35,11 @@ from assistant.templates.export import draft_markdown
 from assistant.templates.extraction import FREE_TEXT, TYPED, Extractor, Found, Routed, names_with_word
 from assistant.templates.fit import FieldFit, default_fit
 from assistant.templates.llm_extraction import default_extractor
-from assistant.templates.names import lexicon, person, person_shaped, phrase_re, starts_as_question
+from assistant.templates.names import lexicon, person, person_shaped, phrase_re, question_shaped, starts_as_question
 from assistant.templates.reading import (
     is_question_sentence,
     names_party,
+    no_questions_error,
     people_mentioned,
     sentences,
     whole_typed_value,
@@ -60,7 +61,11 @@ log = logging.getLogger(__name__)
 
 _DECISION_ATTEMPT = re.compile(r"^(?:ja|nej)\b", re.IGNORECASE)
 _ABOUT_GUIDE = re.compile(r"\b(?:hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden|ifølge\s+guiden|"
-                          r"står\s+der\s+i\s+guiden|spørg\s+guiden)\b", re.IGNORECASE)
+                          r"står\s+der\s+i\s+guiden|spørg\s+guiden|"
+                          # asking for help with the answer, never an answer: «hvad er et godt evalueringsspørgsmål»
+                          r"hvad\s+er\s+(?:et\s+godt|en\s+god|gode)\s+[\wæøå-]*spørgsmål|"
+                          r"hvordan\s+(?:skriver|formulerer)\s+man|"
+                          r"(?:giv\s+mig|har\s+du|kan\s+du\s+give\s+mig)\s+(?:et\s+)?eksempel)\b", re.IGNORECASE)
 _GENERIC_GUIDE = re.compile(r"^(?:og\s+)?hvad\s+(?:siger|skriver|anbefaler|mener)\s+guiden(?:\s+om\s+det)?\s*\??$",
                             re.IGNORECASE)
 
@@ -119,6 +124,12 @@ def question_in(text: str, field: TemplateField | None) -> str | None:
     if about_guide or (starts_as_question(stripped) and len(stripped.split()) >= 3):
         return stripped
     return None
+
+
+def _no_question_among(field: TemplateField, answer: Found) -> bool:
+    """True for an answer to a field of questions (``accepts_questions``) in which nothing reads as a question."""
+    return field.accepts_questions and isinstance(answer.value, ListValue) and \
+        not any(question_shaped(i) for i in answer.value.items)
 
 
 class Interview:
@@ -327,6 +338,11 @@ class Interview:
         if rivals:
             routed.found.remove(answer)
             routed.clarify = [answer, *rivals]
+            routed.store_first = not _no_question_among(field, answer)  # names are never stored as questions
+            return routed
+        if _no_question_among(field, answer):  # «Jannie, to frivillige og et par forældre» are no questions
+            routed.found.remove(answer)
+            routed.errors[field.id] = no_questions_error(field)
             return routed
         split = self._split(field, answer, empty)  # the whole fits the question: does one sentence not?
         if split is not None:
@@ -388,8 +404,7 @@ class Interview:
         other = field.counterpart
         if other in empty and names_party(schema, evidence, schema.field(other).group, self.draft.values):
             return [other]
-        if field.accepts_questions and isinstance(answer.value, ListValue) and \
-                not any(i.rstrip().endswith("?") for i in answer.value.items):  # no question among the questions
+        if _no_question_among(field, answer):
             return self.fit.ranked(schema, evidence, empty, exclude=field.id)
         marked = _marked_by(schema, answer.value, empty, asked=field)
         if marked:

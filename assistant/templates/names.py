@@ -597,7 +597,7 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
 _SAID_PERSON = re.compile(r"(?<![\wæøå])(?:er|bliver|hedder)(?:\s+det)?\s+(?P<first>[a-zæøå]+)(?=\s+[a-zæøå])")
 
 
-_INTRODUCTION = re.compile(r"\b(?:[Jj]eg\s+(?:hedder|er)|[Mm]it\s+navn\s+er)\s+"
+_INTRODUCTION = re.compile(r"\b(?:[Jj]eg\s+(?:hedder|er)|[Mm]it\s+navn\s+er|[Jj]eg,)\s+"  # «og jeg, Henrik Vinther, …»
                            r"(?P<said>(?:[a-zæøå-]+\s+)?)(?=[A-ZÆØÅ])")  # a title may come first
 
 
@@ -639,6 +639,20 @@ def not_yet_or_past(before: str) -> bool:
 
 _QUESTION_WORD = re.compile(r"^(?:hvad|hvordan|hvorfor|hvem|hvornår|hvilke[nt]?|hvor(?:mange|meget|når)?)\b",
                             re.IGNORECASE)
+
+
+def question_shaped(item: str) -> bool:
+    """An item that reads as a question: a question mark, a question word, «om …», or a verb and then its subject
+    («Nåede vi …», «Er arbejdsdelingen fair»); «Jannie», «to frivillige», «fremmøde og trivsel» are not."""
+    item = item.strip()
+    if item.endswith("?") or starts_as_question(item):
+        return True
+    first = re.findall(r"[\wæøå]+", item.casefold())[:2]
+    if first[:1] == ["om"]:
+        return True
+    lex = lexicon()
+    return len(first) == 2 and (first[0] in lex.question_verbs or first[0].endswith(("ede", "te"))) and \
+        (first[1] in lex.question_subjects or _is_definite_noun(first[1]))
 
 
 def starts_as_question(text: str) -> bool:

@@ -168,6 +168,11 @@ def name_error(f: TemplateField) -> str:
     return f"Jeg kunne ikke finde et navn i svaret. Skriv {what}" + (f", fx «{example}»." if example else ".")
 
 
+def no_questions_error(f: TemplateField) -> str:
+    example = f" fx «{f.examples[0]}»" if f.examples else " fx «Nåede vi de rigtige deltagere?»"
+    return f"Feltet «{f.label}» skal indeholde spørgsmål. Skriv dem som spørgsmål,{example}."
+
+
 def several_people_error(f: TemplateField) -> str:
     return f"Svaret nævner flere personer. Skriv den ene person, der skal stå under «{f.label}»."
 

@@ -192,6 +192,10 @@ def find_phones(text: str) -> list[tuple[int, int, str]]:
 
 _STRONG_SEP_RE = re.compile(r"\s*(?:\n|;|•)\s*|(?<=[a-zæøå]{3}[.!])\s+(?=[A-ZÆØÅ])")  # also between sentences
 _INLINE_NUMBER_RE = re.compile(r"(?:^|\s)\d{1,2}\)\s+")
+# «1. bogkasser 2. forfatterbesøg 3. …»: numbers with a full stop count only as 1., 2., 3. …, not after «og» and not
+# before a month or a counted noun («1. gang i uge 3 og 2. gang …»)
+_INLINE_ORDINAL_RE = re.compile(rf"(?:^|(?<!\bog)(?<!\beller)\s)(\d{{1,2}})\.\s+"
+                                rf"(?!(?:{_MONTH_RE}|gang|klasse|sal|halvår|kvartal|plads|del)\b)", re.IGNORECASE)
 _COMMA_RE = re.compile(r"\s*(?:(?<!\d),|,(?!\d))\s*")  # not a decimal comma (1.250,50)
 _SAMT_RE = re.compile(r"\s+samt\s+", re.IGNORECASE)
 _FINAL_OG_RE = re.compile(r"^(.*\S)\s+og\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
@@ -247,6 +251,10 @@ def split_list(raw: str, *, enumerations: bool = True) -> list[str]:
     lines = [p for p in _STRONG_SEP_RE.split(raw.strip()) if p.strip()]
     if len(lines) == 1 and len(_INLINE_NUMBER_RE.findall(" " + lines[0])) >= 2:  # "1) a 2) b 3) c"
         lines = [p for p in _INLINE_NUMBER_RE.split(" " + lines[0]) if p.strip()]
+    elif len(lines) == 1:
+        numbers = [int(n) for n in _INLINE_ORDINAL_RE.findall(" " + lines[0])]
+        if len(numbers) >= 2 and numbers == list(range(1, len(numbers) + 1)):  # "1. a 2. b 3. c"
+            lines = [p for p in _INLINE_ORDINAL_RE.split(" " + lines[0])[::2] if p.strip()]
     if enumerations and len(lines) == 1:
         lines = _split_enumeration(lines[0])
     items = [_strip_item(p) for p in lines]
