@@ -48,12 +48,17 @@ def load_holdout(path: Path = HOLDOUT_FILE) -> list[TemplateDialogue]:
     return dialogues
 
 
+_INFLECTIONS = ("", "e", "n", "t", "en", "et", "ne", "erne", "s", "ens", "ets")  # «Formanden» -> «formand»
+
+
 def _invented(value: object, history: Sequence[str]) -> bool:
     """True when a proposed value holds a word the user never wrote (case-insensitive; a person's name and title
-    may come in either order: «musikpædagog Line Vestergaard» -> «Line Vestergaard, musikpædagog»)."""
+    may come in either order: «musikpædagog Line Vestergaard» -> «Line Vestergaard, musikpædagog»; a title in its
+    definite form is written in the indefinite one: «Formanden Bent Frost» -> «Bent Frost, formand»)."""
     said = _tokens(" ".join(history))
     items = value if isinstance(value, list) else [value]
-    return any(not _tokens(i) <= said for i in items if not _typed_shape(str(i)))
+    return any(not all(any(w + end in said for end in _INFLECTIONS) for w in _tokens(i))
+               for i in items if not _typed_shape(str(i)))
 
 
 def _tokens(value: object) -> set[str]:

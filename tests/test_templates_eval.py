@@ -95,3 +95,12 @@ def test_an_answered_move_offer_counts_and_an_ignored_one_leaves_the_value_where
                                             expected={"bibliotek": "Lemvig Bibliotek", "partner": "Lemvig Gymnasium"}),
                            settings)
     assert skipped["turns"] == 2 and not skipped["misrouted"], "a directive the interview did not ask for is skipped"
+
+
+def test_a_proposal_is_invented_only_when_it_holds_a_word_never_written() -> None:
+    from evals.templates_eval import _invented
+
+    history = ["Tak! Formanden Bent Frost har svaret ja, og han bliver foreningens kontaktperson."]
+    assert not _invented("Bent Frost, formand", history)  # the title in its indefinite form
+    assert _invented("Bent Frost, direktør", history)
+    assert _invented("Bente Frost", history)

@@ -1522,3 +1522,23 @@ def test_names_are_no_evaluation_questions_and_asking_for_an_example_is_a_side_q
                  "fremmøde", "Er arbejdsdelingen fair; hvad får vi hver især ud af det"]:
         it.handle(text)
     assert values(it)["spoergsmaal"] == ["Er arbejdsdelingen fair", "Hvad får vi hver især ud af det?"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Teatret ved Stranden", "Teatret ved Stranden"),  # «ved» before a capital joins the name
+    ("Publikumstælling og en kort QR-undersøgelse efter hver forestilling", None),
+    ("Efter sommersæsonen og ved projektets afslutning i december", None),
+    ("FOF og de frivillige", "FOF"),
+])
+def test_names_joined_by_ved_and_sentences_that_start_with_a_noun_or_a_preposition(text, name) -> None:
+    assert org_name(text) == name
+
+
+def test_a_librarian_is_no_library_and_a_definite_title_before_a_name_is_read(settings, schema) -> None:
+    plan = load_template("evalueringsplan", settings)
+    it = interview(plan)
+    it.handle("Bibliotekarens Bord. Partneren er Marskavisen, vi laver klummen sammen med dem")
+    assert values(it) == {"partnerskab": "Bibliotekarens Bord", "partner": "Marskavisen"}
+    assert person("Formanden Bent Frost") == ("Bent Frost, formand", 20)
+    it = interview(schema, ["Kan du hjælpe mig med at formulere en mail til Foreningen Læsevenner Sydfyn?"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"partner": "Foreningen Læsevenner Sydfyn"}

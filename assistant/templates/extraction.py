@@ -121,11 +121,11 @@ class Routed:
 
 
 def names_with_word(field: TemplateField, text: str) -> bool:
-    """True when a word of ``text`` starts with one of ``field.name_contains`` («Viborg Bibliotekerne» for the
-    library), or a longer name ends with it as a compound («Aarhus Hovedbibliotek»; not the projects
-    «Naturbiblioteket», «Strandbiblioteket 2027»)."""
+    """True when a word of ``text`` is one of ``field.name_contains`` in any form («Viborg Bibliotekerne» for the
+    library; not «Bibliotekarens Bord»), or a longer name ends with it as a compound («Aarhus Hovedbibliotek»; not
+    the projects «Naturbiblioteket», «Strandbiblioteket 2027»)."""
     ws = text.split()
-    return any(w.casefold().startswith(tuple(field.name_contains)) for w in ws) or (
+    return any(w.casefold().startswith(tuple(field.name_contains)) and _compound_of(field, w) for w in ws) or (
         len(ws) > 1 and _compound_of(field, ws[-1]))  # the compound ends the name: not «Strandbiblioteket 2027»
 
 

@@ -253,11 +253,15 @@ def name_like(text: str) -> bool:
     ws = words(text)
     if not ws or len(ws) > MAX_NAME_WORDS or "@" in text or not re.search(r"[a-zæøå]", text, re.IGNORECASE):
         return False
-    if any(w[:1].islower() and _bare(w) in lexicon().sentence_words for w in ws[1:]) or \
-            _bare(ws[0]) in lexicon().sentence_words:  # a capitalised «Vi» inside a name is part of it
-        return False
+    joins = {i for i, w in enumerate(ws[:-1]) if re.fullmatch(_CONNECT, w) and ws[i + 1][:1].isupper()}
+    if any(w[:1].islower() and _bare(w) in lexicon().sentence_words and i not in joins
+           for i, w in enumerate(ws) if i) or \
+            _bare(ws[0]) in lexicon().sentence_words:  # a capitalised «Vi» inside a name is part of it; «Teatret
+        return False  # ved Stranden»: «ved» before a capital joins the name
     if ws[0] in lexicon().indefinite_articles:  # «et plejehjem» is some party, not a name
         return False
+    if len(ws) > 1 and ws[0].casefold() in lexicon().prepositions and ws[1][:1].islower():
+        return False  # «Efter sommersæsonen», «På biblioteket» say when or where
     if len(ws) >= 2 and ws[0].casefold() in lexicon().first_names and \
             ws[1] in lexicon().workplace_prepositions | {"fra"}:
         return False  # «Ole fra biblioteket» is a person
@@ -302,7 +306,8 @@ def org_name(text: str) -> str | None:
     if name_like(first):
         return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
     head = re.split(r"\s+og\s+(?=[a-zæøå])", first, maxsplit=1)[0]  # «Roskilde Bibliotekerne og aftalen er med …»
-    if head != first and name_like(head):
+    if head != first and name_like(head) and (len(head.split()) > 1 or organisation_noun_in(head) or head.isupper()):
+        # one capitalised word before «og en kort …» starts a sentence («Publikumstælling og en kort QR-undersøgelse»)
         return trim_name(head)
     runs = name_runs(first)
     sentence_capital = bool(runs) and runs[0].start() == 0 and " " not in runs[0].group(0) and \
@@ -559,7 +564,7 @@ def person(text: str, *, affiliation: bool = False) -> tuple[str, int] | None:
         title = without_workplace(_title_before(stripped[:run.start()]))
         ws = name.split()  # «Læsevejleder Birthe Kirkegaard»: a capitalised title before a first name
         if not title and len(ws) >= 3 and _title_words_before_first_name(ws, most=1) == 1:
-            title, name = ws[0][:1].lower() + ws[0][1:], " ".join(ws[1:])
+            title, name = _indefinite(ws[0][:1].lower() + ws[0][1:]), " ".join(ws[1:])  # «Formanden Bent Frost»
         org = _ORGANISATION_AFTER.match(stripped, end) if affiliation and not title else None
         if org is not None and org_name(org.group("org")):
             return f"{name}, {trim_name(org.group('org'))}", offset + org.end()
@@ -607,7 +612,7 @@ def _title_words_before_first_name(ws: list[str], *, most: int) -> int:
     title preposition; 0 when there is none («Randers Freja Fodbold», «i dag ole bak»)."""
     lex = lexicon()
     at = next((i for i, w in enumerate(ws[:most + 1]) if w.casefold() in lex.first_names), 0)
-    if not at or organisation_noun_in(ws[0]) or not ws[0].casefold().endswith(lex.title_endings):
+    if not at or organisation_noun_in(ws[0]) or not _indefinite(ws[0].casefold()).endswith(lex.title_endings):
         return 0
     if any((_is_function_word(w) and not (i and w in lex.title_prepositions)) or not w.isalpha()
            for i, w in enumerate(ws[:at])):
