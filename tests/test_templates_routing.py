@@ -1542,3 +1542,19 @@ def test_a_librarian_is_no_library_and_a_definite_title_before_a_name_is_read(se
     assert person("Formanden Bent Frost") == ("Bent Frost, formand", 20)
     it = interview(schema, ["Kan du hjælpe mig med at formulere en mail til Foreningen Læsevenner Sydfyn?"])
     assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"partner": "Foreningen Læsevenner Sydfyn"}
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("den 15/9 2027", None),
+    ("elever på 4.-6. klassetrin, forældre og lokalpressen", None),
+    ("røde kors i herning", "røde kors i herning"),
+    ("3f aarhus", "3f aarhus"),
+])
+def test_a_date_or_a_lower_case_group_with_numbers_is_no_organisation(text: str, name: str | None) -> None:
+    assert org_name(text) == name
+
+
+def test_a_library_named_with_the_branch_meant_is_the_library(schema) -> None:
+    it = interview(schema)
+    it.handle("Thisted Bibliotek, filialen i Hanstholm")
+    assert values(it) == {"bibliotek": "Thisted Bibliotek"}

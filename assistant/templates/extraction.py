@@ -1011,6 +1011,9 @@ class _Message:
             name = hit[0] if hit else None
         else:
             name = org_name(rest)
+            described = re.match(r"([^,()]+),\s+[a-zæøå]", name or "")  # «Viborg Bibliotekerne, hovedbiblioteket»
+            if described and f.name_contains and names_with_word(f, described.group(1)):
+                name = described.group(1)  # the library is the party; the branch meant is a detail
             if name is not None and name == name.lower() and f.name_contains and \
                     not any(word in name for word in f.name_contains):
                 name = None  # «gymnasieelever» is no library: a name in lower case must say «bibliotek»

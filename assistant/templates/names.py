@@ -292,6 +292,17 @@ def name_like(text: str) -> bool:
 
 def org_name(text: str) -> str | None:
     """The organisation named in an answer to a name question, or None when the answer names none."""
+    name = _org_name(text)
+    if name is None or find_dates(name):
+        return None  # «den 15/9 2027» is a date
+    ws = name.split()
+    if name == name.lower() and len(ws) >= 2 and not any(organisation_noun_in(w) for w in ws) and \
+            any(re.fullmatch(r"[\d.,/-]*\d[\d.,/-]*", w) for w in ws):
+        return None  # «elever på 4.-6. klassetrin» in lower case describes people; «hurup bibliotek» names one
+    return name
+
+
+def _org_name(text: str) -> str | None:
     value = strip_fillers(text).strip(" ,?.!\"'«»")
     first = first_clause(value)
     first = strip_fillers(first).strip(" ,?.!\"'«»")
