@@ -1558,3 +1558,32 @@ def test_a_library_named_with_the_branch_meant_is_the_library(schema) -> None:
     it = interview(schema)
     it.handle("Thisted Bibliotek, filialen i Hanstholm")
     assert values(it) == {"bibliotek": "Thisted Bibliotek"}
+
+
+def test_a_range_start_takes_its_ends_year() -> None:
+    found = [(d.isoformat() if d else None) for _, _, d in find_dates("fra 1. december til 31. januar 2028")]
+    assert found == ["2027-12-01", "2028-01-31"]
+
+
+def test_an_e_mail_spelling_a_persons_initials_goes_to_that_persons_party(schema) -> None:
+    it = interview(schema)
+    for text in ["Lemvig Bibliotek", "Naturcenter Nissum Bredning", "natur", "6 ture", "fortælleture", "rygsække",
+                 "naturvejleder", "Jeppe Vestergaard, bibliotekar", "Lise Bundgaard, naturvejleder"]:
+        it.handle(text)
+    assert it.next_field().id == "startdato"
+    it.handle("lb@naturnissum.dk")
+    it.handle("jve@lemvig.dk")
+    assert values(it)["kontakt_partner_email"] == "lb@naturnissum.dk"
+    assert values(it)["kontakt_bibliotek_email"] == "jve@lemvig.dk"
+
+
+def test_the_partner_by_its_kind_and_a_signed_self_cue_after_a_colon(schema, settings) -> None:
+    it = interview(schema, ["Jeg arbejder på Rønne Bibliotek, og vi skal indgå en aftale med foreningen "
+                            "Østersølitteratur.", "Aftalen skal løbe fra 1. februar til 30. september 2027. Hos "
+                            "foreningen er det Freja Mogensen der er kontaktperson."])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["kontakt_partner"] == "Freja Mogensen" and "kontakt_bibliotek" not in found
+    assert (found["startdato"], found["slutdato"]) == ("2027-02-01", "2027-09-30")
+    plan = load_template("kommunikationsplan", settings)
+    it = interview(plan, ["Jeg er kommunikationsansvarlig på projektet: Emil Rask, kommunikationskonsulent."])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"ansvarlig": "Emil Rask, kommunikationskonsulent"}

@@ -282,7 +282,7 @@ class RuleExtractor:
 def _signed_after(text: str, end: int) -> str | None:
     """The user's name signed right after their self cue, after a dash or a colon («jeg står selv for den – Kirsten
     Holm, Lemvig Bibliotek»), or None."""
-    sign = re.match(r"\s*[–—:-]\s*", text[end:])
+    sign = re.match(r"[^.!?\n:–—]{0,30}?[–—:]\s*|\s*-\s+", text[end:])  # «… på projektet: Emil Rask»
     hit = person(text[end + sign.end():]) if sign else None
     return hit[0] if hit and len(hit[0].split(",")[0].split()) >= 2 else None
 
@@ -658,7 +658,7 @@ class _Message:
                 target: TemplateField | None = f
                 if self._of_another_party(f, self.cue_text[start:run_start], self.cue_text[m.end():]):
                     continue  # «deres dansklærer Sofie Hald bliver kontaktperson på gymnasiet» is the partner's
-                placed = self._placed_at_another_party(f, self.cue_text[run_start:m.start()])
+                placed = self._placed_at_another_party(f, self.cue_text[start:m.start()])
                 if placed is not None:  # «Sara Kjeldsen derovre, hun … bliver kontaktperson»: the same role there
                     target = self._same_role(f, placed)
                     if target is None or self.routed.get(target.id) or target.id in self.known:
@@ -684,8 +684,8 @@ class _Message:
             for group in others)
 
     def _placed_at_another_party(self, f: TemplateField, between: str) -> str | None:
-        """The other party whose plain place words («derovre», «hos dem») follow the person before ``f``'s
-        trailing cue, or None."""
+        """The other party whose plain place words («derovre», «hos dem», «hos foreningen») stand in the clause of
+        the person before ``f``'s trailing cue, or None."""
         for group, places in self.schema.party_places.items():
             plain = tuple(p for p in places if "{" not in p)
             if f.group and group != f.group and plain and \
@@ -703,7 +703,8 @@ class _Message:
         spans: list[tuple[int, int, str]] = []
         spans += [(m.start(), m.end(), "email") for m in EMAIL_RE.finditer(self.text)]
         spans += [(s, e, "phone") for s, e, _ in find_phones(self.text)]
-        spans += [(s, e, "date") for s, e, _ in find_dates(self.text)]
+        dates = {(s, e): d for s, e, d in find_dates(self.text)}  # a range's start takes its end's year
+        spans += [(s, e, "date") for s, e in dates]
         spans += [(s, e, "amount") for s, e, _ in find_amounts(self.text)]
         prev_end, prev_field = 0, None
         for start, end, kind in sorted(spans):
@@ -719,7 +720,8 @@ class _Message:
                 continue
             if self.routed.get(target.id):
                 continue
-            value, errors = parse_value(target, self.text[start:end])
+            written = dates.get((start, end)) if kind == "date" else None
+            value, errors = parse_value(target, written.isoformat() if written else self.text[start:end])
             if value is None:
                 if errors and self.current is not None and target.id == self.current.id:
                     self.routed.errors[target.id] = errors[0]
@@ -781,6 +783,12 @@ class _Message:
                 return by_name, start
         if current is not None and current.type == kind and not self.routed.get(current.id):
             return current, start
+        if kind == "email":  # not asked for an e-mail: the party of the person whose name the address spells
+            address = EMAIL_RE.match(self.text, start)
+            owner = self._party_of_local_part(address.group(0)) if address else None
+            by_person = next((f for f in fields if owner and f.group == owner and not self.routed.get(f.id)), None)
+            if by_person is not None:
+                return by_person, start
         if kind in {"email", "phone"}:
             group = self._group_in_focus()
             by_group = next((f for f in fields if group and f.group == group), None)
@@ -811,6 +819,27 @@ class _Message:
         if not ranked or not ranked[0][1] or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
             return None
         return ranked[0][0]
+
+    def _party_of_local_part(self, address: str) -> str | None:
+        """The party of the one person in the draft whose name the address's local part spells the way public
+        e-mail addresses are made: first name, «first.last», or the first letters of first and last name
+        («jve@lemvig.dk»: Jeppe Vestergaard, «bkv@…»: Birthe Kvist). None for no one or people of two parties."""
+        local = address.split("@", 1)[0].casefold()
+        groups = set()
+        for f in self.schema.fields:
+            value = self.known.get(f.id)
+            if f.type != "person" or not f.group or not isinstance(value, PersonValue):
+                continue
+            parts = [p for p in re.findall(r"[\wæøå]+", value.name.casefold()) if len(p) >= 2]
+            if len(parts) < 2:
+                continue
+            first, last = parts[0], parts[-1]
+            for a in _ascii_spellings(first):
+                for b in _ascii_spellings(last):
+                    made = {a, f"{a}.{b}", a + b} | {a[:i] + b[:j] for i in range(1, 4) for j in range(1, 4)}
+                    if local in {m for m in made if len(m) >= 2}:
+                        groups.add(f.group)
+        return groups.pop() if len(groups) == 1 else None
 
     def _person_named_in(self, window: str) -> str | None:
         """The party (``group``) of a person already in the draft whose first name ``window`` mentions («mortens

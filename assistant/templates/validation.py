@@ -73,7 +73,19 @@ def find_dates(text: str) -> list[tuple[int, int, date | None]]:
                 value = _safe_date(int(c) + (2000 if order == "dmyy" else 0), int(b), int(a))
             taken.append((m.start(), m.end()))
             found.append((m.start(), m.end(), value))
+    for m in _RANGE_START_RE.finditer(text):  # «fra 1. februar til 30. september 2027»: the start shares the year
+        end = next((d for s, _, d in found if s == m.end() and d is not None), None)
+        if end is not None and not any(s < m.end() and m.start() < e for s, e in taken):
+            month, day = MONTHS[m.group(3).lower()], day_number(m.group(2))
+            start = _safe_date(end.year, month, day)
+            start = start if start is None or start <= end else _safe_date(end.year - 1, month, day)  # «1. december
+            if start is not None:  # til 31. januar 2028»
+                found.append((m.start(), m.start() + len(m.group("date")), start))
     return sorted(found, key=lambda t: t[0])
+
+
+_RANGE_START_RE = re.compile(rf"\b(?P<date>({_DAY_RE})\.?\s*({_MONTH_RE})\b\.?)\s*(?:til(?:\s+og\s+med)?|[–-])\s*"
+                             r"(?:d\.\s*|den\s+)?", re.IGNORECASE)
 
 
 _DAY_MONTH_RES = [
