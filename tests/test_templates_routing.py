@@ -1587,3 +1587,13 @@ def test_the_partner_by_its_kind_and_a_signed_self_cue_after_a_colon(schema, set
     plan = load_template("kommunikationsplan", settings)
     it = interview(plan, ["Jeg er kommunikationsansvarlig på projektet: Emil Rask, kommunikationskonsulent."])
     assert {c.field_id: plain(c.value) for c in it.draft.prefill} == {"ansvarlig": "Emil Rask, kommunikationskonsulent"}
+
+
+def test_a_person_after_a_partner_hint_gives_the_workplace_and_adm_is_part_of_a_title(schema) -> None:
+    it = interview(schema, ["Vi har snakket med sognepræst Karen Munk fra Skjern Kirke om en foredragsrække"])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["partner"] == "Skjern Kirke"
+    assert person("Claus Vinther, adm. direktør")[0] == "Claus Vinther, adm. direktør"
+    it = interview(schema, ["Vi har talt med Kulturhuset Pavillonen om koncerter.",
+                            "Huset stiller scenen til rådighed, og vi trykker plakater."])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["bidrag_partner"] == "Scenen til rådighed"
+    assert org_name("Roskilde Bibliotekerne, og det er for unge mellem 15 og 25") == "Roskilde Bibliotekerne"

@@ -45,6 +45,7 @@ from assistant.templates.names import (
     trim_name,
     without_party,
     words,
+    workplace_of_person_at,
 )
 from assistant.templates.reading import (
     _QUOTED,
@@ -87,7 +88,8 @@ _NAME_CLAUSE_END = re.compile(r",\s*(?:og|men|som|der|hvor|et|en|det|den|vi|jeg|
                               r"(?<!\d)[.!?]\s+", re.IGNORECASE)
 _ROLE_CLAUSE = re.compile(r"(?:[^,;]|,(?!\s*og\s)|(?<=-)\s+og\s)+?(?=,\s*og\s|(?<!-)\s+og\s+(?!\s*$)|;|$)",
                           re.IGNORECASE)  # a sentence's clauses joined by «og», «, og», «;» («børne- og» joins words)
-_PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s[–—-]\s|\s(?:og|men)\s", re.IGNORECASE)  # where the clause naming a person begins
+# where the clause naming a person begins
+_PERSON_CLAUSE = re.compile(r"[,.;:]\s+(?=\S)|\s[–—-]\s|\s(?:og|men)\s", re.IGNORECASE)
 _PLACE_PREPOSITIONS = {"på", "i", "til", "fra", "om"}  # «Folk på Biblioteket» is held at a library
 _LEAD_IN = re.compile(r"(?:^|(?<=[.!?])\s+|\n)[^.!?\n]*:\s*$")  # the last sentence, when it ends in a colon
 _NOT_ANSWERS = {"ja", "jo", "ok", "okay", "jep", "tak", "ja tak", "hej", "hmm", "øh"}
@@ -552,6 +554,10 @@ class _Message:
             value, _ = parse_value(f, hit[0])
             return value, len(region) - len(named) + hit[1]
         if f.capture == "name" or proper_name:
+            workplace = workplace_of_person_at(region) if f.group else None
+            if workplace:  # «snakket med sognepræst Karen Munk fra Skjern Kirke»: the party is the church
+                value, _ = parse_value(f, workplace)
+                return value, region.find(workplace) + len(workplace)
             hit = name_at(region)
             if hit:
                 value, _ = parse_value(f, hit[0])
@@ -634,10 +640,9 @@ class _Message:
 
     def _names_party_place(self, group: str, text: str) -> bool:
         """True when ``text`` places someone at ``group``'s party: its places or owners, placeholders filled."""
-        words_ = [w for p in self.schema.party_places.get(group, []) + self.schema.party_owners.get(group, [])
-                  for w in _resolve(p, self.known, self.schema)]
-        return bool(words_) and re.search(rf"(?<![\wæøå]){phrase_re(tuple(sorted(set(words_), key=len, reverse=True)))}",
-                                          text, re.IGNORECASE) is not None
+        words_ = sorted({w for p in self.schema.party_places.get(group, []) + self.schema.party_owners.get(group, [])
+                         for w in _resolve(p, self.known, self.schema)}, key=len, reverse=True)
+        return bool(words_) and re.search(rf"(?<![\wæøå]){phrase_re(tuple(words_))}", text, re.IGNORECASE) is not None
 
     # --- «Ane Poulsen, uddannelsesleder, der har ansvaret»: a person before a field's trailing cue ------------
     def _people_before_trailing_cues(self) -> None:

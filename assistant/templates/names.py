@@ -312,7 +312,7 @@ def _org_name(text: str) -> str | None:
     # «Læsekredse i frikvartererne, en forfatteraften og en festivaldag», «Nybagte forældre på Lolland; sundheds-
     # plejersker og dagplejere; lokalpressen» list activities or audiences, not a party
     if any(len(listed) >= 3 and any(len(i.split()) > 1 and i == i.lower() for i in listed[1:])
-           for listed in (split_list(first), split_list(value))):
+           for listed in (split_list(first), split_list(value, enumerations=False))):
         return None
     if name_like(first):
         return trim_name(first)  # «læsø bibliotek og» -> «læsø bibliotek»
@@ -374,7 +374,9 @@ def _title_after(after: str) -> tuple[str, int]:
 
 def _title_in(m: re.Match[str]) -> tuple[str, int]:
     cand = m.group(1)
-    stop = re.search(r"[.!?](?=\s|$)|\s-\s", cand)  # «filialleder - hun har mailen …»
+    stop = next((s for s in re.finditer(r"[.!?](?=\s|$)|\s-\s", cand)  # «filialleder - hun har mailen …»
+                 if not (s.group() == "." and s.end() < len(cand) and is_abbreviation(cand[:s.end()].split()[-1]))),
+                None)  # «adm. direktør» is one title
     cand, end = (cand[:stop.start()], m.start(1) + stop.start()) if stop else (cand, m.end(1))
     cand = cand.strip()
     said = re.match(r"^(?:(?:jeg|hun|han|som|der)\s+)?er\s+(.+?)(?:\s+(?:her|derude|derovre|hos\s+(?:os|dem)|"
@@ -426,6 +428,16 @@ def organisation_noun_in(word: str) -> bool:
     """An organisation's noun, also as the end of a compound («ungdomsskole», «lokalbibliotek», «friskolen»)."""
     return any(compound_ends_in(word, org) for org in lexicon().organisation_nouns if len(org) >= 4) or \
         organisation_word(word)
+
+
+def workplace_of_person_at(text: str) -> str | None:
+    """The organisation of a person named at the start of ``text`` («sognepræst Karen Munk fra Skjern Kirke» ->
+    «Skjern Kirke»): after a partner hint the party is the workplace, not the person."""
+    m = re.match(rf"\s*(?:[a-zæøå-]+\s+){{0,2}}?(?P<who>[{UPPER}]\S*\s+[{UPPER}]\S*)", text)
+    if m is None or not person_shaped(m.group("who")):
+        return None
+    org = _ORGANISATION_AFTER.match(text, m.end())
+    return trim_name(org.group("org")) if org else None
 
 
 def person_shaped(name: str) -> bool:
