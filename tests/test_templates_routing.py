@@ -1597,3 +1597,11 @@ def test_a_person_after_a_partner_hint_gives_the_workplace_and_adm_is_part_of_a_
                             "Huset stiller scenen til rådighed, og vi trykker plakater."])
     assert {c.field_id: plain(c.value) for c in it.draft.prefill}["bidrag_partner"] == "Scenen til rådighed"
     assert org_name("Roskilde Bibliotekerne, og det er for unge mellem 15 og 25") == "Roskilde Bibliotekerne"
+
+
+def test_a_phone_number_with_a_remark_is_no_purpose(schema) -> None:
+    it = interview(schema)
+    for text in ["Tønder Bibliotek", "Grobund Tønder"]:
+        it.handle(text)
+    it.handle("74 92 11 05 (direkte)")
+    assert "formaal" not in it.draft.values

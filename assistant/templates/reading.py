@@ -227,10 +227,11 @@ def whole_typed_value(text: str) -> str | None:
     body = text.strip().strip(".!,;: ")
     if not body:
         return None
-    dated = re.sub(r"^(?:d\.|den)\s+", "", body, flags=re.IGNORECASE)  # «d. 1. september 2027»
-    if EMAIL_RE.fullmatch(body):
+    bare = re.sub(r"\s*\([^()]*\)\s*$", "", body).strip(".!,;: ")  # «74 92 11 05 (direkte)»: a remark after it
+    dated = re.sub(r"^(?:d\.|den)\s+", "", bare, flags=re.IGNORECASE)  # «d. 1. september 2027»
+    if EMAIL_RE.fullmatch(bare):
         return "email"
-    for kind, value, spans in (("date", dated, find_dates(dated)), ("phone", body, find_phones(body))):
+    for kind, value, spans in (("date", dated, find_dates(dated)), ("phone", bare, find_phones(bare))):
         if len(spans) == 1 and spans[0][0] <= 1 and spans[0][1] >= len(value) - 1:
             return kind
     body = _ABOUT_THEM.sub("", body)  # «Anja Friis fra Sorø Bibliotek, hun godkender alle tekster. mail …»
