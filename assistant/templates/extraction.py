@@ -660,14 +660,15 @@ class _Message:
                 run_start = since + runs[-1].start()  # the person named last before the cue, from its clause on
                 breaks = [b.end() for b in _PERSON_CLAUSE.finditer(self.cue_text, since, run_start)]
                 start = max([since, *breaks])
-                target: TemplateField | None = f
                 if self._of_another_party(f, self.cue_text[start:run_start], self.cue_text[m.end():]):
                     continue  # «deres dansklærer Sofie Hald bliver kontaktperson på gymnasiet» is the partner's
+                target = f
                 placed = self._placed_at_another_party(f, self.cue_text[start:m.start()])
                 if placed is not None:  # «Sara Kjeldsen derovre, hun … bliver kontaktperson»: the same role there
-                    target = self._same_role(f, placed)
-                    if target is None or self.routed.get(target.id) or target.id in self.known:
+                    other = self._same_role(f, placed)
+                    if other is None or self.routed.get(other.id) or other.id in self.known:
                         continue
+                    target = other
                 hit = person(self.cue_text[start:m.start()], affiliation=target.affiliation_as_title)
                 if hit is not None:
                     value, _ = parse_value(target, hit[0])
