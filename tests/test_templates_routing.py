@@ -1605,3 +1605,18 @@ def test_a_phone_number_with_a_remark_is_no_purpose(schema) -> None:
         it.handle(text)
     it.handle("74 92 11 05 (direkte)")
     assert "formaal" not in it.draft.values
+
+
+def test_an_amount_with_a_multiplier_answers_the_amount_question_and_skal_staa_for(schema, settings) -> None:
+    it = interview(schema)
+    reply = None
+    for text in ["Greve Bibliotek", "Frivilligcenter Greve", "sprog", "20 deltagere", "sprogcafé", "lokaler",
+                 "frivillige", "Anna Holm", "Gitte Bach", "1. januar 2027", "Sprogcafé", "nydanskere", "spring over",
+                 "spring over", "spring over", "spring over", "spring over"]:
+        reply = it.handle(text)
+    assert reply is not None and reply.prompt.field.id == "budget"
+    it.handle("Vi har fået 15 tusind fra integrationspuljen")
+    assert values(it)["budget"] == "15.000 kr."
+    plan = load_template("evalueringsplan", settings)
+    found = interview(plan, ["Min kollega Lone Kjær skal stå for evalueringen."]).draft.prefill
+    assert {c.field_id: plain(c.value) for c in found} == {"ansvarlig": "Lone Kjær"}

@@ -68,6 +68,7 @@ from assistant.templates.schema import TemplateField, TemplateSchema
 from assistant.templates.validation import (
     EMAIL_RE,
     find_amounts,
+    find_bare_amounts,
     find_dates,
     find_phones,
     split_list,
@@ -993,6 +994,9 @@ class _Message:
         if f.type in TYPED:
             if not self.routed.found:
                 value, errors = parse_value(f, rest)  # what the scanners cannot place: «uge 2 i 2027, d. 11. januar»
+                bare = find_bare_amounts(rest) if f.type == "amount" and value is None else []
+                if len(bare) == 1:  # «Vi har fået 15 tusind fra integrationspuljen»
+                    value, errors = parse_value(f, f"{bare[0]} kr.")
                 if value is not None:
                     self._add_answer(f, value, rest)
                     return

@@ -134,6 +134,21 @@ def _to_decimal(num: str) -> Decimal | None:
         return None
 
 
+_BARE_AMOUNT_RE = re.compile(rf"(?<![\d.,])(?P<num>{_NUM})\s*(?P<mult>mio\.?|millioner|tusind)(?![a-zæøå])",
+                             re.IGNORECASE)
+
+
+def find_bare_amounts(text: str) -> list[Decimal]:
+    """Amounts written with a multiplier but no currency («vi har fået 15 tusind fra puljen»): read only in the
+    answer to an amount question, where «15 tusind besøgende» cannot be meant."""
+    out = []
+    for m in _BARE_AMOUNT_RE.finditer(text):
+        value = _to_decimal(m.group("num"))
+        if value is not None:
+            out.append(value * (1_000_000 if m.group("mult").lower().startswith("mi") else 1000))
+    return out
+
+
 def find_amounts(text: str) -> list[tuple[int, int, Decimal]]:
     """Amounts in kroner in ``text`` ("25.000 kr.", "kr. 10.000", "10000 kroner", "2 mio. kr.")."""
     found: list[tuple[int, int, Decimal]] = []
