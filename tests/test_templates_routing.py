@@ -1620,3 +1620,13 @@ def test_an_amount_with_a_multiplier_answers_the_amount_question_and_skal_staa_f
     plan = load_template("evalueringsplan", settings)
     found = interview(plan, ["Min kollega Lone Kjær skal stå for evalueringen."]).draft.prefill
     assert {c.field_id: plain(c.value) for c in found} == {"ansvarlig": "Lone Kjær"}
+
+
+def test_a_contacts_e_mail_domain_names_the_party_and_skal_hedde_names_the_project(schema) -> None:
+    it = interview(schema, ["vi skal i gang med et samarbejde med Faxe Ungdomsskole om gamingaftener.",
+                            "min kontakt er Rasmus Tønnesen, afdelingsleder, rt@faxeungdomsskole.dk"])
+    found = {c.field_id: plain(c.value) for c in it.draft.prefill}
+    assert found["kontakt_partner"] == "Rasmus Tønnesen, afdelingsleder" and "kontakt_bibliotek" not in found
+    it = interview(schema, ["Vi har lige sagt ja til et samarbejde med Kulturhuset Remisen.",
+                            "Den skal hedde Mord på Midtsjælland."])
+    assert {c.field_id: plain(c.value) for c in it.draft.prefill}["titel"] == "Mord på Midtsjælland"

@@ -628,7 +628,8 @@ class _Message:
     def _role_clause(self, start: int, end: int, nouns: str) -> tuple[str | None, bool, str | None,
                                                                             tuple[int, int]]:
         """One clause of a role sentence: its person («Name, title») if one, whether it names the role, the one
-        party it places someone at (None for none or two), and its span."""
+        party it places someone at by place or owner words, else by an e-mail domain that spells the party's name
+        (None for none or two), and its span."""
         text = self.cue_text[start:end]
         hit = person(text)
         who = hit[0] if hit and person_shaped(hit[0].split(",")[0]) else None
@@ -637,6 +638,8 @@ class _Message:
             who = None  # already someone's
         has_role = re.search(rf"(?<![\wæøå]){nouns}", text, re.IGNORECASE) is not None
         groups = {group for group in self.schema.party_places if self._names_party_place(group, text)}
+        if not groups:  # «min kontakt er Rasmus Tønnesen, afdelingsleder, rt@faxeungdomsskole.dk»: the address says
+            groups = {g for m in EMAIL_RE.finditer(text) if (g := self._party_of_domain(m.group(0)))}
         return who, has_role, (groups.pop() if len(groups) == 1 else None), (start, end)
 
     def _names_party_place(self, group: str, text: str) -> bool:
