@@ -1630,3 +1630,15 @@ def test_a_contacts_e_mail_domain_names_the_party_and_skal_hedde_names_the_proje
     it = interview(schema, ["Vi har lige sagt ja til et samarbejde med Kulturhuset Remisen.",
                             "Den skal hedde Mord på Midtsjælland."])
     assert {c.field_id: plain(c.value) for c in it.draft.prefill}["titel"] == "Mord på Midtsjælland"
+
+
+@pytest.mark.parametrize(("reply", "stored"), [
+    ("Pop-up bibliotek i forsamlingshusene", {"partnerskab": "Pop-up bibliotek i forsamlingshusene"}),
+    ("Glamsbjerg Bibliotek", {"bibliotek": "Glamsbjerg Bibliotek"}),  # nothing but a library's name
+    ("Læseklubben, som vi har på Viborg Bibliotekerne", {"partnerskab": "Læseklubben",
+                                                         "bibliotek": "Viborg Bibliotekerne"}),
+])
+def test_a_project_name_that_holds_the_word_bibliotek_answers_the_project_question(settings, reply, stored) -> None:
+    it = interview(load_template("kommunikationsplan", settings))
+    it.handle(reply)
+    assert values(it) == stored

@@ -929,6 +929,16 @@ class _Message:
                     break
 
     # --- proper names in the earlier chat (fields with ``name_contains``) ----------------------------------
+    def _inside_the_project_answer(self, name: str) -> bool:
+        """True when ``name`` is only part of a reply that answers the project question as one phrase: the reply is
+        the project's name («Pop-up bibliotek i forsamlingshusene»); a reply that is nothing but a library's name
+        («Glamsbjerg Bibliotek») still names the library."""
+        cur = self.current
+        reply = clean(self.text).strip(" .!")
+        return cur is not None and bool(cur.quoted_name) and cur.capture != "name" and not self.consumed and \
+            name != reply and name in reply and _NAME_CLAUSE_END.search(reply) is None and \
+            len(reply.split()) <= MAX_QUOTED_WORDS
+
     def _proper_names(self, only_empty: bool = False) -> None:
         """A proper name with one of a field's ``name_contains`` words («Viborg Bibliotekerne») for that field: in
         the earlier chat always (a proposal), in the interview only while the field is empty and not the one asked
@@ -955,6 +965,8 @@ class _Message:
                 words = name.split()
                 hit = names_organisation(f, name)
                 generic = len(words) == 1 and words[0].lower().rstrip("s") in {c.lower() for c in f.name_contains}
+                if only_empty and self._inside_the_project_answer(name):
+                    break  # «Pop-up bibliotek i forsamlingshusene» answers the project question as a whole
                 if hit and not generic and len(words) > 1:
                     value, _ = parse_value(f, name)
                     if value is not None:
