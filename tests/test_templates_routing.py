@@ -50,6 +50,14 @@ def filled(schema) -> Interview:
     return it
 
 
+def answered(schema, texts: list[str]) -> Interview:
+    """A new interview after the user has sent ``texts`` one by one."""
+    it = interview(schema)
+    for text in texts:
+        it.handle(text)
+    return it
+
+
 def at(it: Interview, field_id: str) -> Interview:
     it.draft.current, it.draft.editing = field_id, False
     return it
@@ -631,10 +639,8 @@ def test_a_required_field_the_user_cannot_answer_yet_is_asked_again_later(schema
 
 def test_the_last_required_field_promises_no_later_turn(schema) -> None:
     """«ved ikke» on the only required field left: asked again at once, so the reply promises nothing later."""
-    it = interview(schema)
-    for text in ["Tårnby Bibliotek", "Kastrup Sejlklub", "at bruge havnen", "500 gæster", "havnedag", "oplæsning",
-                 "sejlture", "Pernille Dahl", "Jens Kragh"]:
-        it.handle(text)
+    it = answered(schema, ["Tårnby Bibliotek", "Kastrup Sejlklub", "at bruge havnen", "500 gæster", "havnedag",
+                           "oplæsning", "sejlture", "Pernille Dahl", "Jens Kragh"])
     assert it.next_field().id == "startdato"
     reply = it.handle("ved ikke")
     assert reply.prompt.field.id == "startdato" and "vente med det" not in reply.message
@@ -1359,10 +1365,8 @@ def test_the_person_who_approves_is_the_communication_lead(settings) -> None:
 
 
 def test_a_contact_title_drops_its_own_party_but_not_another(schema) -> None:
-    it = interview(schema)
-    for text in ["Brande Bibliotek", "FOF Midtjylland", "sprog", "12 deltagere", "sprogcafé", "lokaler", "undervisere",
-                 "Sofie Kragh, bibliotekar"]:
-        it.handle(text)
+    it = answered(schema, ["Brande Bibliotek", "FOF Midtjylland", "sprog", "12 deltagere", "sprogcafé", "lokaler",
+                           "undervisere", "Sofie Kragh, bibliotekar"])
     it.handle("Det er Henrik Dam, han er afdelingsleder hos FOF")
     assert values(it)["kontakt_partner"] == "Henrik Dam, afdelingsleder"
     it.handle("ret partnerens kontaktperson til Henrik Dam, frivilligkoordinator i Ældre Sagen")
@@ -1403,10 +1407,8 @@ def test_a_name_signed_after_a_self_cue_is_the_user(settings) -> None:
 
 def test_a_list_of_people_is_no_answer_to_one_person(settings) -> None:
     plan = load_template("evalueringsplan", settings)
-    it = interview(plan)
-    for text in ["Strik og snak", "Lemvig Bibliotek", "Sølvtråden", "om vi skal fortsætte", "15 deltagere",
-                 "hvad virkede", "en snak", "i maj"]:
-        it.handle(text)
+    it = answered(plan, ["Strik og snak", "Lemvig Bibliotek", "Sølvtråden", "om vi skal fortsætte", "15 deltagere",
+                         "hvad virkede", "en snak", "i maj"])
     reply = it.handle("Birthe Kjær; to af deltagerne; Kirsten Holm")
     assert "ansvarlig" not in it.draft.values and "flere personer" in reply.message
 
@@ -1461,11 +1463,9 @@ def test_firm_names_keep_brdr_and_a_s_and_a_list_of_audiences_is_no_party(text: 
 
 
 def test_the_initials_of_a_firm_do_not_spell_an_e_mail_domain(schema) -> None:
-    it = interview(schema)
-    for text in ["Assens Bibliotekerne", "Brdr. Lind Maskinfabrik A/S", "læsning", "50 lånere", "kurser",
-                 "bøger", "kantinen", "Kirsten Mølgaard", "Bettina Winther, bw@brdrlind.dk", "1/3-2027", "Læs i pausen",
-                 "medarbejderne", "spring over"]:
-        it.handle(text)
+    it = answered(schema, ["Assens Bibliotekerne", "Brdr. Lind Maskinfabrik A/S", "læsning", "50 lånere", "kurser",
+                           "bøger", "kantinen", "Kirsten Mølgaard", "Bettina Winther, bw@brdrlind.dk", "1/3-2027",
+                           "Læs i pausen", "medarbejderne", "spring over"])
     it.handle("kmo@assens.dk")
     assert values(it)["kontakt_bibliotek_email"] == "kmo@assens.dk"
 
@@ -1510,17 +1510,13 @@ def test_names_are_no_evaluation_questions_and_asking_for_an_example_is_a_side_q
     plan = load_template("evalueringsplan", settings)
     assert question_in("hvad er et godt evalueringsspørgsmål egentlig?", plan.field("spoergsmaal"))
     assert question_in("Nåede vi målene; hvad kan vi gøre bedre", plan.field("spoergsmaal")) is None
-    it = interview(plan)
-    for text in ["Lektiecafé", "Frederiksværk Bibliotek", "Røde Kors Halsnæs", "om børnene lærer noget",
-                 "fremmøde"]:
-        it.handle(text)
+    it = answered(plan, ["Lektiecafé", "Frederiksværk Bibliotek", "Røde Kors Halsnæs", "om børnene lærer noget",
+                         "fremmøde"])
     assert it.next_field().id == "spoergsmaal"
     it.handle("Jannie, to frivillige og et par forældre")
     assert "spoergsmaal" not in it.draft.values
-    it = interview(plan)
-    for text in ["Lektiecafé", "Frederiksværk Bibliotek", "Røde Kors Halsnæs", "om børnene lærer noget",
-                 "fremmøde", "Er arbejdsdelingen fair; hvad får vi hver især ud af det"]:
-        it.handle(text)
+    it = answered(plan, ["Lektiecafé", "Frederiksværk Bibliotek", "Røde Kors Halsnæs", "om børnene lærer noget",
+                         "fremmøde", "Er arbejdsdelingen fair; hvad får vi hver især ud af det"])
     assert values(it)["spoergsmaal"] == ["Er arbejdsdelingen fair", "Hvad får vi hver især ud af det?"]
 
 
@@ -1566,10 +1562,9 @@ def test_a_range_start_takes_its_ends_year() -> None:
 
 
 def test_an_e_mail_spelling_a_persons_initials_goes_to_that_persons_party(schema) -> None:
-    it = interview(schema)
-    for text in ["Lemvig Bibliotek", "Naturcenter Nissum Bredning", "natur", "6 ture", "fortælleture", "rygsække",
-                 "naturvejleder", "Jeppe Vestergaard, bibliotekar", "Lise Bundgaard, naturvejleder"]:
-        it.handle(text)
+    it = answered(schema, ["Lemvig Bibliotek", "Naturcenter Nissum Bredning", "natur", "6 ture", "fortælleture",
+                           "rygsække", "naturvejleder", "Jeppe Vestergaard, bibliotekar",
+                           "Lise Bundgaard, naturvejleder"])
     assert it.next_field().id == "startdato"
     it.handle("lb@naturnissum.dk")
     it.handle("jve@lemvig.dk")
@@ -1600,9 +1595,7 @@ def test_a_person_after_a_partner_hint_gives_the_workplace_and_adm_is_part_of_a_
 
 
 def test_a_phone_number_with_a_remark_is_no_purpose(schema) -> None:
-    it = interview(schema)
-    for text in ["Tønder Bibliotek", "Grobund Tønder"]:
-        it.handle(text)
+    it = answered(schema, ["Tønder Bibliotek", "Grobund Tønder"])
     it.handle("74 92 11 05 (direkte)")
     assert "formaal" not in it.draft.values
 

@@ -145,8 +145,18 @@ def find_bare_amounts(text: str) -> list[Decimal]:
     for m in _BARE_AMOUNT_RE.finditer(text):
         value = _to_decimal(m.group("num"))
         if value is not None:
-            out.append(value * (1_000_000 if m.group("mult").lower().startswith("mi") else 1000))
+            out.append(_multiplied(value, m.group("mult")))
     return out
+
+
+def _multiplied(value: Decimal, mult: str | None) -> Decimal:
+    """``value`` times its written multiplier: «mio.», «millioner», «tusind», «t.» (in «50 t.kr.»), or none."""
+    mult = (mult or "").lower()
+    if mult.startswith("mio") or mult.startswith("million"):
+        return value * 1_000_000
+    if mult.startswith("t"):
+        return value * 1000
+    return value
 
 
 def find_amounts(text: str) -> list[tuple[int, int, Decimal]]:
@@ -161,11 +171,7 @@ def find_amounts(text: str) -> list[tuple[int, int, Decimal]]:
             value = _to_decimal(num.lstrip(" -"))
             if value is None:
                 continue
-            mult = (m.groupdict().get("mult") or "").lower()
-            if mult.startswith("mio") or mult.startswith("million"):
-                value *= 1_000_000
-            elif mult.startswith("t"):  # "tusind", "50 t.kr."
-                value *= 1000
+            value = _multiplied(value, m.groupdict().get("mult"))
             found.append((m.start(), m.end(), -value if negative else value))
     return sorted(found, key=lambda t: t[0])
 
